@@ -1,0 +1,125 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { Agent } from 'undici';
+import type { Settings } from '../config/settings.js';
+import { Engine } from '../engine/engine.js';
+import { AsyncgateError } from '../errors/asyncgate-error.js';
+import { acceptAsync, type AcceptDeps } from '../gateway/accept.js';
+import { upstreamExecutor } from '../gateway/executor.js';
+import { negotiate } from '../gateway/negotiate.js';
+import { passThrough } from '../gateway/passthrough.js';
+import { createUpstreamAgent } from '../gateway/upstream.js';
+import { applyCors, isPreflight } from '../http/cors.js';
+import { JobRoutes } from '../http/job-routes.js';
+import { sendJson, sendProblem } from '../http/respond.js';
+import { UrlBuilder } from '../http/urls.js';
+import { openStore } from '../store/open.js';
+import type { JobStore } from '../store/port.js';
+
+export interface Gateway {
+  server: Server;
+  engine: Engine;
+  store: JobStore;
+  /** Where it listens, once `listen()` resolved. */
+  url: string;
+  listen(): Promise<string>;
+  /** Graceful shutdown: stop accepting, let running jobs finish for `graceMs`, hand back the rest, flush. */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** Build the gateway: store, engine, upstream client, and the HTTP server that routes between them. */
+export async function createGateway(settings: Settings, log: Logger): Promise<Gateway> {
+  const store = await openStore(settings.db);
+  const agent: Agent = createUpstreamAgent(settings.concurrency);
+  const engine = new Engine({
+    store,
+    log,
+    executor: upstreamExecutor(agent, settings.upstream),
+    concurrency: settings.concurrency,
+    maxQueued: settings.maxQueued,
+    leaseMs: settings.leaseMs,
+    tombstoneMs: settings.retentionMs,
+    maxResultBytes: settings.maxResultBytes,
+  });
+  const ownerSalt = await store.secret('owner-salt', () => randomBytes(32).toString('base64url'));
+  const urls = new UrlBuilder(settings.prefix, settings.publicUrl, `${settings.host}:${settings.port}`);
+  const jobs = new JobRoutes({
+    engine,
+    urls,
+    ownerSalt,
+    ownerHeader: settings.ownerHeader,
+    maxWaitMs: settings.maxWaitMs,
+    minPollIntervalMs: settings.minPollIntervalMs,
+    retentionMs: settings.retentionMs,
+  });
+  const acceptDeps: AcceptDeps = { engine, settings, urls, ownerSalt };
+  const basePath = settings.upstream.pathname.replace(/\/+$/, '');
+  const prefix = settings.prefix;
+  let closing = false;
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    if (settings.cors) {
+      applyCors(req, res);
+      if (isPreflight(req)) return void res.writeHead(204).end();
+    }
+    if (path === prefix || path.startsWith(prefix + '/')) {
+      const rest = path.slice(prefix.length);
+      if (rest === '/health') {
+        return sendJson(res, closing ? 503 : 200, { status: closing ? 'stopping' : 'ok', ...engine.stats }, { 'cache-control': 'no-store' });
+      }
+      if (await jobs.handle(req, res, rest)) return;
+      throw new AsyncgateError('not-found', `no asyncgate endpoint at ${path}`);
+    }
+    if (closing) throw new AsyncgateError('shutting-down', undefined, { headers: { 'retry-after': '5', connection: 'close' } });
+    const rule = settings.routes.find(req.method ?? 'GET', path);
+    const neg = negotiate(req.headers, rule, settings.maxWaitMs);
+    if (!neg.async) return passThrough(req, res, agent, settings.upstream, basePath, rule?.async !== 'never');
+    return acceptAsync(req, res, neg, rule, acceptDeps);
+  }
+
+  const server = createServer({ keepAliveTimeout: 5_000, requestTimeout: 0 }, (req, res) => {
+    route(req, res).catch((error: unknown) => {
+      if (!(error instanceof AsyncgateError)) log.error({ err: error, url: req.url }, 'request failed');
+      sendProblem(res, error, req.url);
+    });
+  });
+  server.on('clientError', (error, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    else socket.destroy(error);
+  });
+
+  const gateway: Gateway = {
+    server,
+    engine,
+    store,
+    url: '',
+    async listen() {
+      await engine.start();
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(settings.port, settings.host, () => resolve());
+      });
+      const { port } = server.address() as AddressInfo;
+      const host = settings.host.includes(':') ? `[${settings.host}]` : settings.host;
+      gateway.url = `http://${host}:${port}`;
+      return gateway.url;
+    },
+    async close(graceMs = 10_000) {
+      if (closing) return;
+      closing = true;
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await engine.stop(graceMs);
+      setTimeout(() => server.closeAllConnections(), 1_000).unref();
+      await stopped;
+      await agent.close();
+      await store.close();
+    },
+  };
+  return gateway;
+}

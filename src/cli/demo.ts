@@ -1,0 +1,61 @@
+import { createLogger } from '../app/logger.js';
+import { resolveSettings } from '../config/settings.js';
+import { startDemoUpstream } from '../demo/upstream.js';
+import { intFlag, parseFlags } from './flags.js';
+import { runGateway } from './serve.js';
+
+export const DEMO_HELP = `Usage: asyncgate demo [--port 8080] [--upstream-port 3001] [--db sqlite:./asyncgate-demo.db]
+
+Start a demo API with slow endpoints and the gateway in front of it, on SQLite, and print
+curl commands to try.
+
+Options:
+  --port N            gateway port (default 8080)
+  --upstream-port N   demo API port (default 3001)
+  --db URL            storage (default sqlite:./asyncgate-demo.db)
+  -h, --help          show this help
+`;
+
+export async function demo(argv: string[]): Promise<void> {
+  const { values: v } = parseFlags(argv, {
+    port: { type: 'string' },
+    'upstream-port': { type: 'string' },
+    db: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (v.help) return void process.stdout.write(DEMO_HELP);
+  const upstream = await startDemoUpstream(intFlag('upstream-port', v['upstream-port'], 0, 65535) ?? 3001);
+  const settings = resolveSettings(
+    {},
+    { upstream: upstream.url, port: intFlag('port', v.port, 0, 65535) ?? 8080, db: v.db ?? 'sqlite:./asyncgate-demo.db' },
+  );
+  const log = createLogger(process.env.ASYNCGATE_LOG_LEVEL ?? 'warn');
+  const gateway = await runGateway(settings, log);
+  const g = gateway.url;
+  process.stdout.write(`
+asyncgate demo is running
+  gateway   ${g}   (SQLite: ${settings.db.replace(/^sqlite:/, '')})
+  upstream  ${upstream.url}   (demo API with slow endpoints: GET ${upstream.url}/)
+  monitor   ${g}${settings.prefix}/jobs/{id}
+
+Try it:
+  # ask for an asynchronous answer: 202 Accepted at once, with the monitor in Location
+  curl -i -H 'Prefer: respond-async' ${g}/reports/2026?seconds=5
+
+  # poll the monitor it returned (long poll up to 10 s with Prefer: wait=10), then fetch the result
+  curl -i -H 'Prefer: wait=10' ${g}${settings.prefix}/jobs/<id>
+  curl -i ${g}${settings.prefix}/jobs/<id>/result
+
+  # wait up to 10 s for the real answer, 202 only if it takes longer
+  curl -i -H 'Prefer: respond-async, wait=10' ${g}/reports/2026?seconds=2
+
+  # seed 004 polling: the monitor redirects (303) to the result once done
+  curl -i -H 'Accept-Asynchronous: polling' -X POST -d '{"cart_id":1234}' ${g}/cart/checkout
+
+  # no preference: proxied synchronously, as if asyncgate were not there
+  curl -i ${g}/hello
+
+Press Ctrl-C to stop.
+`);
+  process.once('exit', () => void upstream.close());
+}

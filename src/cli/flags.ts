@@ -1,0 +1,40 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { parseDuration, parseSize } from '../config/units.js';
+
+/** A usage mistake: printed with the command's help hint, exit code 2. */
+export class UsageError extends Error {}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+/** node's parseArgs in strict mode, with its errors reworded for people. */
+export function parseFlags<T extends Options>(argv: string[], options: T) {
+  try {
+    return parseArgs({ args: argv, options, strict: true, allowPositionals: false });
+  } catch (error) {
+    const msg = (error as Error).message
+      .replace(/^Unknown option '([^']+)'.*$/s, "unknown flag '$1'")
+      .replace(/^Option '([^']+)' argument missing$/s, "flag '$1' needs a value");
+    throw new UsageError(msg);
+  }
+}
+
+export function durationFlag(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = parseDuration(value);
+  if (ms === undefined) throw new UsageError(`--${name} "${value}" is not a duration (try 30s, 10m, 24h)`);
+  return ms;
+}
+
+export function sizeFlag(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const bytes = parseSize(value);
+  if (bytes === undefined) throw new UsageError(`--${name} "${value}" is not a size (try 512kb, 10mb)`);
+  return bytes;
+}
+
+export function intFlag(name: string, value: string | undefined, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, got "${value}"`);
+  return n;
+}

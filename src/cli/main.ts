@@ -1,0 +1,85 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { ConfigError } from '../config/settings.js';
+import { StoreUrlError } from '../store/open.js';
+import { demo, DEMO_HELP } from './demo.js';
+import { UsageError } from './flags.js';
+import { runGateway, serveSettings, SERVE_HELP } from './serve.js';
+
+const HELP = `Usage: asyncgate <command> [options]
+
+Make any HTTP API asynchronous: durable 202 Accepted, status monitors, result replay.
+
+Commands:
+  serve     run the gateway in front of an upstream API
+  demo      run the gateway in front of a built-in demo API (SQLite), with curl examples
+  help      show help for a command: asyncgate help serve
+
+Options:
+  -h, --help     show this help
+  -v, --version  print the version
+
+Run "asyncgate <command> --help" for a command's options.
+`;
+
+const COMMAND_HELP: Record<string, string> = { serve: SERVE_HELP, demo: DEMO_HELP };
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case undefined:
+    case '-h':
+    case '--help':
+      process.stdout.write(HELP);
+      return 0;
+    case 'help':
+      process.stdout.write(COMMAND_HELP[rest[0] ?? ''] ?? HELP);
+      return 0;
+    case '-v':
+    case '--version':
+      process.stdout.write(`${version()}\n`);
+      return 0;
+    case 'serve': {
+      const settings = await serveSettings(rest);
+      if (!settings) {
+        process.stdout.write(SERVE_HELP);
+        return 0;
+      }
+      await runGateway(settings);
+      return -1; // keeps running
+    }
+    case 'demo':
+      await demo(rest);
+      return -1;
+    default:
+      throw new UsageError(`unknown command '${command}'`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (error instanceof UsageError) {
+      const command = process.argv[2];
+      const hint = command && COMMAND_HELP[command] ? `asyncgate ${command} --help` : 'asyncgate --help';
+      process.stderr.write(`asyncgate: ${error.message}\nRun "${hint}" for usage.\n`);
+      process.exitCode = 2;
+    } else if (error instanceof ConfigError || error instanceof StoreUrlError) {
+      process.stderr.write(`asyncgate: ${error.message}\n`);
+      process.exitCode = 2;
+    } else if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      process.stderr.write(`asyncgate: ${(error as Error).message} — is another server on that port? Use --port.\n`);
+      process.exitCode = 1;
+    } else {
+      process.stderr.write(`asyncgate: ${(error as Error).stack ?? String(error)}\n`);
+      process.exitCode = 1;
+    }
+  },
+);

@@ -1,0 +1,109 @@
+import type { Logger } from 'pino';
+import { createGateway, type Gateway } from '../app/gateway.js';
+import { createLogger } from '../app/logger.js';
+import { loadConfigFile, resolveSettings, type Settings } from '../config/settings.js';
+import { durationFlag, intFlag, parseFlags, sizeFlag, UsageError } from './flags.js';
+
+export const SERVE_HELP = `Usage: asyncgate serve --upstream URL [options]
+
+Run the gateway: a reverse proxy in front of URL that answers 202 Accepted (with a status
+monitor) to requests that ask for an asynchronous answer, and proxies the rest unchanged.
+
+Options:
+  --upstream URL           the API to put asynchrony in front of (required unless in --config)
+  --port N                 port to listen on (default 8080; 0 picks a free one)
+  --host ADDR              address to listen on (default 127.0.0.1)
+  --db URL                 storage: sqlite:PATH (default sqlite:./asyncgate.db)
+  --config FILE            route rules and settings (JSON, or a JS/TS module); flags win
+  --admin-token TOKEN      token for the admin endpoints (also ASYNCGATE_ADMIN_TOKEN)
+  --retention DURATION     keep finished jobs and results this long (default 24h)
+  --timeout DURATION       upstream timeout per attempt (default 30m)
+  --max-wait DURATION      cap on Prefer: wait=N (default 60s)
+  --max-body SIZE          largest request body accepted (default 10mb)
+  --concurrency N          upstream requests at once (default 64)
+  --max-queued N           jobs waiting before new ones get 503 (default 10000)
+  --min-poll-interval DUR  answer faster polls with 429 (default off)
+  --lease DURATION         lease time; a crashed process's jobs are rescued after it (default 10s)
+  --public-url URL         absolute base for Location headers (default: from the request)
+  --prefix PATH            where asyncgate's own endpoints live (default /_async)
+  --owner-header NAME      header that binds jobs to their submitter (default Authorization, then Cookie)
+  --cors                   answer CORS preflights and expose the async headers to browsers
+  -h, --help               show this help
+
+Example:
+  asyncgate serve --upstream http://127.0.0.1:3000 --db sqlite:./jobs.db
+`;
+
+const OPTIONS = {
+  upstream: { type: 'string' },
+  port: { type: 'string' },
+  host: { type: 'string' },
+  db: { type: 'string' },
+  config: { type: 'string' },
+  'admin-token': { type: 'string' },
+  retention: { type: 'string' },
+  timeout: { type: 'string' },
+  'max-wait': { type: 'string' },
+  'max-body': { type: 'string' },
+  concurrency: { type: 'string' },
+  'max-queued': { type: 'string' },
+  'min-poll-interval': { type: 'string' },
+  lease: { type: 'string' },
+  'public-url': { type: 'string' },
+  prefix: { type: 'string' },
+  'owner-header': { type: 'string' },
+  cors: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** Parse `serve` flags (and the config file) into settings. null when --help was asked. */
+export async function serveSettings(argv: string[]): Promise<Settings | null> {
+  const { values: v } = parseFlags(argv, OPTIONS);
+  if (v.help) return null;
+  const file = v.config ? await loadConfigFile(v.config) : {};
+  if (v['admin-token'] !== undefined && v['admin-token'].length < 16) {
+    throw new UsageError('--admin-token must be at least 16 characters');
+  }
+  return resolveSettings(file, {
+    upstream: v.upstream,
+    port: intFlag('port', v.port, 0, 65535),
+    host: v.host,
+    db: v.db,
+    adminToken: v['admin-token'] ?? process.env.ASYNCGATE_ADMIN_TOKEN,
+    retentionMs: durationFlag('retention', v.retention),
+    timeoutMs: durationFlag('timeout', v.timeout),
+    maxWaitMs: durationFlag('max-wait', v['max-wait']),
+    maxBodyBytes: sizeFlag('max-body', v['max-body']),
+    concurrency: intFlag('concurrency', v.concurrency, 1, 10_000),
+    maxQueued: intFlag('max-queued', v['max-queued'], 1, 100_000_000),
+    minPollIntervalMs: durationFlag('min-poll-interval', v['min-poll-interval']),
+    leaseMs: durationFlag('lease', v.lease),
+    publicUrl: v['public-url'],
+    prefix: v.prefix,
+    ownerHeader: v['owner-header'],
+    cors: v.cors,
+  });
+}
+
+/** Start a gateway and stop it gracefully on SIGTERM / SIGINT. */
+export async function runGateway(settings: Settings, log: Logger = createLogger()): Promise<Gateway> {
+  const gateway = await createGateway(settings, log);
+  const url = await gateway.listen();
+  log.info({ url, upstream: settings.upstream.href, db: settings.db }, 'asyncgate listening');
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    gateway
+      .close()
+      .then(() => process.exit(0))
+      .catch((error: unknown) => {
+        log.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      });
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+  return gateway;
+}

@@ -1,0 +1,89 @@
+import { z } from 'zod';
+import { parseDuration, parseSize } from './units.js';
+
+const duration = z
+  .union([z.string(), z.number()])
+  .transform((v, ctx) => {
+    const ms = parseDuration(v);
+    if (ms === undefined) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: `"${v}" is not a duration (try "30s", "10m", "24h")` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+const size = z
+  .union([z.string(), z.number()])
+  .transform((v, ctx) => {
+    const bytes = parseSize(v);
+    if (bytes === undefined) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: `"${v}" is not a size (try "512kb", "10mb")` });
+      return z.NEVER;
+    }
+    return bytes;
+  });
+
+/** How a route treats requests (SPEC §1.6). */
+export const asyncPolicy = z.enum(['never', 'allowed', 'always', 'required']);
+export type AsyncPolicy = z.infer<typeof asyncPolicy>;
+
+export const routeRuleSchema = z
+  .object({
+    /** "POST /reports/:id", "GET,HEAD /exports/*path" or "/anything/*path" (every method). path-to-regexp syntax. */
+    match: z.string().min(1),
+    name: z.string().optional(),
+    async: asyncPolicy.default('allowed'),
+    /** Upstream timeout for one attempt. */
+    timeout: duration.optional(),
+    /** Retries of transient upstream failures. `unsafe: true` allows re-sending non-idempotent requests. */
+    retry: z.object({ attempts: z.number().int().min(1).max(100), unsafe: z.boolean().default(false) }).strict().optional(),
+    maxBodySize: size.optional(),
+    /** Seed 001: a top-level JSON body field holding a callback URL (delivery comes with the callback issue). */
+    callbackBodyField: z.string().min(1).optional(),
+    keepCallbackBodyField: z.boolean().optional(),
+    /** Cap on `Prefer: wait=N` for this route. */
+    maxWait: duration.optional(),
+    retention: duration.optional(),
+  })
+  .strict();
+
+export type RouteRuleInput = z.input<typeof routeRuleSchema>;
+export type RouteRuleConfig = z.output<typeof routeRuleSchema>;
+
+/** The configuration file (JSON, or a JS/TS module whose default export is this object). */
+export const configFileSchema = z
+  .object({
+    upstream: z.string().url().optional(),
+    port: z.number().int().min(0).max(65535).optional(),
+    host: z.string().optional(),
+    db: z.string().optional(),
+    adminToken: z.string().min(16).optional(),
+    publicUrl: z.string().url().optional(),
+    prefix: z.string().regex(/^\/[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/).optional(),
+    retention: duration.optional(),
+    timeout: duration.optional(),
+    maxWait: duration.optional(),
+    maxBodySize: size.optional(),
+    maxResultSize: size.optional(),
+    concurrency: z.number().int().min(1).max(10_000).optional(),
+    maxQueued: z.number().int().min(1).optional(),
+    minPollInterval: duration.optional(),
+    leaseTime: duration.optional(),
+    /** Header whose value binds a job to its submitter; default Authorization, then Cookie. */
+    ownerHeader: z.string().min(1).optional(),
+    cors: z.boolean().optional(),
+    routes: z.array(routeRuleSchema).default([]),
+  })
+  .strict();
+
+export type ConfigFile = z.output<typeof configFileSchema>;
+
+/** Render zod issues as "routes[0].timeout: "ten" is not a duration" lines. */
+export function formatIssues(error: z.ZodError): string {
+  return error.issues
+    .map((i) => {
+      const path = i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('').replace(/^\./, '');
+      return `  ${path || '(root)'}: ${i.message}`;
+    })
+    .join('\n');
+}

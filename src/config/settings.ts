@@ -1,0 +1,114 @@
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { configFileSchema, formatIssues, type ConfigFile } from './schema.js';
+import { RouteTable } from './routes.js';
+
+/** Everything a running gateway needs, resolved: defaults < config file < command-line flags. */
+export interface Settings {
+  upstream: URL;
+  port: number;
+  host: string;
+  db: string;
+  adminToken: string | undefined;
+  publicUrl: string | undefined;
+  prefix: string;
+  retentionMs: number;
+  timeoutMs: number;
+  maxWaitMs: number;
+  maxBodyBytes: number;
+  maxResultBytes: number;
+  concurrency: number;
+  maxQueued: number;
+  minPollIntervalMs: number;
+  leaseMs: number;
+  ownerHeader: string | undefined;
+  cors: boolean;
+  routes: RouteTable;
+}
+
+export const DEFAULTS = {
+  port: 8080,
+  host: '127.0.0.1',
+  db: 'sqlite:./asyncgate.db',
+  prefix: '/_async',
+  retentionMs: 24 * 3600_000,
+  timeoutMs: 30 * 60_000,
+  maxWaitMs: 60_000,
+  maxBodyBytes: 10 * 1024 * 1024,
+  maxResultBytes: 100 * 1024 * 1024,
+  concurrency: 64,
+  maxQueued: 10_000,
+  minPollIntervalMs: 0,
+  leaseMs: 10_000,
+};
+
+/** A configuration problem the user must fix; the CLI prints the message and exits 2. */
+export class ConfigError extends Error {}
+
+/** Read and validate a config file: JSON, or a JS/TS module whose default export is the config object. */
+export async function loadConfigFile(path: string): Promise<ConfigFile> {
+  const full = resolve(path);
+  if (!existsSync(full)) throw new ConfigError(`config file not found: ${full}`);
+  let raw: unknown;
+  try {
+    if (/\.json$/i.test(full)) {
+      raw = JSON.parse(await readFile(full, 'utf8'));
+    } else {
+      const { createJiti } = await import('jiti');
+      raw = await createJiti(import.meta.url).import(full, { default: true });
+    }
+  } catch (error) {
+    throw new ConfigError(`cannot read config file ${full}: ${(error as Error).message}`);
+  }
+  const parsed = configFileSchema.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(`invalid config file ${full}:\n${formatIssues(parsed.error)}`);
+  return parsed.data;
+}
+
+/** Merge file and flags over the defaults. `flags` holds already-parsed values (ms, bytes). */
+export function resolveSettings(file: Partial<ConfigFile>, flags: Partial<Omit<Settings, 'routes' | 'upstream'>> & { upstream?: string }): Settings {
+  const pick = <K extends keyof typeof DEFAULTS>(
+    k: K,
+    fromFile: (typeof DEFAULTS)[K] | undefined,
+    fromFlag: (typeof DEFAULTS)[K] | undefined,
+  ) => fromFlag ?? fromFile ?? DEFAULTS[k];
+  const upstreamText = flags.upstream ?? file.upstream;
+  if (!upstreamText) throw new ConfigError('an upstream is required: --upstream http://127.0.0.1:3000 (or "upstream" in the config file)');
+  let upstream: URL;
+  try {
+    upstream = new URL(upstreamText);
+  } catch {
+    throw new ConfigError(`--upstream "${upstreamText}" is not a URL`);
+  }
+  if (upstream.protocol !== 'http:' && upstream.protocol !== 'https:') {
+    throw new ConfigError(`--upstream must be http:// or https://, got "${upstreamText}"`);
+  }
+  let routes: RouteTable;
+  try {
+    routes = new RouteTable(file.routes ?? []);
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+  return {
+    upstream,
+    port: pick('port', file.port, flags.port),
+    host: pick('host', file.host, flags.host),
+    db: flags.db ?? file.db ?? DEFAULTS.db,
+    adminToken: flags.adminToken ?? file.adminToken,
+    publicUrl: (flags.publicUrl ?? file.publicUrl)?.replace(/\/+$/, ''),
+    prefix: flags.prefix ?? file.prefix ?? DEFAULTS.prefix,
+    retentionMs: pick('retentionMs', file.retention, flags.retentionMs),
+    timeoutMs: pick('timeoutMs', file.timeout, flags.timeoutMs),
+    maxWaitMs: pick('maxWaitMs', file.maxWait, flags.maxWaitMs),
+    maxBodyBytes: pick('maxBodyBytes', file.maxBodySize, flags.maxBodyBytes),
+    maxResultBytes: pick('maxResultBytes', file.maxResultSize, flags.maxResultBytes),
+    concurrency: pick('concurrency', file.concurrency, flags.concurrency),
+    maxQueued: pick('maxQueued', file.maxQueued, flags.maxQueued),
+    minPollIntervalMs: pick('minPollIntervalMs', file.minPollInterval, flags.minPollIntervalMs),
+    leaseMs: pick('leaseMs', file.leaseTime, flags.leaseMs),
+    ownerHeader: flags.ownerHeader ?? file.ownerHeader,
+    cors: flags.cors ?? file.cors ?? false,
+    routes,
+  };
+}

@@ -1,0 +1,97 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface DemoUpstream {
+  url: string;
+  close(): Promise<void>;
+}
+
+const ENDPOINTS = {
+  'GET /hello': 'fast plain-text answer',
+  'GET /reports/:year?seconds=3': 'a JSON report that takes a few seconds',
+  'POST /cart/checkout': 'a checkout that takes 2 s (JSON body, e.g. {"cart_id":1234})',
+  'POST /exports?seconds=5': 'a CSV export',
+  'GET /fail': 'always answers 500',
+  'ANY /echo': 'echoes method, path, headers and body',
+};
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+  });
+
+function seconds(url: URL, fallback: number): number {
+  const n = Number(url.searchParams.get('seconds') ?? fallback);
+  return Number.isFinite(n) ? Math.min(Math.max(n, 0), 600) : fallback;
+}
+
+async function readText(req: IncomingMessage): Promise<string> {
+  let text = '';
+  for await (const chunk of req) text += String(chunk);
+  return text;
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body, null, 2) + '\n';
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/** The demo API asyncgate fronts in `asyncgate demo`: slow endpoints, so there is something to wait for. */
+export async function startDemoUpstream(port = 3001, host = '127.0.0.1'): Promise<DemoUpstream> {
+  const server = createServer((req, res) => {
+    const closed = new AbortController();
+    res.once('close', () => closed.abort());
+    const url = new URL(req.url ?? '/', 'http://demo');
+    const route = `${req.method} ${url.pathname}`;
+    void (async () => {
+      if (route === 'GET /') return json(res, 200, { service: 'asyncgate demo upstream', endpoints: ENDPOINTS });
+      if (route === 'GET /hello') {
+        res.writeHead(200, { 'content-type': 'text/plain', 'content-length': 11 });
+        return res.end('Hello world');
+      }
+      const report = /^GET \/reports\/(\w+)$/.exec(route);
+      if (report) {
+        await sleep(seconds(url, 3) * 1000, closed.signal);
+        return json(res, 200, { report: report[1], rows: 1234, generatedAt: new Date().toISOString() });
+      }
+      if (route === 'POST /cart/checkout') {
+        const body = await readText(req);
+        await sleep(2000, closed.signal);
+        let cart: unknown = null;
+        try {
+          cart = (JSON.parse(body) as { cart_id?: unknown }).cart_id ?? null;
+        } catch {
+          return json(res, 400, { error: 'body must be JSON like {"cart_id":1234}' });
+        }
+        return json(res, 201, { order: `ord_${Date.now().toString(36)}`, cart_id: cart, status: 'paid' });
+      }
+      if (route === 'POST /exports') {
+        await readText(req);
+        await sleep(seconds(url, 5) * 1000, closed.signal);
+        res.writeHead(200, { 'content-type': 'text/csv' });
+        return res.end('id,name\n1,alpha\n2,beta\n');
+      }
+      if (route === 'GET /fail') return json(res, 500, { error: 'this endpoint always fails' });
+      if (url.pathname === '/echo') {
+        const body = await readText(req);
+        return json(res, 200, { method: req.method, path: req.url, headers: req.headers, body });
+      }
+      json(res, 404, { error: `no demo endpoint ${route}`, endpoints: ENDPOINTS });
+    })().catch(() => res.destroy());
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, resolve);
+  });
+  const { port: actual } = server.address() as AddressInfo;
+  return {
+    url: `http://${host}:${actual}`,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,198 @@
+import type { Logger } from 'pino';
+import { AsyncgateError } from '../errors/asyncgate-error.js';
+import { JOB_ERROR_CODES } from '../errors/codes.js';
+import { TERMINAL_STATES, type Job, type NewJob } from '../model.js';
+import type { InsertOutcome, JobStore } from '../store/port.js';
+import { Dispatcher } from './dispatcher.js';
+import { JobEvents } from './events.js';
+import type { Executor } from './executor.js';
+import { newWorkerId } from './ids.js';
+import { INTERRUPTED, Maintenance } from './maintenance.js';
+
+export interface EngineOptions {
+  executor: Executor;
+  store: JobStore;
+  log: Logger;
+  /** Most attempts running at once in this process. */
+  concurrency?: number;
+  /** Most jobs waiting before new ones are refused with 503. */
+  maxQueued?: number;
+  leaseMs?: number;
+  rescueEveryMs?: number;
+  pollMs?: number;
+  sweepEveryMs?: number;
+  /** How long a tombstone answers 410 after a job is deleted or expires. */
+  tombstoneMs?: number;
+  maxResultBytes?: number;
+}
+
+/**
+ * The job life cycle: accept, claim, lease, complete, cancel, expire. Transport-free: the gateway and the
+ * library adapters drive it; the executor port runs the work; the store port keeps it.
+ */
+export class Engine {
+  readonly events = new JobEvents();
+  readonly workerId = newWorkerId();
+  readonly store: JobStore;
+  private readonly dispatcher: Dispatcher;
+  private readonly maintenance: Maintenance;
+  private readonly log: Logger;
+  private readonly maxQueued: number;
+  private readonly tombstoneMs: number;
+  private queuedEstimate = 0;
+  private queuedRefresh: NodeJS.Timeout | undefined;
+  private accepting = true;
+
+  constructor(options: EngineOptions) {
+    this.store = options.store;
+    this.log = options.log;
+    this.maxQueued = options.maxQueued ?? 10_000;
+    this.tombstoneMs = options.tombstoneMs ?? 24 * 3600_000;
+    const leaseMs = options.leaseMs ?? 10_000;
+    this.dispatcher = new Dispatcher(
+      this.store,
+      {
+        store: this.store,
+        events: this.events,
+        executor: options.executor,
+        log: this.log,
+        maxResultBytes: options.maxResultBytes ?? 100 * 1024 * 1024,
+        now: Date.now,
+      },
+      { workerId: this.workerId, concurrency: options.concurrency ?? 64, leaseMs, pollMs: options.pollMs ?? 1000 },
+      this.log,
+    );
+    this.maintenance = new Maintenance(
+      this.store,
+      this.events,
+      {
+        workerId: this.workerId,
+        leaseMs,
+        rescueEveryMs: options.rescueEveryMs ?? 2000,
+        sweepEveryMs: options.sweepEveryMs ?? 10_000,
+        sweepBatch: 500,
+        tombstoneMs: this.tombstoneMs,
+      },
+      this.log,
+      () => this.dispatcher.wake(),
+    );
+  }
+
+  async start(): Promise<void> {
+    await this.refreshQueued();
+    this.queuedRefresh = setInterval(() => void this.refreshQueued(), 1000);
+    this.queuedRefresh.unref();
+    this.dispatcher.start();
+    this.maintenance.start();
+    // A restart on the same store: jobs whose leases lapsed while we were down are rescued at once.
+    await this.maintenance.rescue().catch((error: unknown) => this.log.error({ err: error }, 'initial rescue failed'));
+  }
+
+  /** Commit a job (durably) and schedule it. Repeats of an Idempotency-Key return the original job. */
+  async accept(job: NewJob): Promise<InsertOutcome> {
+    if (!this.accepting) throw new AsyncgateError('shutting-down', undefined, { headers: { 'retry-after': '5' } });
+    if (this.queuedEstimate >= this.maxQueued) {
+      throw new AsyncgateError('queue-full', `${this.queuedEstimate} jobs are waiting`, { headers: { 'retry-after': '5' } });
+    }
+    const outcome = await this.store.insertJob(job);
+    if (outcome.created) {
+      this.queuedEstimate++;
+      this.dispatcher.wake();
+    }
+    return outcome;
+  }
+
+  getJob(id: string): Promise<Job | null> {
+    return this.store.getJob(id);
+  }
+
+  /** Resolve when the job reaches a terminal state or `timeoutMs` passes (then with its current state). */
+  waitForTerminal(id: string, timeoutMs: number, signal?: AbortSignal): Promise<Job | null> {
+    return this.waitUntil(id, (j) => TERMINAL_STATES.has(j.state), timeoutMs, signal);
+  }
+
+  /** Resolve on the next change after `version`, or after `timeoutMs` (long poll). */
+  waitForChange(id: string, version: number, timeoutMs: number, signal?: AbortSignal): Promise<Job | null> {
+    return this.waitUntil(id, (j) => j.version !== version, timeoutMs, signal);
+  }
+
+  private async waitUntil(
+    id: string,
+    accept: (job: Job) => boolean,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<Job | null> {
+    const gaveUp = new AbortController();
+    const changed = this.events.waitFor(
+      id,
+      accept,
+      timeoutMs,
+      signal ? AbortSignal.any([signal, gaveUp.signal]) : gaveUp.signal,
+    );
+    // Subscribe first, then read: a change between the two is not missed.
+    const current = await this.store.getJob(id);
+    if (!current || accept(current)) {
+      gaveUp.abort();
+      return current;
+    }
+    const job = await changed;
+    return job === undefined ? this.store.getJob(id) : job;
+  }
+
+  /** Cancel a job: a queued one never runs; a running one has its upstream request aborted. */
+  async cancel(id: string, retentionMs: number): Promise<Job | null> {
+    const job = await this.store.cancelJob(
+      id,
+      { code: 'Canceled', message: JOB_ERROR_CODES.Canceled },
+      Date.now(),
+      retentionMs,
+    );
+    if (job?.state === 'canceled') {
+      this.dispatcher.abort(id, 'canceled');
+      this.events.emit(job);
+    }
+    return job;
+  }
+
+  /** Cancel if running, then forget the job and its result, leaving a tombstone (410). */
+  async delete(id: string): Promise<boolean> {
+    const now = Date.now();
+    this.dispatcher.abort(id, 'canceled');
+    const deleted = await this.store.deleteJob(id, now, now + this.tombstoneMs);
+    if (deleted) this.events.emitGone(id);
+    return deleted;
+  }
+
+  readResult(id: string): AsyncIterable<Uint8Array> {
+    return this.store.readResult(id);
+  }
+
+  hasTombstone(id: string): Promise<boolean> {
+    return this.store.hasTombstone(id, Date.now());
+  }
+
+  get stats() {
+    return { running: this.dispatcher.active, queued: this.queuedEstimate, watched: this.events.watched };
+  }
+
+  /** Stop taking jobs; let running attempts finish for `graceMs`, then hand back what is left. */
+  async stop(graceMs = 10_000): Promise<void> {
+    this.accepting = false;
+    clearInterval(this.queuedRefresh);
+    this.maintenance.stop();
+    await this.dispatcher.stop(graceMs);
+    const out = await this.store.releaseLeases(this.workerId, Date.now(), INTERRUPTED);
+    if (out.requeued.length || out.failed.length) {
+      this.log.info({ requeued: out.requeued.length, failed: out.failed.length }, 'handed back leases');
+    }
+  }
+
+  /** For tests and the admin API: run the periodic duties now. */
+  get duties(): Pick<Maintenance, 'rescue' | 'sweep' | 'heartbeat'> {
+    return this.maintenance;
+  }
+
+  private async refreshQueued(): Promise<void> {
+    this.queuedEstimate = await this.store.countQueued();
+  }
+}

@@ -1,0 +1,69 @@
+import type { Job } from '../model.js';
+
+/** Called with the changed job, or null when the job was deleted. */
+type Listener = (job: Job | null) => void;
+
+/**
+ * In-process notifications of job changes, keyed by job id: what wakes long polls and `wait=N` races the
+ * moment a job changes. Listeners are per id, so thousands of idle waiters cost one Map entry each.
+ */
+export class JobEvents {
+  private readonly listeners = new Map<string, Set<Listener>>();
+
+  emit(job: Job): void {
+    this.notify(job.id, job);
+  }
+
+  /** The job was deleted: wake its waiters so they answer 410. */
+  emitGone(id: string): void {
+    this.notify(id, null);
+  }
+
+  private notify(id: string, job: Job | null): void {
+    const set = this.listeners.get(id);
+    if (!set) return;
+    for (const fn of [...set]) fn(job);
+  }
+
+  subscribe(id: string, fn: Listener): () => void {
+    let set = this.listeners.get(id);
+    if (!set) this.listeners.set(id, (set = new Set()));
+    set.add(fn);
+    return () => {
+      set.delete(fn);
+      if (set.size === 0) this.listeners.delete(id);
+    };
+  }
+
+  /**
+   * Resolve with the first change that satisfies `accept` (or null if the job is deleted meanwhile);
+   * undefined after `timeoutMs` or on abort.
+   */
+  waitFor(
+    id: string,
+    accept: (job: Job) => boolean,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<Job | null | undefined> {
+    return new Promise((resolve) => {
+      if (signal?.aborted) return resolve(undefined);
+      const done = (job: Job | null | undefined) => {
+        clearTimeout(timer);
+        unsubscribe();
+        signal?.removeEventListener('abort', onAbort);
+        resolve(job);
+      };
+      const onAbort = () => done(undefined);
+      const unsubscribe = this.subscribe(id, (job) => {
+        if (job === null || accept(job)) done(job);
+      });
+      const timer = setTimeout(() => done(undefined), timeoutMs);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** Number of ids with waiters (for metrics). */
+  get watched(): number {
+    return this.listeners.size;
+  }
+}

@@ -1,0 +1,43 @@
+import type { HeaderPairs, Job, JobError, JobProgress } from '../model.js';
+
+/**
+ * The executor port: how a claimed job's attempt is run. The gateway's executor forwards the request to the
+ * upstream; library mode's calls a registered handler. The engine owns leases, storage and retries.
+ */
+export interface ExecutionContext {
+  job: Job;
+  /** Fires on cancel, on the attempt's timeout, and on shutdown. `signal.reason` tells which. */
+  signal: AbortSignal;
+  progress(progress: JobProgress): Promise<void>;
+}
+
+export type Outcome =
+  | {
+      kind: 'response';
+      status: number;
+      headers: HeaderPairs;
+      body: AsyncIterable<Uint8Array> | null;
+      /** The upstream asked to be tried again (503 + Retry-After, 502, 504) and the request is safe to repeat. */
+      retryAfterMs?: number;
+    }
+  /**
+   * A transient failure: try again later. `sent: false` means nothing reached the upstream, so a retry is
+   * safe for any request; `sent: true` retries only jobs whose request is safe to repeat.
+   */
+  | { kind: 'retry'; sent: boolean; error: JobError; delayMs?: number }
+  | { kind: 'fail'; error: JobError };
+
+export type Executor = (ctx: ExecutionContext) => Promise<Outcome>;
+
+/** Why an attempt's signal was aborted. */
+export class AbortReason extends Error {
+  constructor(readonly why: 'canceled' | 'timeout' | 'shutdown') {
+    super(`attempt aborted: ${why}`);
+    this.name = 'AbortReason';
+  }
+}
+
+/** Thrown by an executor's response body when the connection broke mid-response. */
+export class InterruptedStreamError extends Error {
+  override readonly name = 'InterruptedStreamError';
+}

@@ -1,0 +1,89 @@
+import type { Logger } from 'pino';
+import { JOB_ERROR_CODES } from '../errors/codes.js';
+import type { JobError } from '../model.js';
+import type { JobStore, RescueOutcome } from '../store/port.js';
+import type { JobEvents } from './events.js';
+
+export const INTERRUPTED: JobError = { code: 'UpstreamInterrupted', message: JOB_ERROR_CODES.UpstreamInterrupted };
+
+export interface MaintenanceOptions {
+  workerId: string;
+  leaseMs: number;
+  rescueEveryMs: number;
+  sweepEveryMs: number;
+  sweepBatch: number;
+  tombstoneMs: number;
+}
+
+/**
+ * The background duties of a process: renew its leases (heartbeat), rescue jobs whose lease expired
+ * because their process died, and purge expired jobs a batch at a time (incremental, so a large backlog
+ * never blocks the event loop for long).
+ */
+export class Maintenance {
+  private timers: NodeJS.Timeout[] = [];
+
+  constructor(
+    private readonly store: JobStore,
+    private readonly events: JobEvents,
+    private readonly options: MaintenanceOptions,
+    private readonly log: Logger,
+    private readonly onRequeued: () => void,
+  ) {}
+
+  start(): void {
+    const every = (ms: number, fn: () => Promise<unknown>) => {
+      let busy = false;
+      const t = setInterval(() => {
+        if (busy) return;
+        busy = true;
+        fn()
+          .catch((error: unknown) => this.log.error({ err: error }, 'maintenance task failed'))
+          .finally(() => (busy = false));
+      }, ms);
+      t.unref();
+      this.timers.push(t);
+    };
+    every(Math.max(100, Math.floor(this.options.leaseMs / 3)), () => this.heartbeat());
+    every(this.options.rescueEveryMs, () => this.rescue());
+    every(this.options.sweepEveryMs, () => this.sweep());
+  }
+
+  stop(): void {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+  }
+
+  heartbeat(): Promise<number> {
+    return this.store.renewLeases(this.options.workerId, Date.now(), this.options.leaseMs);
+  }
+
+  async rescue(): Promise<RescueOutcome> {
+    const out = await this.store.rescueExpiredLeases(Date.now(), 500, INTERRUPTED);
+    if (out.requeued.length || out.failed.length) {
+      this.log.warn({ requeued: out.requeued.length, failed: out.failed.length }, 'rescued jobs from expired leases');
+      await this.announce(out);
+      if (out.requeued.length) this.onRequeued();
+    }
+    return out;
+  }
+
+  async announce(out: RescueOutcome): Promise<void> {
+    for (const id of [...out.requeued, ...out.failed]) {
+      const job = await this.store.getJob(id);
+      if (job) this.events.emit(job);
+    }
+  }
+
+  async sweep(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const n = await this.store.sweep(Date.now(), this.options.sweepBatch, this.options.tombstoneMs);
+      total += n;
+      if (n < this.options.sweepBatch) break;
+      await new Promise((r) => setImmediate(r)); // let requests through between batches
+    }
+    if (total) this.log.info({ purged: total }, 'purged expired jobs');
+    return total;
+  }
+}

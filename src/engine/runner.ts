@@ -1,0 +1,157 @@
+import type { Logger } from 'pino';
+import { JOB_ERROR_CODES } from '../errors/codes.js';
+import type { HeaderPairs, Job, JobError } from '../model.js';
+import type { JobStore } from '../store/port.js';
+import { retryDelayMs } from './backoff.js';
+import type { JobEvents } from './events.js';
+import { AbortReason, InterruptedStreamError, type Executor, type Outcome } from './executor.js';
+import { ResultTooLargeError, sinkResult } from './result-sink.js';
+
+export interface RunnerDeps {
+  store: JobStore;
+  events: JobEvents;
+  executor: Executor;
+  log: Logger;
+  maxResultBytes: number;
+  now: () => number;
+}
+
+const CONTENT_TYPE = 'content-type';
+/** Headers describing the wire form of the upstream's message, not the stored result. */
+const WIRE_HEADERS = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive']);
+
+/**
+ * Runs one attempt of a claimed job to its end: executes it, stores the result under the attempt's lease,
+ * then completes, requeues or fails it — every write fenced by the lease token, so an attempt that lost its
+ * lease (rescued elsewhere, canceled) changes nothing.
+ */
+export async function runAttempt(deps: RunnerDeps, job: Job, controller: AbortController): Promise<void> {
+  const { store, events, log } = deps;
+  const timeout = setTimeout(() => controller.abort(new AbortReason('timeout')), job.options.timeoutMs);
+  let outcome: Outcome;
+  try {
+    outcome = await deps.executor({
+      job,
+      signal: controller.signal,
+      progress: async (p) => {
+        const updated = await store.updateProgress(job.id, p, deps.now());
+        if (updated) events.emit(updated);
+      },
+    });
+  } catch (error) {
+    outcome = failureFromAbort(controller.signal) ?? {
+      kind: 'fail',
+      error: { code: 'InternalError', message: `executor failed: ${(error as Error).message}` },
+    };
+    if (outcome.kind === 'fail' && outcome.error.code === 'InternalError') log.error({ err: error, job: job.id }, 'executor threw');
+  }
+
+  try {
+    if (isShutdownOrCancel(controller.signal)) return; // the lease is handed back / job already canceled
+    await settle(deps, job, outcome, controller.signal);
+  } catch (error) {
+    if (isShutdownOrCancel(controller.signal)) return;
+    const reason = failureFromAbort(controller.signal);
+    if (!reason && error instanceof InterruptedStreamError && job.options.retryable && job.attempts < job.options.maxAttempts) {
+      await requeue(deps, job).catch((e: unknown) => log.error({ err: e, job: job.id }, 'could not requeue'));
+      return;
+    }
+    const jobError: JobError =
+      reason?.kind === 'fail'
+        ? reason.error
+        : error instanceof ResultTooLargeError
+          ? { code: 'ResultTooLarge', message: error.message }
+          : error instanceof InterruptedStreamError
+            ? { code: 'UpstreamInterrupted', message: `${JOB_ERROR_CODES.UpstreamInterrupted} (${error.message})` }
+            : { code: 'InternalError', message: (error as Error).message };
+    if (jobError.code === 'InternalError') log.error({ err: error, job: job.id }, 'storing the result failed');
+    await finish(deps, job, { state: 'failed', response: null, error: jobError }).catch((e: unknown) =>
+      log.error({ err: e, job: job.id }, 'could not record the failure'),
+    );
+  } finally {
+    clearTimeout(timeout);
+  }
+}
+
+async function settle(deps: RunnerDeps, job: Job, outcome: Outcome, signal: AbortSignal): Promise<void> {
+  const attemptsLeft = job.attempts < job.options.maxAttempts;
+  switch (outcome.kind) {
+    case 'retry':
+      if ((job.options.retryable || !outcome.sent) && attemptsLeft) return requeue(deps, job, outcome.delayMs);
+      return void (await finish(deps, job, { state: 'failed', response: null, error: outcome.error }));
+    case 'fail':
+      return void (await finish(deps, job, { state: 'failed', response: null, error: outcome.error }));
+    case 'response': {
+      if (outcome.retryAfterMs !== undefined && job.options.retryable && attemptsLeft) {
+        await drain(outcome.body).catch(() => undefined);
+        return requeue(deps, job, outcome.retryAfterMs || undefined);
+      }
+      const { size, inline, lostLease } = await sinkResult(deps.store, job.id, job.leaseToken, outcome.body, deps.maxResultBytes);
+      if (lostLease || signal.aborted) {
+        const reason = failureFromAbort(signal);
+        if (reason?.kind === 'fail') await finish(deps, job, { state: 'failed', response: null, error: reason.error });
+        return;
+      }
+      const headers = storedHeaders(outcome.headers);
+      const contentType = headers.find(([n]) => n === CONTENT_TYPE)?.[1] ?? null;
+      const failed = outcome.status >= 400;
+      await finish(
+        deps,
+        job,
+        {
+          state: failed ? 'failed' : 'succeeded',
+          response: { status: outcome.status, headers, size, contentType },
+          error: failed ? { code: 'UpstreamHttpError', message: `the upstream answered ${outcome.status}` } : null,
+        },
+        inline,
+      );
+    }
+  }
+}
+
+async function finish(
+  deps: RunnerDeps,
+  job: Job,
+  c: { state: 'succeeded' | 'failed'; response: Job['response']; error: JobError | null },
+  body?: Uint8Array,
+): Promise<void> {
+  const done = await deps.store.completeJob(
+    job.id,
+    job.leaseToken,
+    { ...c, body, finishedAt: deps.now() },
+    job.options.retentionMs,
+  );
+  if (done) deps.events.emit(done);
+  else deps.log.warn({ job: job.id }, 'lease lost before completion; result dropped');
+}
+
+async function requeue(deps: RunnerDeps, job: Job, delayMs?: number): Promise<void> {
+  const now = deps.now();
+  const runAt = now + (delayMs ?? retryDelayMs(job.attempts));
+  if (await deps.store.requeueJob(job.id, job.leaseToken, runAt, now)) {
+    deps.log.info({ job: job.id, attempt: job.attempts, retryInMs: runAt - now }, 'attempt failed; retrying');
+    const updated = await deps.store.getJob(job.id);
+    if (updated) deps.events.emit(updated);
+  }
+}
+
+function failureFromAbort(signal: AbortSignal): Outcome | undefined {
+  if (!signal.aborted) return undefined;
+  const why = signal.reason instanceof AbortReason ? signal.reason.why : 'canceled';
+  if (why === 'timeout') {
+    return { kind: 'fail', error: { code: 'UpstreamTimeout', message: JOB_ERROR_CODES.UpstreamTimeout } };
+  }
+  return { kind: 'fail', error: { code: 'Canceled', message: JOB_ERROR_CODES.Canceled } };
+}
+
+function isShutdownOrCancel(signal: AbortSignal): boolean {
+  return signal.aborted && signal.reason instanceof AbortReason && signal.reason.why !== 'timeout';
+}
+
+function storedHeaders(headers: HeaderPairs): HeaderPairs {
+  return headers.filter(([name]) => !WIRE_HEADERS.has(name));
+}
+
+async function drain(body: AsyncIterable<Uint8Array> | null): Promise<void> {
+  if (body) for await (const _ of body);
+}

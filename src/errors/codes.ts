@@ -1,0 +1,57 @@
+/**
+ * Stable error identifiers. These are API: clients match on them, so a code is never renamed or reused.
+ * A leaf module: it imports nothing.
+ *
+ * PROBLEM_TYPES are the `type` slugs of asyncgate's own `application/problem+json` answers (RFC 9457);
+ * the full `type` is `urn:asyncgate:problem:<slug>`. JOB_ERROR_CODES are the `error.code` values of a
+ * Failed or Canceled job in the status representation.
+ */
+export const PROBLEM_TYPES = {
+  'invalid-prefer': { status: 400, title: 'Malformed Prefer header' },
+  'invalid-accept-asynchronous': { status: 400, title: 'Malformed Accept-Asynchronous header' },
+  'invalid-asynchronous-end-point': { status: 400, title: 'Malformed Asynchronous-end-point header' },
+  'invalid-idempotency-key': { status: 400, title: 'Malformed Idempotency-Key header' },
+  'invalid-header': { status: 400, title: 'Malformed request header' },
+  'invalid-body': { status: 400, title: 'Malformed request body' },
+  'async-required': { status: 400, title: 'This resource must be requested asynchronously' },
+  'not-found': { status: 404, title: 'Not found' },
+  'job-not-found': { status: 404, title: 'No such job' },
+  'job-gone': { status: 410, title: 'The job was deleted or has expired' },
+  'method-not-allowed': { status: 405, title: 'Method not allowed' },
+  'result-not-ready': { status: 409, title: 'The job has not finished yet' },
+  'job-failed': { status: 409, title: 'The job failed without an upstream response' },
+  'job-canceled': { status: 409, title: 'The job was canceled' },
+  'job-already-finished': { status: 409, title: 'The job has already finished' },
+  'idempotency-key-reused': { status: 422, title: 'Idempotency-Key reused for a different request' },
+  'body-too-large': { status: 413, title: 'Request body too large' },
+  'poll-too-soon': { status: 429, title: 'Polled sooner than the minimum poll interval' },
+  'queue-full': { status: 503, title: 'Too many jobs waiting; try again later' },
+  'shutting-down': { status: 503, title: 'The gateway is shutting down' },
+  'upstream-unreachable': { status: 502, title: 'The upstream could not be reached' },
+  'upstream-timeout': { status: 504, title: 'The upstream did not answer in time' },
+  'unauthorized': { status: 401, title: 'Admin token required' },
+  'internal': { status: 500, title: 'Internal error' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ProblemType = keyof typeof PROBLEM_TYPES;
+
+export const PROBLEM_TYPE_PREFIX = 'urn:asyncgate:problem:';
+
+export const JOB_ERROR_CODES = {
+  /** The upstream answered 4xx/5xx; its response is kept at the result URL. */
+  UpstreamHttpError: 'the upstream answered with an error status',
+  /** Connection refused / DNS failure / 502-504 after every allowed attempt. */
+  UpstreamUnreachable: 'the upstream could not be reached after every allowed attempt',
+  /** One attempt ran longer than the route's timeout. */
+  UpstreamTimeout: 'the upstream did not answer within the timeout',
+  /** A non-idempotent request was interrupted mid-flight (crash, lost connection) and was not re-sent. */
+  UpstreamInterrupted: 'a non-idempotent request was interrupted mid-flight and not re-sent',
+  /** The client canceled the job (or deleted it while running). */
+  Canceled: 'the job was canceled',
+  /** The upstream response was larger than the configured result limit. */
+  ResultTooLarge: 'the upstream response exceeded the result size limit',
+  /** The gateway failed the job for an internal reason (a bug or a storage failure). */
+  InternalError: 'internal error',
+} as const;
+
+export type JobErrorCode = keyof typeof JOB_ERROR_CODES;

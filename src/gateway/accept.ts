@@ -1,0 +1,131 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { RouteRule } from '../config/routes.js';
+import type { Settings } from '../config/settings.js';
+import type { Engine } from '../engine/engine.js';
+import { newJobId, sha256 } from '../engine/ids.js';
+import { credentialOwner } from '../engine/owner.js';
+import { suggestedPollSeconds } from '../engine/poll-interval.js';
+import { AsyncgateError } from '../errors/asyncgate-error.js';
+import { replayResult } from '../http/job-routes.js';
+import { jobEtag, representation } from '../http/representation.js';
+import { sendJson } from '../http/respond.js';
+import type { UrlBuilder } from '../http/urls.js';
+import { TERMINAL_STATES, type Job, type NewJob } from '../model.js';
+import { ProtocolError } from '../protocol/errors.js';
+import { parseIdempotencyKey } from '../protocol/idempotency-key.js';
+import { formatLink } from '../protocol/link.js';
+import { readBody } from './body.js';
+import { forwardHeaders } from './forward-headers.js';
+import type { Negotiation } from './negotiate.js';
+
+/** RFC 9110 §9.2.2: methods whose repetition has the same effect as one request. */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+const DEFAULT_ATTEMPTS = 5;
+
+export interface AcceptDeps {
+  engine: Engine;
+  settings: Settings;
+  urls: UrlBuilder;
+  ownerSalt: string;
+}
+
+/**
+ * Accept a request asynchronously: read it, commit it as a job (durably, before anything is answered),
+ * then answer `202 Accepted` with the monitor — or, with `Prefer: wait=N`, the real response if the job
+ * finishes within N seconds (RFC 7240 §4.3).
+ */
+export async function acceptAsync(
+  req: IncomingMessage,
+  res: ServerResponse,
+  neg: Extract<Negotiation, { async: true }>,
+  rule: RouteRule | undefined,
+  deps: AcceptDeps,
+): Promise<void> {
+  const { engine, settings } = deps;
+  let idempotencyKey: string | undefined;
+  try {
+    idempotencyKey = parseIdempotencyKey(req.headers['idempotency-key']);
+  } catch (error) {
+    if (error instanceof ProtocolError) throw new AsyncgateError('invalid-idempotency-key', error.message);
+    throw error;
+  }
+  const body = await readBody(req, rule?.maxBodySize ?? settings.maxBodyBytes);
+  const method = req.method ?? 'GET';
+  const url = req.url ?? '/';
+  const proto = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
+  const retryable = IDEMPOTENT.has(method) || idempotencyKey !== undefined || rule?.retry?.unsafe === true;
+  const job: NewJob = {
+    id: newJobId(),
+    dialect: neg.dialect,
+    owner: credentialOwner(req.headers, deps.ownerSalt, settings.ownerHeader),
+    idempotencyKey: idempotencyKey ?? null,
+    requestHash: sha256(method, url, body),
+    request: { method, url, headers: forwardHeaders(req, proto), body },
+    options: {
+      timeoutMs: rule?.timeout ?? settings.timeoutMs,
+      retryable,
+      maxAttempts: rule?.retry?.attempts ?? DEFAULT_ATTEMPTS,
+      retentionMs: rule?.retention ?? settings.retentionMs,
+      ...(neg.redirectWhenDone ? { redirectWhenDone: true } : {}),
+      ...(rule ? { route: rule.name } : {}),
+    },
+    createdAt: Date.now(),
+  };
+  const { job: stored, created } = await engine.accept(job);
+  if (!created && stored.requestHash !== job.requestHash) {
+    throw new AsyncgateError(
+      'idempotency-key-reused',
+      'this Idempotency-Key was already used for a different method, URL or body',
+      { members: { job: deps.urls.job(req, stored.id).self } },
+    );
+  }
+
+  let current: Job = stored;
+  if (neg.waitSeconds > 0 && !TERMINAL_STATES.has(current.state)) {
+    const closed = new AbortController();
+    res.once('close', () => closed.abort());
+    current = (await engine.waitForTerminal(stored.id, neg.waitSeconds * 1000, closed.signal)) ?? current;
+  }
+  if (TERMINAL_STATES.has(current.state) && neg.waitSeconds > 0) {
+    const urls = deps.urls.job(req, current.id);
+    const link = formatLink(urls.self, { rel: 'monitor' });
+    if (current.response) {
+      await replayResult(res, current, engine.readResult(current.id), method === 'HEAD', Date.now(), {
+        vary: 'Prefer',
+        link,
+        'content-location': urls.result,
+      });
+      return;
+    }
+    throw jobFailure(current, link);
+  }
+  answerAccepted(req, res, current, deps, neg);
+}
+
+function answerAccepted(
+  req: IncomingMessage,
+  res: ServerResponse,
+  job: Job,
+  deps: AcceptDeps,
+  neg: Extract<Negotiation, { async: true }>,
+): void {
+  const urls = deps.urls.job(req, job.id);
+  const headers: Record<string, string> = {
+    location: urls.self,
+    'operation-location': urls.self,
+    'retry-after': String(suggestedPollSeconds(job, Date.now())),
+    link: formatLink(urls.self, { rel: 'monitor' }),
+    vary: 'Prefer',
+    etag: jobEtag(job),
+    'cache-control': 'no-store',
+  };
+  if (neg.dialect === 'prefer') headers['preference-applied'] = 'respond-async';
+  sendJson(res, 202, representation(job, urls), headers);
+}
+
+/** A job that failed without any upstream response, answered in-band after a `wait` race. */
+function jobFailure(job: Job, link: string): AsyncgateError {
+  const code = job.error?.code;
+  const type = code === 'UpstreamTimeout' ? 'upstream-timeout' : code === 'Canceled' ? 'job-canceled' : 'upstream-unreachable';
+  return new AsyncgateError(type, job.error?.message, { members: { error: job.error }, headers: { link } });
+}

@@ -1,0 +1,198 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Engine } from '../engine/engine.js';
+import { isJobId, sameOwner } from '../engine/ids.js';
+import { credentialOwner } from '../engine/owner.js';
+import { suggestedPollSeconds } from '../engine/poll-interval.js';
+import { AsyncgateError } from '../errors/asyncgate-error.js';
+import { TERMINAL_STATES, type Job } from '../model.js';
+import { ifNoneMatchMatches } from '../protocol/etag.js';
+import { ProtocolError } from '../protocol/errors.js';
+import { parsePrefer, preferredWait } from '../protocol/prefer.js';
+import { PollGate } from './poll-gate.js';
+import { jobEtag, representation } from './representation.js';
+import { sendJson, type Headers } from './respond.js';
+import type { UrlBuilder } from './urls.js';
+
+export interface JobRoutesOptions {
+  engine: Engine;
+  urls: UrlBuilder;
+  ownerSalt: string;
+  ownerHeader: string | undefined;
+  maxWaitMs: number;
+  minPollIntervalMs: number;
+  retentionMs: number;
+}
+
+/**
+ * asyncgate's own job endpoints (SPEC §2): monitor, long poll, result replay, cancel, delete. Every one
+ * checks the caller's credentials against the job's owner and answers 404 on mismatch (existence is not
+ * revealed).
+ */
+export class JobRoutes {
+  private readonly pollGate: PollGate;
+
+  constructor(private readonly o: JobRoutesOptions) {
+    this.pollGate = new PollGate(o.minPollIntervalMs);
+  }
+
+  /** Route `/jobs/{id}[/sub]` (path relative to the prefix). Returns false when nothing matched. */
+  async handle(req: IncomingMessage, res: ServerResponse, rest: string): Promise<boolean> {
+    const m = /^\/jobs\/([^/]+)(\/[a-z]+)?$/.exec(rest);
+    if (!m) return false;
+    const id = m[1]!;
+    const sub = m[2] ?? '';
+    const method = req.method ?? 'GET';
+    const allow = (methods: string[]) => {
+      if (!methods.includes(method)) {
+        throw new AsyncgateError('method-not-allowed', `use ${methods.join(' or ')}`, { headers: { allow: methods.join(', ') } });
+      }
+    };
+    switch (sub) {
+      case '':
+        allow(['GET', 'HEAD', 'DELETE']);
+        if (method === 'DELETE') await this.remove(req, res, id);
+        else await this.monitor(req, res, id, method === 'HEAD');
+        return true;
+      case '/result':
+        allow(['GET', 'HEAD']);
+        await this.result(req, res, id, method === 'HEAD');
+        return true;
+      case '/cancel':
+        allow(['POST']);
+        await this.cancel(req, res, id);
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  /** Load a job the caller may see, or throw the 404 / 410 problem. */
+  private async load(req: IncomingMessage, id: string): Promise<Job> {
+    if (!isJobId(id)) throw new AsyncgateError('job-not-found');
+    const job = await this.o.engine.getJob(id);
+    if (!job) {
+      if (await this.o.engine.hasTombstone(id)) throw new AsyncgateError('job-gone');
+      throw new AsyncgateError('job-not-found');
+    }
+    if (!sameOwner(job.owner, credentialOwner(req.headers, this.o.ownerSalt, this.o.ownerHeader))) {
+      throw new AsyncgateError('job-not-found');
+    }
+    return job;
+  }
+
+  private async monitor(req: IncomingMessage, res: ServerResponse, id: string, head: boolean): Promise<void> {
+    let job = await this.load(req, id);
+    const waitMs = this.longPollMs(req);
+    if (waitMs > 0 && !TERMINAL_STATES.has(job.state)) {
+      // Long poll: from the version the client holds (If-None-Match) or the current one.
+      const since = ifNoneMatchMatches(req.headers['if-none-match'], jobEtag(job)) || !req.headers['if-none-match'];
+      if (since) {
+        const closed = new AbortController();
+        res.once('close', () => closed.abort());
+        const changed = await this.o.engine.waitForChange(id, job.version, waitMs, closed.signal);
+        if (!changed) throw new AsyncgateError(await this.o.engine.hasTombstone(id) ? 'job-gone' : 'job-not-found');
+        job = changed;
+      }
+    } else if (!this.pollGate.allow(id, Date.now())) {
+      const retry = Math.ceil(this.o.minPollIntervalMs / 1000);
+      throw new AsyncgateError('poll-too-soon', `poll at most every ${retry} s`, { headers: { 'retry-after': String(retry) } });
+    }
+    const urls = this.o.urls.job(req, id);
+    const now = Date.now();
+    const terminal = TERMINAL_STATES.has(job.state);
+    const headers: Headers = { etag: jobEtag(job), vary: 'Prefer' };
+    if (terminal) {
+      headers['cache-control'] = `private, max-age=${maxAge(job, now)}`;
+    } else {
+      headers['cache-control'] = 'private, no-cache';
+      headers['retry-after'] = String(suggestedPollSeconds(job, now));
+    }
+    if (terminal && job.options.redirectWhenDone) {
+      // seed 004 says 301; 303 See Other is RFC 9110's "the answer is elsewhere" (README explains).
+      res.writeHead(303, { location: urls.result, expires: httpDate(job.expiresAt ?? now), ...headers, 'content-length': 0 });
+      res.end();
+      return;
+    }
+    if (ifNoneMatchMatches(req.headers['if-none-match'], jobEtag(job))) {
+      res.writeHead(304, headers);
+      res.end();
+      return;
+    }
+    sendJson(res, 200, representation(job, urls), headers, head);
+  }
+
+  private longPollMs(req: IncomingMessage): number {
+    let wait: number | undefined;
+    try {
+      wait = preferredWait(parsePrefer(req.headers.prefer));
+    } catch (error) {
+      if (error instanceof ProtocolError) throw new AsyncgateError('invalid-prefer', error.message);
+      throw error;
+    }
+    return wait === undefined ? 0 : Math.min(wait * 1000, this.o.maxWaitMs);
+  }
+
+  private async result(req: IncomingMessage, res: ServerResponse, id: string, head: boolean): Promise<void> {
+    const job = await this.load(req, id);
+    const now = Date.now();
+    if (!TERMINAL_STATES.has(job.state)) {
+      const retry = String(suggestedPollSeconds(job, now));
+      throw new AsyncgateError('result-not-ready', `the job is ${job.state}; poll ${this.o.urls.job(req, id).self}`, {
+        headers: { 'retry-after': retry },
+      });
+    }
+    if (!job.response) {
+      const type = job.state === 'canceled' ? 'job-canceled' : 'job-failed';
+      throw new AsyncgateError(type, job.error?.message, { members: { error: job.error } });
+    }
+    await replayResult(res, job, this.o.engine.readResult(id), head, now);
+  }
+
+  private async cancel(req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {
+    let job = await this.load(req, id);
+    if (!TERMINAL_STATES.has(job.state)) job = (await this.o.engine.cancel(id, job.options.retentionMs)) ?? job;
+    const body = representation(job, this.o.urls.job(req, id));
+    if (job.state === 'succeeded' || job.state === 'failed') {
+      throw new AsyncgateError('job-already-finished', `the job has already ${job.state}`, { members: { job: body } });
+    }
+    sendJson(res, 200, body, { etag: jobEtag(job), 'cache-control': 'no-store' });
+  }
+
+  private async remove(req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {
+    await this.load(req, id);
+    await this.o.engine.delete(id);
+    res.writeHead(204, { 'cache-control': 'no-store' });
+    res.end();
+  }
+}
+
+/** Replay a stored response: its status, headers and body, streamed from the store (SPEC §2). */
+export async function replayResult(
+  res: ServerResponse,
+  job: Job,
+  body: AsyncIterable<Uint8Array>,
+  head: boolean,
+  now: number,
+  extra: Headers = {},
+): Promise<void> {
+  const response = job.response!;
+  for (const [name, value] of response.headers) res.appendHeader(name, value);
+  res.setHeader('content-length', response.size);
+  res.setHeader('expires', httpDate(job.expiresAt ?? now));
+  res.setHeader('cache-control', `private, max-age=${maxAge(job, now)}`);
+  for (const [name, value] of Object.entries(extra)) res.setHeader(name, value);
+  res.writeHead(response.status);
+  if (head || response.size === 0) {
+    res.end();
+    return;
+  }
+  await pipeline(Readable.from(body), res);
+}
+
+function maxAge(job: Job, now: number): number {
+  return Math.max(0, Math.floor(((job.expiresAt ?? now) - now) / 1000));
+}
+
+const httpDate = (ms: number) => new Date(ms).toUTCString();

@@ -1,0 +1,48 @@
+import type { Job, JobState } from '../model.js';
+import type { JobUrls } from './urls.js';
+
+/** Azure long-running-operation status names (SPEC §2.1), so existing pollers understand us. */
+export const STATUS_NAMES: Record<JobState, string> = {
+  queued: 'NotStarted',
+  running: 'Running',
+  succeeded: 'Succeeded',
+  failed: 'Failed',
+  canceled: 'Canceled',
+};
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** The status representation of a job (SPEC §2.1). */
+export function representation(job: Job, urls: JobUrls): Record<string, unknown> {
+  const out: Record<string, unknown> = { id: job.id, status: STATUS_NAMES[job.state] };
+  const percent = percentComplete(job);
+  if (percent !== undefined) out.percentComplete = percent;
+  if (job.progress) out.progress = job.progress;
+  out.createdDateTime = iso(job.createdAt);
+  out.lastUpdatedDateTime = iso(job.updatedAt);
+  if (job.expiresAt !== null) out.expirationDateTime = iso(job.expiresAt);
+  out.request = { method: job.request.method, url: job.request.url };
+  if (job.response) {
+    out.response = { status: job.response.status, contentType: job.response.contentType, size: job.response.size };
+  }
+  if (job.state === 'succeeded') out.resourceLocation = urls.result;
+  if (job.error && (job.state === 'failed' || job.state === 'canceled')) out.error = job.error;
+  out.links = { self: { href: urls.self }, result: { href: urls.result }, cancel: { href: urls.cancel } };
+  return out;
+}
+
+function percentComplete(job: Job): number | undefined {
+  if (job.state === 'succeeded') return 100;
+  const p = job.progress;
+  if (!p) return undefined;
+  if (p.percent !== undefined) return clamp(p.percent);
+  if (p.current !== undefined && p.total) return clamp((p.current / p.total) * 100);
+  return undefined;
+}
+
+const clamp = (n: number) => Math.max(0, Math.min(100, Math.round(n)));
+
+/** Strong ETag of a job's representation: it changes exactly when the job does. */
+export function jobEtag(job: Job): string {
+  return `"${job.version}"`;
+}

@@ -1,0 +1,29 @@
+import type { IncomingMessage } from 'node:http';
+import { requestOrigin } from '../protocol/forwarded.js';
+
+/** The URLs of one job's resources, absolute so they stay right behind a load balancer (SPEC §2). */
+export interface JobUrls {
+  self: string;
+  result: string;
+  cancel: string;
+}
+
+export class UrlBuilder {
+  constructor(
+    private readonly prefix: string,
+    private readonly publicUrl: string | undefined,
+    private readonly fallbackHost: string,
+  ) {}
+
+  /** Configured public base URL, else Forwarded / X-Forwarded-* / Host of the request. */
+  origin(req: IncomingMessage): string {
+    if (this.publicUrl) return this.publicUrl;
+    const proto = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
+    return requestOrigin(req.headers, proto, this.fallbackHost);
+  }
+
+  job(req: IncomingMessage, id: string): JobUrls {
+    const self = `${this.origin(req)}${this.prefix}/jobs/${id}`;
+    return { self, result: `${self}/result`, cancel: `${self}/cancel` };
+  }
+}

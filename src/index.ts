@@ -1,0 +1,14 @@
+/** asyncgate's public API: the gateway, the engine and its ports, for embedding and tests. */
+export { createGateway, type Gateway } from './app/gateway.js';
+export { createLogger } from './app/logger.js';
+export { resolveSettings, loadConfigFile, DEFAULTS, type Settings } from './config/settings.js';
+export type { ConfigFile, RouteRuleInput } from './config/schema.js';
+export { Engine, type EngineOptions } from './engine/engine.js';
+export type { Executor, ExecutionContext, Outcome } from './engine/executor.js';
+export { AsyncgateError } from './errors/asyncgate-error.js';
+export { PROBLEM_TYPES, JOB_ERROR_CODES, PROBLEM_TYPE_PREFIX } from './errors/codes.js';
+export type { JobStore, StoreCapabilities } from './store/port.js';
+export { SqliteJobStore } from './store/sqlite/sqlite-store.js';
+export { openStore } from './store/open.js';
+export { startDemoUpstream } from './demo/upstream.js';
+export type * from './model.js';

@@ -1,0 +1,111 @@
+/**
+ * Terminology — the words asyncgate's code uses, and nothing else. A leaf module: it imports nothing.
+ *
+ * - **job**: one client request accepted for asynchronous execution. It is committed to the store before
+ *   the `202 Accepted` leaves, and it moves through the states below exactly once.
+ * - **attempt**: one try at running a job (one request to the upstream). A job may need several when a
+ *   safe request meets a transient failure.
+ * - **lease**: the right of one process to run a job's current attempt, renewed by heartbeat. A lease
+ *   carries a fencing token (`leaseToken`): completion is accepted only with the current token, so a
+ *   rescued attempt that answers late cannot overwrite the newer one.
+ * - **dialect**: the way a client asked for asynchrony (`Prefer: respond-async`, `Accept-Asynchronous`…).
+ * - **monitor**: the status resource of a job, `GET {prefix}/jobs/{id}`.
+ * - **result**: the stored upstream response of a finished job, replayed at `{prefix}/jobs/{id}/result`.
+ * - **delivery / callback**: sending the result to a URL the client named (see delivery/).
+ * - **tombstone**: what is left of a deleted or expired job for a while, so the monitor answers `410 Gone`
+ *   instead of `404`.
+ * - **owner**: a hash of the credentials a job was submitted with; only the same credentials see it.
+ */
+
+/** Life cycle: queued → running → succeeded | failed | canceled (running may go back to queued on retry). */
+export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'canceled';
+
+export const TERMINAL_STATES: ReadonlySet<JobState> = new Set(['succeeded', 'failed', 'canceled']);
+
+/** How the client asked for an asynchronous answer. `rule` means a route rule made it asynchronous. */
+export type Dialect = 'prefer' | 'polling' | 'notify' | 'response' | 'callback-url' | 'rule';
+
+/** Header list as ordered [name, value] pairs: preserves repeats and order, JSON-serialisable. */
+export type HeaderPairs = Array<[string, string]>;
+
+export interface JobRequest {
+  method: string;
+  /** Path and query as the client sent it (origin-form), e.g. `/reports?year=2026`. */
+  url: string;
+  /** Headers to forward (control and hop-by-hop headers already removed). */
+  headers: HeaderPairs;
+  body: Uint8Array | null;
+}
+
+export interface JobProgress {
+  current?: number;
+  total?: number;
+  message?: string;
+  percent?: number;
+}
+
+export interface JobResponseMeta {
+  status: number;
+  headers: HeaderPairs;
+  size: number;
+  contentType: string | null;
+}
+
+export interface JobError {
+  code: string;
+  message: string;
+}
+
+/** Per-job options decided at accept time (from the dialect and the route rule). */
+export interface JobOptions {
+  /** Accept-Asynchronous: polling — the monitor answers 303 to the result once done (seed 004). */
+  redirectWhenDone?: boolean;
+  /** Upstream timeout for one attempt, ms. */
+  timeoutMs: number;
+  /** Whether a lost or failed attempt may be re-sent (idempotent method, Idempotency-Key, or rule). */
+  retryable: boolean;
+  /** Most attempts allowed for transient failures. */
+  maxAttempts: number;
+  /** How long a finished job and its result are kept, ms. */
+  retentionMs: number;
+  /** Name of the route rule that matched, for logs and the admin API. */
+  route?: string;
+}
+
+export interface Job {
+  id: string;
+  state: JobState;
+  dialect: Dialect;
+  owner: string | null;
+  idempotencyKey: string | null;
+  /** Hash of method + url + body, to tell a repeat from a conflicting reuse of an Idempotency-Key. */
+  requestHash: string;
+  request: JobRequest;
+  options: JobOptions;
+  attempts: number;
+  leaseOwner: string | null;
+  leaseToken: number;
+  leaseExpiresAt: number | null;
+  runAt: number;
+  createdAt: number;
+  updatedAt: number;
+  finishedAt: number | null;
+  expiresAt: number | null;
+  /** Bumped on every change: the monitor's ETag. */
+  version: number;
+  progress: JobProgress | null;
+  response: JobResponseMeta | null;
+  error: JobError | null;
+}
+
+/** A job as submitted, before the store gives it state. */
+export interface NewJob {
+  id: string;
+  dialect: Dialect;
+  owner: string | null;
+  idempotencyKey: string | null;
+  requestHash: string;
+  request: JobRequest;
+  options: JobOptions;
+  createdAt: number;
+}

@@ -1,0 +1,215 @@
+/**
+ * The storage port's contract, run unchanged against every backend (see sqlite/sqlite-store.test.ts).
+ * Each test gets a fresh, isolated store from `factory`.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, describe, test } from 'node:test';
+import type { NewJob } from '../model.js';
+import type { JobStore } from './port.js';
+
+const INTERRUPTED = { code: 'UpstreamInterrupted', message: 'interrupted' };
+
+export function newJob(overrides: Partial<NewJob> = {}, options: Partial<NewJob['options']> = {}): NewJob {
+  return {
+    id: randomBytes(16).toString('base64url'),
+    dialect: 'prefer',
+    owner: null,
+    idempotencyKey: null,
+    requestHash: 'h',
+    request: { method: 'POST', url: '/x', headers: [['content-type', 'text/plain']], body: Buffer.from('hi') },
+    options: { timeoutMs: 1000, retryable: false, maxAttempts: 3, retentionMs: 60_000, ...options },
+    createdAt: Date.now(),
+    ...overrides,
+  };
+}
+
+async function collect(it: AsyncIterable<Uint8Array>): Promise<Buffer> {
+  const parts: Uint8Array[] = [];
+  for await (const p of it) parts.push(p);
+  return Buffer.concat(parts);
+}
+
+export function jobStoreContract(name: string, factory: () => Promise<JobStore>): void {
+  describe(`JobStore contract: ${name}`, () => {
+    const opened: JobStore[] = [];
+    const open = async () => {
+      const s = await factory();
+      opened.push(s);
+      return s;
+    };
+    after(async () => {
+      for (const s of opened) await s.close();
+    });
+
+    test('insert then get round-trips every field', async () => {
+      const store = await open();
+      const job = newJob({ owner: 'o1' });
+      const { job: stored, created } = await store.insertJob(job);
+      assert.equal(created, true);
+      assert.equal(stored.state, 'queued');
+      const got = await store.getJob(job.id);
+      assert.ok(got);
+      assert.equal(got.request.method, 'POST');
+      assert.deepEqual(got.request.headers, [['content-type', 'text/plain']]);
+      assert.equal(Buffer.from(got.request.body!).toString(), 'hi');
+      assert.equal(got.owner, 'o1');
+      assert.equal(got.options.maxAttempts, 3);
+      assert.equal(await store.getJob('nope'), null);
+    });
+
+    test('an Idempotency-Key returns the existing job for the same owner only', async () => {
+      const store = await open();
+      const a = await store.insertJob(newJob({ idempotencyKey: 'k1', owner: 'alice' }));
+      const again = await store.insertJob(newJob({ idempotencyKey: 'k1', owner: 'alice' }));
+      assert.equal(again.created, false);
+      assert.equal(again.job.id, a.job.id);
+      const other = await store.insertJob(newJob({ idempotencyKey: 'k1', owner: 'bob' }));
+      assert.equal(other.created, true);
+      const anon1 = await store.insertJob(newJob({ idempotencyKey: 'k2' }));
+      const anon2 = await store.insertJob(newJob({ idempotencyKey: 'k2' }));
+      assert.equal(anon2.job.id, anon1.job.id);
+    });
+
+    test('claims give each job to one worker, with a fencing token', async () => {
+      const store = await open();
+      for (let i = 0; i < 5; i++) await store.insertJob(newJob());
+      const now = Date.now();
+      const [a, b] = await Promise.all([store.claimJobs('w1', 3, now, 1000), store.claimJobs('w2', 3, now, 1000)]);
+      assert.equal(a.length + b.length, 5);
+      const ids = new Set([...a, ...b].map((j) => j.id));
+      assert.equal(ids.size, 5);
+      for (const j of [...a, ...b]) {
+        assert.equal(j.state, 'running');
+        assert.equal(j.attempts, 1);
+        assert.ok(j.leaseToken > 0);
+      }
+      assert.equal((await store.claimJobs('w3', 10, now, 1000)).length, 0);
+      assert.equal(await store.countQueued(), 0);
+    });
+
+    test('jobs are not claimed before their runAt', async () => {
+      const store = await open();
+      const { job } = await store.insertJob(newJob());
+      const [claimed] = await store.claimJobs('w', 1, Date.now(), 1000);
+      assert.ok(claimed);
+      assert.equal(await store.requeueJob(job.id, claimed.leaseToken, Date.now() + 60_000, Date.now()), true);
+      assert.equal((await store.claimJobs('w', 1, Date.now(), 1000)).length, 0);
+      assert.equal((await store.claimJobs('w', 1, Date.now() + 61_000, 1000)).length, 1);
+    });
+
+    test('completion is fenced by the lease token', async () => {
+      const store = await open();
+      const { job } = await store.insertJob(newJob({}, { retryable: true }));
+      const [first] = await store.claimJobs('w1', 1, Date.now(), 10);
+      assert.ok(first);
+      // The lease lapses; the job is rescued and claimed again by another worker.
+      const rescued = await store.rescueExpiredLeases(Date.now() + 100, 10, INTERRUPTED);
+      assert.deepEqual(rescued.requeued, [job.id]);
+      const [second] = await store.claimJobs('w2', 1, Date.now() + 100, 1000);
+      assert.ok(second && second.leaseToken > first.leaseToken);
+      const completion = { state: 'succeeded' as const, response: { status: 200, headers: [], size: 3, contentType: null }, error: null, finishedAt: Date.now() };
+      assert.equal(await store.completeJob(job.id, first.leaseToken, { ...completion, body: Buffer.from('old') }, 1000), null);
+      assert.equal(await store.appendResultChunk(job.id, first.leaseToken, 0, Buffer.from('old')), false);
+      const done = await store.completeJob(job.id, second.leaseToken, { ...completion, body: Buffer.from('new') }, 1000);
+      assert.equal(done?.state, 'succeeded');
+      assert.equal((await collect(store.readResult(job.id))).toString(), 'new');
+      // A second completion with the same token does nothing.
+      assert.equal(await store.completeJob(job.id, second.leaseToken, completion, 1000), null);
+    });
+
+    test('rescue requeues retryable jobs and fails the others as interrupted', async () => {
+      const store = await open();
+      const safe = await store.insertJob(newJob({}, { retryable: true, maxAttempts: 2 }));
+      const unsafe = await store.insertJob(newJob({}, { retryable: false }));
+      await store.claimJobs('dead', 10, Date.now(), 10);
+      const out = await store.rescueExpiredLeases(Date.now() + 50, 10, INTERRUPTED);
+      assert.deepEqual(out.requeued, [safe.job.id]);
+      assert.deepEqual(out.failed, [unsafe.job.id]);
+      const failed = await store.getJob(unsafe.job.id);
+      assert.equal(failed?.state, 'failed');
+      assert.deepEqual(failed?.error, INTERRUPTED);
+      assert.ok(failed?.expiresAt);
+      // Out of attempts: the retryable one fails on its next rescue.
+      await store.claimJobs('dead', 10, Date.now() + 50, 10);
+      const out2 = await store.rescueExpiredLeases(Date.now() + 100, 10, INTERRUPTED);
+      assert.deepEqual(out2.failed, [safe.job.id]);
+    });
+
+    test('heartbeats keep leases alive; release hands them back', async () => {
+      const store = await open();
+      const { job } = await store.insertJob(newJob({}, { retryable: true }));
+      await store.claimJobs('w', 1, Date.now(), 100);
+      assert.equal(await store.renewLeases('w', Date.now() + 80, 1000), 1);
+      const none = await store.rescueExpiredLeases(Date.now() + 500, 10, INTERRUPTED);
+      assert.deepEqual(none, { requeued: [], failed: [] });
+      const released = await store.releaseLeases('w', Date.now(), INTERRUPTED);
+      assert.deepEqual(released.requeued, [job.id]);
+      assert.equal((await store.getJob(job.id))?.state, 'queued');
+    });
+
+    test('large results are stored and read back in pieces', async () => {
+      const store = await open();
+      const { job } = await store.insertJob(newJob());
+      const [claimed] = await store.claimJobs('w', 1, Date.now(), 10_000);
+      const pieces = Array.from({ length: 40 }, (_, i) => Buffer.alloc(1000, i));
+      for (const [i, p] of pieces.entries()) assert.ok(await store.appendResultChunk(job.id, claimed!.leaseToken, i, p));
+      await store.completeJob(job.id, claimed!.leaseToken, { state: 'succeeded', response: { status: 200, headers: [], size: 40_000, contentType: null }, error: null, finishedAt: Date.now() }, 1000);
+      const body = await collect(store.readResult(job.id));
+      assert.deepEqual(body, Buffer.concat(pieces));
+    });
+
+    test('cancel stops queued and running jobs, not finished ones', async () => {
+      const store = await open();
+      const q = await store.insertJob(newJob());
+      const err = { code: 'Canceled', message: 'canceled' };
+      const canceled = await store.cancelJob(q.job.id, err, Date.now(), 1000);
+      assert.equal(canceled?.state, 'canceled');
+      assert.deepEqual(canceled?.error, err);
+      assert.equal((await store.claimJobs('w', 5, Date.now(), 1000)).length, 0);
+      const r = await store.insertJob(newJob());
+      const [claimed] = await store.claimJobs('w', 1, Date.now(), 1000);
+      assert.equal((await store.cancelJob(r.job.id, err, Date.now(), 1000))?.state, 'canceled');
+      // The canceled attempt's late completion is dropped.
+      assert.equal(await store.completeJob(r.job.id, claimed!.leaseToken, { state: 'succeeded', response: null, error: null, finishedAt: Date.now() }, 1000), null);
+      assert.equal(await store.cancelJob('missing', err, Date.now(), 1000), null);
+    });
+
+    test('progress bumps the version', async () => {
+      const store = await open();
+      const { job } = await store.insertJob(newJob());
+      const updated = await store.updateProgress(job.id, { current: 2, total: 75, message: 'working' }, Date.now());
+      assert.ok(updated && updated.version > job.version);
+      assert.deepEqual(updated.progress, { current: 2, total: 75, message: 'working' });
+    });
+
+    test('delete leaves a tombstone; the sweeper purges expired jobs and old tombstones', async () => {
+      const store = await open();
+      const { job } = await store.insertJob(newJob());
+      const now = Date.now();
+      assert.equal(await store.deleteJob(job.id, now, now + 1000), true);
+      assert.equal(await store.getJob(job.id), null);
+      assert.equal(await store.hasTombstone(job.id, now), true);
+      assert.equal(await store.hasTombstone(job.id, now + 2000), false);
+      assert.equal(await store.deleteJob(job.id, now, now + 1000), false);
+
+      const old = await store.insertJob(newJob({ createdAt: now }));
+      const [c] = await store.claimJobs('w', 1, now, 1000);
+      await store.completeJob(old.job.id, c!.leaseToken, { state: 'succeeded', response: { status: 204, headers: [], size: 0, contentType: null }, error: null, finishedAt: now }, 10);
+      assert.equal(await store.sweep(now + 5, 100, 1000), 0);
+      assert.equal(await store.sweep(now + 20, 100, 1000), 1);
+      assert.equal(await store.getJob(old.job.id), null);
+      assert.equal(await store.hasTombstone(old.job.id, now + 21), true);
+      await store.sweep(now + 5000, 100, 1000);
+      assert.equal(await store.hasTombstone(old.job.id, now + 21), false);
+    });
+
+    test('secrets are created once and kept', async () => {
+      const store = await open();
+      const a = await store.secret('s', () => 'first');
+      const b = await store.secret('s', () => 'second');
+      assert.equal(a, 'first');
+      assert.equal(b, 'first');
+    });
+  });
+}

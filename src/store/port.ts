@@ -1,0 +1,76 @@
+import type { Job, JobError, JobProgress, JobResponseMeta, JobState, NewJob } from '../model.js';
+
+/**
+ * The storage port. Every backend (SQLite, PostgreSQL) implements exactly this, and one contract suite
+ * (`job-store.contract.ts`) runs unchanged against each. Code above this line asks capabilities, never
+ * backend names.
+ */
+export interface StoreCapabilities {
+  /** Changes made by other processes are announced (LISTEN/NOTIFY); otherwise only this process's are. */
+  readonly crossProcessEvents: boolean;
+}
+
+export interface InsertOutcome {
+  job: Job;
+  /** false when an existing job with the same owner + Idempotency-Key was returned instead. */
+  created: boolean;
+}
+
+export interface Completion {
+  state: Extract<JobState, 'succeeded' | 'failed'>;
+  response: JobResponseMeta | null;
+  /** Body of the response when small enough to keep in one piece (written in the same transaction). */
+  body?: Uint8Array;
+  error: JobError | null;
+  finishedAt: number;
+}
+
+export interface RescueOutcome {
+  requeued: string[];
+  failed: string[];
+}
+
+export interface JobStore {
+  readonly capabilities: StoreCapabilities;
+
+  /** Commit a new job (durably: the promise resolves after the commit is on disk). With an idempotency key
+   * already used by the same owner, the existing job is returned and nothing is written. */
+  insertJob(job: NewJob): Promise<InsertOutcome>;
+  getJob(id: string): Promise<Job | null>;
+  /** Is there a tombstone (deleted or expired job) for this id? */
+  hasTombstone(id: string, now: number): Promise<boolean>;
+  countQueued(): Promise<number>;
+
+  /** Take up to `limit` queued jobs whose runAt has come, giving each a new lease for `owner`. */
+  claimJobs(owner: string, limit: number, now: number, leaseMs: number): Promise<Job[]>;
+  /** Extend every lease `owner` holds. Returns how many were renewed. */
+  renewLeases(owner: string, now: number, leaseMs: number): Promise<number>;
+  /** Requeue (retryable, attempts left) or fail (`interrupted`) every running job whose lease has expired. */
+  rescueExpiredLeases(now: number, limit: number, interrupted: JobError): Promise<RescueOutcome>;
+  /** Give back the leases `owner` holds (graceful shutdown): requeue retryable ones, fail the others. */
+  releaseLeases(owner: string, now: number, interrupted: JobError): Promise<RescueOutcome>;
+
+  /** Append one piece of the result body for the attempt holding `leaseToken`. false if the lease is lost. */
+  appendResultChunk(id: string, leaseToken: number, seq: number, data: Uint8Array): Promise<boolean>;
+  /** Finish a job, fenced by its lease token. null when the lease is no longer current (result dropped). */
+  completeJob(id: string, leaseToken: number, completion: Completion, retentionMs: number): Promise<Job | null>;
+  /** Put a running job back in the queue for another attempt at `runAt`, fenced by its lease token. */
+  requeueJob(id: string, leaseToken: number, runAt: number, now: number): Promise<boolean>;
+  /** Record progress of a running job. */
+  updateProgress(id: string, progress: JobProgress, now: number): Promise<Job | null>;
+  /** Cancel a queued or running job. null if it was not found; the job unchanged if already terminal. */
+  cancelJob(id: string, error: JobError, now: number, retentionMs: number): Promise<Job | null>;
+  /** Forget a job and its result, leaving a tombstone until `tombstoneUntil`. */
+  deleteJob(id: string, now: number, tombstoneUntil: number): Promise<boolean>;
+
+  /** A per-installation secret (e.g. the owner-hash salt), created with `create()` on first use and kept. */
+  secret(name: string, create: () => string): Promise<string>;
+
+  /** The stored result body of a finished job, piece by piece, without loading it whole. */
+  readResult(id: string): AsyncIterable<Uint8Array>;
+
+  /** Purge up to `limit` expired jobs (leaving tombstones) and expired tombstones. Returns jobs purged. */
+  sweep(now: number, limit: number, tombstoneMs: number): Promise<number>;
+
+  close(): Promise<void>;
+}

@@ -1,0 +1,62 @@
+import type { Dialect, Job, JobState } from '../../model.js';
+
+/** A `jobs` row as better-sqlite3 returns it. */
+export interface JobRow {
+  id: string;
+  state: string;
+  dialect: string;
+  owner: string | null;
+  idempotency_key: string | null;
+  request_hash: string;
+  method: string;
+  url: string;
+  req_headers: string;
+  req_body: Buffer | null;
+  options: string;
+  attempts: number;
+  lease_owner: string | null;
+  lease_token: number;
+  lease_expires_at: number | null;
+  run_at: number;
+  created_at: number;
+  updated_at: number;
+  finished_at: number | null;
+  expires_at: number | null;
+  version: number;
+  progress: string | null;
+  response: string | null;
+  error: string | null;
+}
+
+const parse = <T>(text: string | null): T | null => (text === null ? null : (JSON.parse(text) as T));
+
+export function rowToJob(r: JobRow): Job {
+  return {
+    id: r.id,
+    state: r.state as JobState,
+    dialect: r.dialect as Dialect,
+    owner: r.owner,
+    idempotencyKey: r.idempotency_key,
+    requestHash: r.request_hash,
+    request: {
+      method: r.method,
+      url: r.url,
+      headers: JSON.parse(r.req_headers) as Job['request']['headers'],
+      body: r.req_body,
+    },
+    options: JSON.parse(r.options) as Job['options'],
+    attempts: r.attempts,
+    leaseOwner: r.lease_owner,
+    leaseToken: r.lease_token,
+    leaseExpiresAt: r.lease_expires_at,
+    runAt: r.run_at,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    finishedAt: r.finished_at,
+    expiresAt: r.expires_at,
+    version: r.version,
+    progress: parse(r.progress),
+    response: parse(r.response),
+    error: parse(r.error),
+  };
+}

@@ -1,0 +1,285 @@
+import Database from 'better-sqlite3';
+import type { Statement } from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Job, JobError, JobProgress, NewJob } from '../../model.js';
+import type { Completion, InsertOutcome, JobStore, RescueOutcome, StoreCapabilities } from '../port.js';
+import { rowToJob, type JobRow } from './rows.js';
+import { SQLITE_MIGRATIONS } from './schema.js';
+import { WriteQueue } from './write-queue.js';
+
+export interface SqliteStoreOptions {
+  /** File path; created with its folder if missing. */
+  path: string;
+}
+
+const RESULT_PAGE = 16;
+
+/**
+ * The embedded backend: one SQLite file in WAL mode with synchronous=FULL, so a commit is on disk when it
+ * returns. Writes go through a group-commit queue; reads go straight to the database (WAL readers see every
+ * committed write).
+ */
+export class SqliteJobStore implements JobStore {
+  readonly capabilities: StoreCapabilities = { crossProcessEvents: false };
+  readonly db: Database.Database;
+  readonly writes: WriteQueue;
+  private readonly s: ReturnType<typeof prepare>;
+
+  constructor(options: SqliteStoreOptions) {
+    if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
+    this.db = new Database(options.path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.pragma('foreign_keys = ON');
+    migrate(this.db);
+    this.s = prepare(this.db);
+    this.writes = new WriteQueue(this.db);
+  }
+
+  insertJob(job: NewJob): Promise<InsertOutcome> {
+    return this.writes.write(() => {
+      if (job.idempotencyKey !== null) {
+        const existing = this.s.byIdempotencyKey.get(job.owner ?? '', job.idempotencyKey) as JobRow | undefined;
+        if (existing) return { job: rowToJob(existing), created: false };
+      }
+      const row = this.s.insert.get({
+        id: job.id,
+        dialect: job.dialect,
+        owner: job.owner,
+        idempotency_key: job.idempotencyKey,
+        request_hash: job.requestHash,
+        method: job.request.method,
+        url: job.request.url,
+        req_headers: JSON.stringify(job.request.headers),
+        req_body: job.request.body,
+        options: JSON.stringify(job.options),
+        retryable: job.options.retryable ? 1 : 0,
+        max_attempts: job.options.maxAttempts,
+        now: job.createdAt,
+      }) as JobRow;
+      return { job: rowToJob(row), created: true };
+    });
+  }
+
+  async getJob(id: string): Promise<Job | null> {
+    const row = this.s.get.get(id) as JobRow | undefined;
+    return row ? rowToJob(row) : null;
+  }
+
+  async hasTombstone(id: string, now: number): Promise<boolean> {
+    return this.s.tombstone.get(id, now) !== undefined;
+  }
+
+  async countQueued(): Promise<number> {
+    return (this.s.countQueued.get() as { n: number }).n;
+  }
+
+  claimJobs(owner: string, limit: number, now: number, leaseMs: number): Promise<Job[]> {
+    return this.writes.write(() =>
+      (this.s.claim.all({ owner, limit, now, lease: now + leaseMs }) as JobRow[]).map(rowToJob),
+    );
+  }
+
+  renewLeases(owner: string, now: number, leaseMs: number): Promise<number> {
+    return this.writes.write(() => this.s.renew.run(now + leaseMs, owner).changes);
+  }
+
+  rescueExpiredLeases(now: number, limit: number, interrupted: JobError): Promise<RescueOutcome> {
+    return this.writes.write(() => {
+      const ids = (this.s.expiredLeases.all(now, limit) as Array<{ id: string }>).map((r) => r.id);
+      return this.handBack(ids, now, interrupted);
+    });
+  }
+
+  releaseLeases(owner: string, now: number, interrupted: JobError): Promise<RescueOutcome> {
+    return this.writes.write(() => {
+      const ids = (this.s.ownedLeases.all(owner) as Array<{ id: string }>).map((r) => r.id);
+      return this.handBack(ids, now, interrupted);
+    });
+  }
+
+  /** Requeue retryable jobs that have attempts left; fail the others as interrupted. */
+  private handBack(ids: string[], now: number, interrupted: JobError): RescueOutcome {
+    const out: RescueOutcome = { requeued: [], failed: [] };
+    const error = JSON.stringify(interrupted);
+    for (const id of ids) {
+      if (this.s.requeueRescued.run({ now, id }).changes) out.requeued.push(id);
+      else if (this.s.failRescued.run({ id, now, error }).changes) out.failed.push(id);
+    }
+    return out;
+  }
+
+  appendResultChunk(id: string, leaseToken: number, seq: number, data: Uint8Array): Promise<boolean> {
+    return this.writes.write(() => {
+      if (!this.s.holdsLease.get(id, leaseToken)) return false;
+      this.s.insertChunk.run(id, leaseToken, seq, data);
+      return true;
+    });
+  }
+
+  completeJob(id: string, leaseToken: number, c: Completion, retentionMs: number): Promise<Job | null> {
+    return this.writes.write(() => {
+      const row = this.s.complete.get({
+        id,
+        token: leaseToken,
+        state: c.state,
+        response: c.response ? JSON.stringify(c.response) : null,
+        error: c.error ? JSON.stringify(c.error) : null,
+        now: c.finishedAt,
+        expires: c.finishedAt + retentionMs,
+      }) as JobRow | undefined;
+      if (!row) return null;
+      if (c.body && c.body.byteLength > 0) this.s.insertChunk.run(id, leaseToken, 0, c.body);
+      this.s.deleteStaleChunks.run(id, leaseToken);
+      return rowToJob(row);
+    });
+  }
+
+  requeueJob(id: string, leaseToken: number, runAt: number, now: number): Promise<boolean> {
+    return this.writes.write(() => {
+      const changed = this.s.requeue.run(runAt, now, id, leaseToken).changes > 0;
+      if (changed) this.s.deleteChunksOfToken.run(id, leaseToken);
+      return changed;
+    });
+  }
+
+  updateProgress(id: string, progress: JobProgress, now: number): Promise<Job | null> {
+    return this.writes.write(() => {
+      const row = this.s.progress.get(JSON.stringify(progress), now, id) as JobRow | undefined;
+      return row ? rowToJob(row) : null;
+    });
+  }
+
+  cancelJob(id: string, error: JobError, now: number, retentionMs: number): Promise<Job | null> {
+    return this.writes.write(() => {
+      const row = this.s.cancel.get({ id, now, error: JSON.stringify(error), expires: now + retentionMs }) as
+        | JobRow
+        | undefined;
+      if (row) return rowToJob(row);
+      const current = this.s.get.get(id) as JobRow | undefined;
+      return current ? rowToJob(current) : null;
+    });
+  }
+
+  deleteJob(id: string, now: number, tombstoneUntil: number): Promise<boolean> {
+    return this.writes.write(() => {
+      const deleted = this.s.deleteJob.run(id).changes > 0;
+      if (deleted) {
+        this.s.deleteChunks.run(id);
+        this.s.insertTombstone.run(id, tombstoneUntil);
+      }
+      return deleted;
+    });
+  }
+
+  secret(name: string, create: () => string): Promise<string> {
+    return this.writes.write(() => {
+      const row = this.s.getMeta.get(name) as { value: string } | undefined;
+      if (row) return row.value;
+      const value = create();
+      this.s.setMeta.run(name, value);
+      return value;
+    });
+  }
+
+  async *readResult(id: string): AsyncIterable<Uint8Array> {
+    const token = this.s.resultToken.get(id) as { result_token: number | null } | undefined;
+    if (!token || token.result_token === null) return;
+    // Page through the chunks so a large body is never held whole in memory.
+    for (let seq = 0; ; ) {
+      const rows = this.s.chunks.all(id, token.result_token, seq, RESULT_PAGE) as Array<{ seq: number; data: Buffer }>;
+      for (const r of rows) yield r.data;
+      if (rows.length < RESULT_PAGE) return;
+      seq = rows[rows.length - 1]!.seq + 1;
+    }
+  }
+
+  sweep(now: number, limit: number, tombstoneMs: number): Promise<number> {
+    return this.writes.write(() => {
+      const ids = (this.s.expired.all(now, limit) as Array<{ id: string }>).map((r) => r.id);
+      for (const id of ids) {
+        this.s.deleteJob.run(id);
+        this.s.deleteChunks.run(id);
+        this.s.insertTombstone.run(id, now + tombstoneMs);
+      }
+      this.s.purgeTombstones.run(now, limit);
+      return ids.length;
+    });
+  }
+
+  async close(): Promise<void> {
+    this.writes.flush();
+    if (this.db.open) this.db.close();
+  }
+}
+
+function migrate(db: Database.Database): void {
+  const applied = db.pragma('user_version', { simple: true }) as number;
+  if (applied > SQLITE_MIGRATIONS.length) {
+    throw new Error(
+      `database schema version ${applied} is newer than this asyncgate (${SQLITE_MIGRATIONS.length}); upgrade asyncgate`,
+    );
+  }
+  for (let v = applied; v < SQLITE_MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(SQLITE_MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+}
+
+function prepare(db: Database.Database) {
+  const p = (sql: string): Statement => db.prepare(sql);
+  return {
+    insert: p(`INSERT INTO jobs (id, state, dialect, owner, idempotency_key, request_hash, method, url, req_headers,
+        req_body, options, retryable, max_attempts, run_at, created_at, updated_at)
+      VALUES (@id, 'queued', @dialect, @owner, @idempotency_key, @request_hash, @method, @url, @req_headers,
+        @req_body, @options, @retryable, @max_attempts, @now, @now, @now) RETURNING *`),
+    byIdempotencyKey: p(`SELECT * FROM jobs WHERE coalesce(owner, '') = ? AND idempotency_key = ?`),
+    get: p(`SELECT * FROM jobs WHERE id = ?`),
+    tombstone: p(`SELECT 1 FROM tombstones WHERE id = ? AND expires_at > ?`),
+    countQueued: p(`SELECT count(*) AS n FROM jobs WHERE state = 'queued'`),
+    claim: p(`UPDATE jobs SET state = 'running', lease_owner = @owner, lease_token = lease_token + 1,
+        lease_expires_at = @lease, attempts = attempts + 1, updated_at = @now, version = version + 1
+      WHERE id IN (SELECT id FROM jobs WHERE state = 'queued' AND run_at <= @now ORDER BY run_at LIMIT @limit)
+      RETURNING *`),
+    renew: p(`UPDATE jobs SET lease_expires_at = ? WHERE state = 'running' AND lease_owner = ?`),
+    expiredLeases: p(`SELECT id FROM jobs WHERE state = 'running' AND lease_expires_at < ? LIMIT ?`),
+    ownedLeases: p(`SELECT id FROM jobs WHERE state = 'running' AND lease_owner = ?`),
+    requeueRescued: p(`UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL,
+        run_at = @now, updated_at = @now, version = version + 1
+      WHERE id = @id AND state = 'running' AND retryable = 1 AND attempts < max_attempts`),
+    failRescued: p(`UPDATE jobs SET state = 'failed', lease_owner = NULL, lease_expires_at = NULL, error = @error,
+        finished_at = @now, updated_at = @now, version = version + 1,
+        expires_at = @now + json_extract(options, '$.retentionMs')
+      WHERE id = @id AND state = 'running'`),
+    holdsLease: p(`SELECT 1 FROM jobs WHERE id = ? AND lease_token = ? AND state = 'running'`),
+    insertChunk: p(`INSERT OR REPLACE INTO result_chunks (job_id, lease_token, seq, data) VALUES (?, ?, ?, ?)`),
+    deleteStaleChunks: p(`DELETE FROM result_chunks WHERE job_id = ? AND lease_token <> ?`),
+    deleteChunksOfToken: p(`DELETE FROM result_chunks WHERE job_id = ? AND lease_token = ?`),
+    deleteChunks: p(`DELETE FROM result_chunks WHERE job_id = ?`),
+    complete: p(`UPDATE jobs SET state = @state, response = @response, error = @error, result_token = @token,
+        lease_owner = NULL, lease_expires_at = NULL, finished_at = @now, updated_at = @now,
+        expires_at = @expires, version = version + 1
+      WHERE id = @id AND lease_token = @token AND state = 'running' RETURNING *`),
+    requeue: p(`UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL, run_at = ?,
+        updated_at = ?, version = version + 1
+      WHERE id = ? AND lease_token = ? AND state = 'running'`),
+    progress: p(`UPDATE jobs SET progress = ?, updated_at = ?, version = version + 1
+      WHERE id = ? AND state IN ('queued', 'running') RETURNING *`),
+    cancel: p(`UPDATE jobs SET state = 'canceled', error = @error, lease_owner = NULL, lease_expires_at = NULL,
+        finished_at = @now, updated_at = @now, expires_at = @expires, version = version + 1
+      WHERE id = @id AND state IN ('queued', 'running') RETURNING *`),
+    deleteJob: p(`DELETE FROM jobs WHERE id = ?`),
+    getMeta: p(`SELECT value FROM meta WHERE key = ?`),
+    setMeta: p(`INSERT INTO meta (key, value) VALUES (?, ?)`),
+    insertTombstone: p(`INSERT OR REPLACE INTO tombstones (id, expires_at) VALUES (?, ?)`),
+    resultToken: p(`SELECT result_token FROM jobs WHERE id = ?`),
+    chunks: p(`SELECT seq, data FROM result_chunks WHERE job_id = ? AND lease_token = ? AND seq >= ?
+      ORDER BY seq LIMIT ?`),
+    expired: p(`SELECT id FROM jobs WHERE expires_at IS NOT NULL AND expires_at <= ? LIMIT ?`),
+    purgeTombstones: p(`DELETE FROM tombstones WHERE id IN (SELECT id FROM tombstones WHERE expires_at <= ? LIMIT ?)`),
+  };
+}

@@ -13,7 +13,7 @@
  *   applied-pref       = token [ BWS "=" BWS word ]
  */
 import { ProtocolError } from './errors.js';
-import { type FieldInput, fieldLines, isToken, readQuoted, skipOWS, tokenEnd, word } from './syntax.js';
+import { fieldLines, isToken, readQuoted, skipOWS, tokenEnd, word } from './syntax.js';
 
 /** One preference as the client sent it. */
 export interface Preference {

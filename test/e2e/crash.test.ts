@@ -1,0 +1,98 @@
+/**
+ * Durability by killing: many concurrent asynchronous submissions, `kill -9` of the gateway mid-load, a
+ * restart on the same SQLite file. Every job that got a 202 must reach a terminal state; idempotent ones
+ * complete; interrupted non-idempotent ones fail with UpstreamInterrupted; the upstream never sees a
+ * non-idempotent request twice.
+ */
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { eventually, GatewayProcess, sleep, tempDir } from '../helpers/gateway-process.js';
+
+type Kind = 'get' | 'keyed-post' | 'post';
+
+test('kill -9 mid-load loses no accepted job and re-sends no unsafe request', { timeout: 120_000 }, async () => {
+  const seen = new Map<string, number>();
+  const upstream = createServer((req, res) => {
+    const id = String(req.headers['asyncgate-job-id']);
+    seen.set(id, (seen.get(id) ?? 0) + 1);
+    req.resume();
+    const t = setTimeout(() => res.writeHead(200, { 'content-type': 'text/plain' }).end(`done ${id}`), 100 + Math.random() * 400);
+    res.on('close', () => clearTimeout(t));
+  });
+  await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+  const upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+  const db = `sqlite:${join(tempDir(), 'crash.db')}`;
+  const args = ['--upstream', upstreamUrl, '--db', db, '--lease', '2s', '--concurrency', '16'];
+
+  let gw = await new GatewayProcess(args).start();
+  const accepted = new Map<string, Kind>();
+  const kinds: Kind[] = ['get', 'keyed-post', 'post'];
+  let n = 0;
+  let stop = false;
+
+  // 24 concurrent submitters until the gateway dies under them.
+  const submitter = async () => {
+    while (!stop) {
+      const i = n++;
+      const kind = kinds[i % 3]!;
+      const headers: Record<string, string> = { prefer: 'respond-async' };
+      if (kind === 'keyed-post') headers['idempotency-key'] = `k-${i}`;
+      try {
+        const res = await fetch(`${gw.url}/work/${i}`, { method: kind === 'get' ? 'GET' : 'POST', headers, body: kind === 'get' ? undefined : `job ${i}` });
+        if (res.status === 202) accepted.set(((await res.json()) as { id: string }).id, kind);
+        else await res.body?.cancel();
+      } catch {
+        return; // the gateway is gone: this request got no 202, so it promises nothing
+      }
+    }
+  };
+  const load = Array.from({ length: 24 }, submitter);
+  await eventually(async () => accepted.size >= 300 && [...seen.values()].length > 50, 60_000);
+  await gw.crash();
+  stop = true;
+  await Promise.all(load);
+  const acceptedBeforeCrash = accepted.size;
+  assert.ok(acceptedBeforeCrash >= 300);
+
+  gw = await new GatewayProcess(args).start();
+  const results = new Map<string, { status: string; error?: { code: string } }>();
+  await eventually(
+    async () => {
+      for (const id of accepted.keys()) {
+        if (results.has(id)) continue;
+        const res = await fetch(`${gw.url}/_async/jobs/${id}`);
+        assert.equal(res.status, 200, `job ${id} must still exist after the crash`);
+        const s = (await res.json()) as { status: string; error?: { code: string } };
+        if (['Succeeded', 'Failed', 'Canceled'].includes(s.status)) results.set(id, s);
+      }
+      return results.size === accepted.size;
+    },
+    60_000,
+    250,
+  );
+
+  let interrupted = 0;
+  for (const [id, kind] of accepted) {
+    const s = results.get(id)!;
+    if (kind === 'post') {
+      if (s.status === 'Failed') {
+        assert.equal(s.error?.code, 'UpstreamInterrupted', `job ${id}`);
+        interrupted++;
+      } else {
+        assert.equal(s.status, 'Succeeded');
+      }
+      assert.ok((seen.get(id) ?? 0) <= 1, `non-idempotent job ${id} was sent ${seen.get(id)} times`);
+    } else {
+      assert.equal(s.status, 'Succeeded', `${kind} job ${id}: ${JSON.stringify(s)}`);
+      assert.ok((seen.get(id) ?? 0) >= 1);
+    }
+  }
+  console.log(`crash test: ${acceptedBeforeCrash} accepted before kill -9, ${interrupted} unsafe POSTs failed as interrupted, all others completed`);
+  await gw.stop();
+  await sleep(10);
+  upstream.closeAllConnections();
+  await new Promise((r) => upstream.close(r));
+});

@@ -47,4 +47,5 @@ console.log(`${ITERATIONS.toLocaleString('en-US')} iterations each, node ${proce
 console.log(line(header));
 console.log(`|${widths.map((w, i) => (i === 0 ? ':' + '-'.repeat(w + 1) : '-'.repeat(w + 1) + ':')).join('|')}|`);
 for (const r of rows) console.log(line(r));
+// Every input above is valid: a parser that returned nothing was measuring its error path instead.
 if (sink !== ITERATIONS * cases.length + Math.min(ITERATIONS, 20_000) * cases.length) process.exitCode = 1;

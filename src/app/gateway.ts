@@ -41,6 +41,8 @@ export async function createGateway(settings: Settings, log: Logger): Promise<Ga
     maxQueued: settings.maxQueued,
     leaseMs: settings.leaseMs,
     tombstoneMs: settings.retentionMs,
+    // Sweep often enough that short retentions are honoured promptly, rarely enough to cost nothing.
+    sweepEveryMs: Math.min(60_000, Math.max(1_000, Math.floor(settings.retentionMs / 4))),
     maxResultBytes: settings.maxResultBytes,
   });
   const ownerSalt = await store.secret('owner-salt', () => randomBytes(32).toString('base64url'));
@@ -88,9 +90,16 @@ export async function createGateway(settings: Settings, log: Logger): Promise<Ga
       sendProblem(res, error, req.url);
     });
   });
-  server.on('clientError', (error, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
-    else socket.destroy(error);
+  // Requests node's parser rejects (malformed framing, oversized headers) still get a problem document.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return void socket.destroy(error);
+    const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+    const problem = new AsyncgateError(tooLarge ? 'headers-too-large' : 'malformed-request', error.message).toProblem();
+    const text = JSON.stringify(problem);
+    socket.end(
+      `HTTP/1.1 ${problem.status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
+        `content-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`,
+    );
   });
 
   const gateway: Gateway = {

@@ -43,7 +43,12 @@ export async function startDemoUpstream(port = 3001, host = '127.0.0.1'): Promis
   const server = createServer((req, res) => {
     const closed = new AbortController();
     res.once('close', () => closed.abort());
-    const url = new URL(req.url ?? '/', 'http://demo');
+    let url: URL;
+    try {
+      url = new URL(`http://demo${req.url ?? '/'}`); // not `new URL(path, base)`: "//x" would be a host
+    } catch {
+      return json(res, 400, { error: 'malformed path' });
+    }
     const route = `${req.method} ${url.pathname}`;
     void (async () => {
       if (route === 'GET /') return json(res, 200, { service: 'asyncgate demo upstream', endpoints: ENDPOINTS });

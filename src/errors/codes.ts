@@ -13,6 +13,8 @@ export const PROBLEM_TYPES = {
   'invalid-idempotency-key': { status: 400, title: 'Malformed Idempotency-Key header' },
   'invalid-header': { status: 400, title: 'Malformed request header' },
   'invalid-body': { status: 400, title: 'Malformed request body' },
+  'malformed-request': { status: 400, title: 'The request is not valid HTTP' },
+  'headers-too-large': { status: 431, title: 'Request header fields too large' },
   'async-required': { status: 400, title: 'This resource must be requested asynchronously' },
   'not-found': { status: 404, title: 'Not found' },
   'job-not-found': { status: 404, title: 'No such job' },

@@ -76,6 +76,8 @@ export class JobRoutes {
       if (await this.o.engine.hasTombstone(id)) throw new AsyncgateError('job-gone');
       throw new AsyncgateError('job-not-found');
     }
+    // Expired but not yet swept: gone all the same, so expiry does not depend on the sweeper's pace.
+    if (job.expiresAt !== null && job.expiresAt <= Date.now()) throw new AsyncgateError('job-gone');
     if (!sameOwner(job.owner, credentialOwner(req.headers, this.o.ownerSalt, this.o.ownerHeader))) {
       throw new AsyncgateError('job-not-found');
     }

@@ -26,7 +26,12 @@ export class TestUpstream {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        const u = new URL(req.url ?? '/', 'http://x');
+        let u: URL;
+        try {
+          u = new URL(`http://x${req.url ?? '/'}`);
+        } catch {
+          return res.writeHead(400).end('bad path');
+        }
         const record: SeenRequest = {
           method: req.method ?? '',
           url: req.url ?? '',

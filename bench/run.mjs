@@ -1,0 +1,664 @@
+#!/usr/bin/env node
+// asyncgate benchmark suite. `npm run bench` at the root builds, then runs this.
+//
+// Everything is on loopback. The load generator (autocannon, and an undici Pool for the sequential latency
+// runs) lives in this process; every server is its own child process:
+//   - the gateway: `node dist/cli/main.js serve --upstream ... --port 0 --db sqlite:<fresh temp file>`
+//   - its upstream: bench/servers.mjs upstream (node:http, answers 200 at once)
+//   - the ceiling:  bench/servers.mjs ceiling  (node:http, answers asyncgate's shapes with no storage)
+//
+// Sections (each load is time-bounded; the whole run takes about 65 s with the defaults, plus the build):
+//   A. accept throughput: durable 202s/s through the gateway vs the ceiling's 202s/s
+//   B. status-monitor polls/s on a finished job: plain GET (200) and If-None-Match (304)
+//   C. synchronous pass-through: sequential latency p50/p90/p99 vs direct, and concurrent req/s
+//
+// A markdown report goes to stdout; progress goes to stderr. See `node bench/run.mjs --help`.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, fsyncSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const BENCH = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(BENCH, '..');
+const CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
+const SERVERS = path.join(BENCH, 'servers.mjs');
+const PROBE = path.join(BENCH, 'gateway-probe.mjs');
+
+const HELP = `Usage: node bench/run.mjs [options]     (or: npm run bench, which builds first)
+
+  --duration S          seconds per measured load (default 6)
+  --warmup S            seconds of un-measured load before each (default 1)
+  --connections N       autocannon connections (default 50)
+  --requests N          sequential pass-through requests per target (default 3000)
+  --warmup-requests N   sequential warm-up requests per target (default 300)
+  --max-queued N        pass --max-queued N to the gateway (default: the gateway's own default, 10000)
+  --no-probe            run the gateway without bench/gateway-probe.mjs (no batch / event-loop figures)
+  --cpu-prof DIR        run each gateway child under --cpu-prof, write profiles to DIR, print top functions
+                        (profiling slows the gateway: use it to look, not for the headline numbers)
+  --json FILE           also write all results as JSON
+  -h, --help
+`;
+
+const { values: opt } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '6' },
+    warmup: { type: 'string', default: '1' },
+    connections: { type: 'string', default: '50' },
+    requests: { type: 'string', default: '3000' },
+    'warmup-requests': { type: 'string', default: '300' },
+    'max-queued': { type: 'string' },
+    'no-probe': { type: 'boolean', default: false },
+    'cpu-prof': { type: 'string' },
+    json: { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+if (opt.help) {
+  process.stdout.write(HELP);
+  process.exit(0);
+}
+const DURATION = Number(opt.duration);
+const WARMUP = Number(opt.warmup);
+const CONNECTIONS = Number(opt.connections);
+const SEQ_REQUESTS = Number(opt.requests);
+const SEQ_WARMUP = Number(opt['warmup-requests']);
+const PROBE_ON = !opt['no-probe'];
+const CPU_PROF_DIR = opt['cpu-prof'] ? path.resolve(opt['cpu-prof']) : undefined;
+
+const log = (msg) => process.stderr.write(`[bench] ${msg}\n`);
+
+// ---------------------------------------------------------------------------------------------------------
+// 1. Dependencies: bench/ has its own package.json; install it on first use.
+
+function ensureDeps() {
+  if (existsSync(path.join(BENCH, 'node_modules', 'autocannon', 'package.json')) &&
+      existsSync(path.join(BENCH, 'node_modules', 'undici', 'package.json'))) return;
+  log('installing bench dependencies (npm install in bench/) ...');
+  const r = spawnSync('npm', ['install', '--no-audit', '--no-fund'], {
+    cwd: BENCH,
+    stdio: ['ignore', 2, 2],
+    shell: process.platform === 'win32',
+  });
+  if (r.status !== 0) throw new Error(`npm install in bench/ failed (exit ${r.status ?? r.signal})`);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// 2. Child processes: started here, always stopped here (SIGTERM, then SIGKILL), even on error.
+
+const children = new Set();
+
+function startChild(name, args, { env = {}, ready }) {
+  const proc = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['pipe', 'pipe', 'pipe'], // stdin stays open: the servers (and the probe) exit when it closes
+  });
+  const child = { name, proc, url: undefined, tail: [], warnings: 0, probeWaiters: [], exited: false };
+  children.add(child);
+  const exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
+  child.exitedPromise = exited.then((r) => {
+    child.exited = true;
+    children.delete(child);
+    return r;
+  });
+  const keep = (line) => {
+    child.tail.push(line);
+    if (child.tail.length > 40) child.tail.shift();
+  };
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} did not start in 15 s:\n${child.tail.join('\n')}`)), 15_000);
+    readline.createInterface({ input: proc.stdout }).on('line', (line) => {
+      keep(line);
+      let msg;
+      try {
+        msg = JSON.parse(line);
+      } catch {
+        return;
+      }
+      if (typeof msg.level === 'number' && msg.level >= 40) child.warnings++;
+      const url = ready(msg);
+      if (url && !child.url) {
+        child.url = url;
+        clearTimeout(timer);
+        resolve(child);
+      }
+    });
+    readline.createInterface({ input: proc.stderr }).on('line', (line) => {
+      if (line.startsWith('{"asyncgateBenchProbe"')) {
+        const w = child.probeWaiters.shift();
+        if (w) w(JSON.parse(line).asyncgateBenchProbe);
+        return;
+      }
+      keep(line);
+    });
+    exited.then(({ code, signal }) => {
+      clearTimeout(timer);
+      if (!child.url) reject(new Error(`${name} exited (${code ?? signal}) before it was ready:\n${child.tail.join('\n')}`));
+    });
+  });
+}
+
+async function stopChild(child, timeoutMs = 8_000) {
+  if (!child || child.exited) return;
+  child.proc.kill('SIGTERM');
+  const res = await Promise.race([child.exitedPromise, sleep(timeoutMs).then(() => null)]);
+  if (res === null && !child.exited) {
+    log(`${child.name} did not stop in ${timeoutMs} ms; SIGKILL`);
+    child.proc.kill('SIGKILL');
+    await child.exitedPromise;
+  }
+}
+
+async function stopAll() {
+  await Promise.all([...children].map((c) => stopChild(c)));
+}
+
+process.on('exit', () => {
+  for (const c of children) c.proc.kill('SIGKILL');
+});
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.once(sig, () => {
+    log(`${sig}: stopping child processes`);
+    stopAll().finally(() => process.exit(130));
+  });
+}
+
+const startServer = (mode) =>
+  startChild(mode, [SERVERS, mode], { ready: (msg) => msg.listening });
+
+function startGateway(upstreamUrl, dbFile, label) {
+  const args = [];
+  if (PROBE_ON) args.push('--import', pathToFileURL(PROBE).href);
+  if (CPU_PROF_DIR) args.push('--cpu-prof', '--cpu-prof-dir', CPU_PROF_DIR, '--cpu-prof-name', `gateway-${label}.cpuprofile`);
+  args.push(CLI, 'serve', '--upstream', upstreamUrl, '--port', '0', '--db', `sqlite:${dbFile}`);
+  if (opt['max-queued']) args.push('--max-queued', opt['max-queued']);
+  return startChild(`gateway (${label})`, args, {
+    env: { ASYNCGATE_LOG_LEVEL: 'info' },
+    ready: (msg) => (msg.msg === 'asyncgate listening' ? msg.url : undefined),
+  });
+}
+
+/** The probe's counters since the previous call (SIGUSR2 → one JSON line on the child's stderr). */
+function probe(gateway) {
+  if (!PROBE_ON || gateway.exited) return Promise.resolve(null);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(null), 2_000);
+    gateway.probeWaiters.push((s) => {
+      clearTimeout(timer);
+      resolve(s);
+    });
+    gateway.proc.kill('SIGUSR2');
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// 3. CPU accounting from /proc (Linux): per child, this process, and the whole machine.
+
+const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+function procCpuMs(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK; // utime + stime
+  } catch {
+    return NaN;
+  }
+}
+
+function machineTicks() {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
+    return { total, idle: f[3] + f[4] };
+  } catch {
+    return null;
+  }
+}
+
+/** Run `fn` and report CPU use over it: each named process as % of one core, the machine as % of all cores. */
+async function withCpu(procs, fn) {
+  const t0 = process.hrtime.bigint();
+  const before = Object.fromEntries(Object.entries(procs).map(([k, c]) => [k, procCpuMs(c.proc.pid)]));
+  const self0 = process.cpuUsage();
+  const m0 = machineTicks();
+  const result = await fn();
+  const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
+  const self = process.cpuUsage(self0);
+  const m1 = machineTicks();
+  const cpu = { 'load generator (bench)': (100 * (self.user + self.system)) / 1000 / wallMs };
+  for (const [k, c] of Object.entries(procs)) cpu[k] = (100 * (procCpuMs(c.proc.pid) - before[k])) / wallMs;
+  if (m0 && m1) {
+    cpu.machine = 100 * (1 - (m1.idle - m0.idle) / (m1.total - m0.total));
+    // Everything else on the machine (other users' jobs, the kernel's softirq work not charged to us), in
+    // % of one core: a sanity check that the run had the machine to itself.
+    const ours = Object.entries(cpu).filter(([k]) => k !== 'machine').reduce((a, [, v]) => a + v, 0);
+    cpu.others = Math.max(0, (cpu.machine * os.cpus().length) - ours);
+  }
+  return { result, cpu, wallMs };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// 4. Load helpers.
+
+let autocannon;
+let Pool;
+let fetch;
+let tmpDir = os.tmpdir();
+const loadAtStart = os.loadavg()[0];
+
+function cannon(o) {
+  return new Promise((resolve, reject) => {
+    autocannon({ connections: CONNECTIONS, pipelining: 1, timeout: 10, ...o }, (err, res) => (err ? reject(err) : resolve(res)));
+  });
+}
+
+/** A warm-up load (not measured), then the measured one. */
+async function load(o) {
+  if (WARMUP > 0) await cannon({ ...o, duration: WARMUP });
+  return cannon({ ...o, duration: DURATION });
+}
+
+const count = (res, code) => res.statusCodeStats?.[code]?.count ?? 0;
+const perSec = (n, res) => n / res.duration;
+
+/** The figures we keep from one autocannon result. */
+function summary(res, expectStatus) {
+  const expected = count(res, expectStatus);
+  return {
+    rps: perSec(expected, res),
+    total: res.requests.total,
+    expected,
+    non2xx: res.non2xx,
+    statusCodes: Object.fromEntries(Object.entries(res.statusCodeStats ?? {}).map(([k, v]) => [k, v.count])),
+    errors: res.errors,
+    timeouts: res.timeouts,
+    latencyMs: { p50: res.latency.p50, p90: res.latency.p90, p99: res.latency.p99, max: res.latency.max },
+    durationS: res.duration,
+  };
+}
+
+async function getJson(url, headers = {}) {
+  const r = await fetch(url, { headers });
+  const body = await r.text();
+  return { status: r.status, headers: r.headers, json: body ? JSON.parse(body) : undefined };
+}
+
+function percentile(sorted, q) {
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// 5. The sections.
+
+const ACCEPT_BODY = JSON.stringify({ order: 12345, items: [{ sku: 'A-1', qty: 2 }, { sku: 'B-7', qty: 1 }] });
+const ACCEPT_REQUEST = {
+  method: 'POST',
+  headers: { 'content-type': 'application/json', prefer: 'respond-async' },
+  body: ACCEPT_BODY,
+};
+
+async function upstreamSeen(upstream) {
+  return (await getJson(`${upstream.url}/__bench/stats`)).json.requests;
+}
+
+async function sectionAccept(ctx) {
+  const { ceiling, upstream } = ctx;
+  log(`A. accept throughput: ceiling (raw node:http 202, no storage), c=${CONNECTIONS}, ${DURATION} s`);
+  const base = await withCpu({ ceiling }, () => load({ url: `${ceiling.url}/work`, ...ACCEPT_REQUEST }));
+
+  const gateway = await startGateway(upstream.url, ctx.dbFile, 'accept');
+  log(`A. accept throughput: asyncgate ${gateway.url} (the upstream executes the jobs meanwhile)`);
+  const seenStart = await upstreamSeen(upstream);
+  let accepted = 0;
+  if (WARMUP > 0) accepted += count(await cannon({ url: `${gateway.url}/work`, ...ACCEPT_REQUEST, duration: WARMUP }), 202);
+  const seen0 = await upstreamSeen(upstream);
+  await probe(gateway);
+  const gw = await withCpu({ gateway, upstream }, () => cannon({ url: `${gateway.url}/work`, ...ACCEPT_REQUEST, duration: DURATION }));
+  const probeStats = await probe(gateway);
+  const seen1 = await upstreamSeen(upstream);
+  const health = (await getJson(`${gateway.url}/_async/health`)).json;
+  accepted += count(gw.result, 202);
+
+  // Let the backlog drain (bounded), so that it does not disturb what follows: every accepted job has
+  // reached the upstream and nothing is running.
+  log(`A. waiting for the backlog to drain (${accepted - (seen1 - seenStart)} jobs not yet sent upstream)`);
+  const drainStart = Date.now();
+  let executed = seen1 - seenStart;
+  let drained = false;
+  while (Date.now() - drainStart < 30_000) {
+    executed = (await upstreamSeen(upstream)) - seenStart;
+    const h = (await getJson(`${gateway.url}/_async/health`)).json;
+    if (executed >= accepted && h.running === 0) {
+      drained = true;
+      break;
+    }
+    await sleep(100);
+  }
+  const drainMs = Date.now() - drainStart;
+  const drainProbe = await probe(gateway);
+  await stopChild(gateway);
+  return {
+    baseline: { ...summary(base.result, 202), cpu: base.cpu },
+    gateway: { ...summary(gw.result, 202), cpu: gw.cpu, warnings: gateway.warnings },
+    executedDuringRun: seen1 - seen0,
+    executedPerSec: (seen1 - seen0) / (gw.wallMs / 1000),
+    healthAfterRun: health,
+    drain: { ms: drainMs, drained, accepted, executed },
+    probe: probeStats,
+    drainProbe,
+  };
+}
+
+async function sectionMonitor(ctx) {
+  const { ceiling, upstream } = ctx;
+  const gateway = await startGateway(upstream.url, ctx.dbFile, 'monitor');
+  log('B. status monitor: creating one job and waiting for it to finish');
+  const created = await fetch(`${gateway.url}/work`, { ...ACCEPT_REQUEST });
+  if (created.status !== 202) throw new Error(`expected 202 from the gateway, got ${created.status}: ${await created.text()}`);
+  const { id } = await created.json();
+  const monitorUrl = `${gateway.url}/_async/jobs/${id}`;
+  let job;
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    job = await getJson(monitorUrl);
+    if (job.json?.status === 'Succeeded') break;
+    if (['Failed', 'Canceled'].includes(job.json?.status) || Date.now() > deadline) {
+      throw new Error(`job ${id} did not succeed: ${job.status} ${JSON.stringify(job.json)}`);
+    }
+    await sleep(20);
+  }
+  const etag = job.headers.get('etag');
+  const check304 = await fetch(monitorUrl, { headers: { 'if-none-match': etag } });
+  await check304.arrayBuffer();
+  if (check304.status !== 304) throw new Error(`If-None-Match: ${etag} answered ${check304.status}, not 304`);
+  const baseMonitor = `${ceiling.url}/_async/jobs/${id}`;
+
+  log(`B. monitor GET polls: ceiling, then asyncgate, c=${CONNECTIONS}, ${DURATION} s each`);
+  const base200 = await withCpu({ ceiling }, () => load({ url: baseMonitor }));
+  await probe(gateway);
+  const gw200 = await withCpu({ gateway }, () => load({ url: monitorUrl }));
+  const probe200 = await probe(gateway);
+  log('B. monitor If-None-Match polls (304): ceiling, then asyncgate');
+  const base304 = await withCpu({ ceiling }, () => load({ url: baseMonitor, headers: { 'if-none-match': '"3"' } }));
+  await probe(gateway);
+  const gw304 = await withCpu({ gateway }, () => load({ url: monitorUrl, headers: { 'if-none-match': etag } }));
+  const probe304 = await probe(gateway);
+  await stopChild(gateway);
+  return {
+    jobId: id,
+    etag,
+    monitorBytes: JSON.stringify(job.json).length,
+    get: { gateway: { ...summary(gw200.result, 200), cpu: gw200.cpu, probe: probe200 }, baseline: { ...summary(base200.result, 200), cpu: base200.cpu } },
+    inm: { gateway: { ...summary(gw304.result, 304), cpu: gw304.cpu, probe: probe304 }, baseline: { ...summary(base304.result, 304), cpu: base304.cpu } },
+    warnings: gateway.warnings,
+  };
+}
+
+async function sequential(pool, n, errors) {
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const t0 = process.hrtime.bigint();
+    const { statusCode, body } = await pool.request({ path: '/ok', method: 'GET' });
+    await body.dump();
+    out[i] = Number(process.hrtime.bigint() - t0) / 1000; // µs
+    if (statusCode !== 200) errors.push(statusCode);
+  }
+  return out;
+}
+
+async function sectionPassThrough(ctx) {
+  const { upstream } = ctx;
+  const gateway = await startGateway(upstream.url, ctx.dbFile, 'passthrough');
+  const direct = new Pool(upstream.url, { connections: 1, pipelining: 1 });
+  const via = new Pool(gateway.url, { connections: 1, pipelining: 1 });
+  log(`C. pass-through latency: ${SEQ_WARMUP} warm-up + ${SEQ_REQUESTS} sequential GET /ok each, interleaved`);
+  const errors = [];
+  const d = [];
+  const g = [];
+  // Interleave in blocks of 100, alternating which goes first, so drift hits both alike.
+  const block = 100;
+  const seq = await withCpu({ gateway, upstream }, async () => {
+    for (const [n, keep] of [[SEQ_WARMUP, false], [SEQ_REQUESTS, true]]) {
+      for (let done = 0, k = 0; done < n; done += block, k++) {
+        const m = Math.min(block, n - done);
+        const order = k % 2 === 0 ? [[direct, d], [via, g]] : [[via, g], [direct, d]];
+        for (const [pool, sink] of order) {
+          const samples = await sequential(pool, m, errors);
+          if (keep) sink.push(...samples);
+        }
+      }
+    }
+  });
+  await Promise.all([direct.close(), via.close()]);
+  const stats = (arr) => {
+    const s = Float64Array.from(arr).sort();
+    const ms = (us) => Math.round(us) / 1000;
+    return { n: s.length, p50: ms(percentile(s, 0.5)), p90: ms(percentile(s, 0.9)), p99: ms(percentile(s, 0.99)), max: ms(s[s.length - 1]) };
+  };
+  log(`C. pass-through concurrent GET /ok: direct, then asyncgate, c=${CONNECTIONS}, ${DURATION} s each`);
+  const cd = await withCpu({ upstream }, () => load({ url: `${upstream.url}/ok` }));
+  await probe(gateway);
+  const cg = await withCpu({ gateway, upstream }, () => load({ url: `${gateway.url}/ok` }));
+  const probeConc = await probe(gateway);
+  await stopChild(gateway);
+  return {
+    sequential: { gateway: stats(g), direct: stats(d), errors: errors.length, cpu: seq.cpu },
+    concurrent: { gateway: { ...summary(cg.result, 200), cpu: cg.cpu, probe: probeConc }, direct: { ...summary(cd.result, 200), cpu: cd.cpu } },
+    warnings: gateway.warnings,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// 6. Report.
+
+const fmt = (n, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d }) : 'n/a');
+const ms3 = (n) => `${fmt(n, 3)} ms`;
+const verdict = (ok) => (ok ? 'PASS' : '**FAIL**');
+
+/** What one small write + fsync costs in the folder holding the SQLite file (the floor of a group commit). */
+function fsyncLatency(dir, n = 200) {
+  const file = path.join(dir, 'fsync-probe');
+  const fd = openSync(file, 'w');
+  const buf = Buffer.alloc(4096, 1);
+  const t = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      const t0 = process.hrtime.bigint();
+      writeSync(fd, buf, 0, buf.length, (i % 16) * 4096);
+      fsyncSync(fd);
+      t.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+  } finally {
+    closeSync(fd);
+    rmSync(file, { force: true });
+  }
+  t.sort((x, y) => x - y);
+  return { p50: percentile(t, 0.5), p99: percentile(t, 0.99) };
+}
+
+function machineInfo() {
+  const cpus = os.cpus();
+  let commit = 'unknown';
+  try {
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: ROOT, encoding: 'utf8' }).trim();
+    if (dirty) commit += ' (+ uncommitted changes in src/)';
+  } catch {
+    // not a git checkout
+  }
+  const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+  return {
+    cpu: cpus[0]?.model ?? 'unknown',
+    cores: cpus.length,
+    ramGiB: os.totalmem() / 2 ** 30,
+    loadAvgAtStart: loadAtStart,
+    node: process.version,
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+    asyncgate: `${pkg.version} @ ${commit}`,
+    fsyncMs: fsyncLatency(tmpDir),
+    autocannon: JSON.parse(readFileSync(path.join(BENCH, 'node_modules', 'autocannon', 'package.json'), 'utf8')).version,
+  };
+}
+
+const statusList = (s) => Object.entries(s.statusCodes).map(([k, v]) => `${v}×${k}`).join(', ') || 'none';
+const cleanRun = (s) => s.errors === 0 && s.timeouts === 0 && s.expected === s.total;
+
+function report(r) {
+  const L = [];
+  const m = r.machine;
+  L.push('## asyncgate benchmark', '');
+  L.push(`Machine: ${m.cpu}, ${m.cores} cores, ${fmt(m.ramGiB, 1)} GiB RAM, Node ${m.node}, ${m.os}. ` +
+    `4 KiB write + fsync in the SQLite file's folder: p50 ${fmt(m.fsyncMs.p50, 2)} ms, p99 ${fmt(m.fsyncMs.p99, 2)} ms. Load average (1 min) when the run started: ${fmt(m.loadAvgAtStart, 2)}.`);
+  L.push(`asyncgate ${m.asyncgate}; autocannon ${m.autocannon}; ${r.settings.connections} connections, ` +
+    `${r.settings.duration} s per load after ${r.settings.warmup} s warm-up; load generator in the bench process, each server its own process, all on loopback.` +
+    (r.settings.probe ? ' Gateway run with bench/gateway-probe.mjs preloaded.' : ' Gateway run without the probe.') +
+    (r.settings.maxQueued ? ` **Gateway run with --max-queued ${r.settings.maxQueued} (not the default 10000).**` : '') +
+    (r.settings.cpuProf ? ' **Gateway under --cpu-prof: numbers are slowed by profiling.**' : ''));
+  L.push('');
+
+  const a = r.accept;
+  const acceptRatio = a.gateway.rps / a.baseline.rps;
+  const acceptClean = a.gateway.non2xx === 0 && a.gateway.errors === 0 && a.gateway.timeouts === 0;
+  const b = r.monitor;
+  const c = r.passthrough;
+  const overhead = c.sequential.gateway.p50 - c.sequential.direct.p50;
+
+  L.push('| benchmark | asyncgate | baseline | ratio / overhead | target | result |', '|---|---:|---:|---:|---|---|');
+  L.push(`| A. accept: durable 202/s (POST /work, \`Prefer: respond-async\`) | ${fmt(a.gateway.rps)} | ${fmt(a.baseline.rps)} (raw node:http 202, no storage) | ${fmt(acceptRatio, 2)}× | ≥ 0.60× | ${verdict(acceptRatio >= 0.6)} |`);
+  L.push(`| A. accept: non-2xx / errors / timeouts | ${a.gateway.non2xx} / ${a.gateway.errors} / ${a.gateway.timeouts} | ${a.baseline.non2xx} / ${a.baseline.errors} / ${a.baseline.timeouts} | | 0 | ${verdict(acceptClean)} |`);
+  L.push(`| A. accept: latency p50 / p99 | ${fmt(a.gateway.latencyMs.p50)} / ${fmt(a.gateway.latencyMs.p99)} ms | ${fmt(a.baseline.latencyMs.p50)} / ${fmt(a.baseline.latencyMs.p99)} ms | | | info |`);
+  L.push(`| A. jobs executed against the upstream during the run | ${fmt(a.executedPerSec)}/s | | | | info |`);
+  L.push(`| B. monitor polls/s (GET, 200, finished job) | ${fmt(b.get.gateway.rps)} | ${fmt(b.get.baseline.rps)} (raw node:http 200) | ${fmt(b.get.gateway.rps / b.get.baseline.rps, 2)}× | all 200, no errors | ${verdict(cleanRun(b.get.gateway))} |`);
+  L.push(`| B. monitor polls/s (\`If-None-Match\`, 304) | ${fmt(b.inm.gateway.rps)} | ${fmt(b.inm.baseline.rps)} (raw node:http 304) | ${fmt(b.inm.gateway.rps / b.inm.baseline.rps, 2)}× | all 304, no errors | ${verdict(cleanRun(b.inm.gateway))} |`);
+  L.push(`| C. pass-through p50 (sequential, keep-alive) | ${ms3(c.sequential.gateway.p50)} | ${ms3(c.sequential.direct.p50)} (direct) | +${ms3(overhead)} | ≤ +1 ms | ${verdict(overhead <= 1)} |`);
+  L.push(`| C. pass-through p90 | ${ms3(c.sequential.gateway.p90)} | ${ms3(c.sequential.direct.p90)} | +${ms3(c.sequential.gateway.p90 - c.sequential.direct.p90)} | | info |`);
+  L.push(`| C. pass-through p99 | ${ms3(c.sequential.gateway.p99)} | ${ms3(c.sequential.direct.p99)} | +${ms3(c.sequential.gateway.p99 - c.sequential.direct.p99)} | | info |`);
+  L.push(`| C. pass-through errors (non-200) | ${c.sequential.errors} | | | 0 | ${verdict(c.sequential.errors === 0)} |`);
+  L.push(`| C. pass-through req/s (GET /ok, c=${r.settings.connections}) | ${fmt(c.concurrent.gateway.rps)} | ${fmt(c.concurrent.direct.rps)} (direct) | ${fmt(c.concurrent.gateway.rps / c.concurrent.direct.rps, 2)}× | all 200, no errors | ${verdict(cleanRun(c.concurrent.gateway))} |`);
+  L.push('');
+
+  L.push('Status codes seen by the load generator (measured window):', '');
+  L.push(`- A. asyncgate: ${statusList(a.gateway)}; ceiling: ${statusList(a.baseline)}`);
+  L.push(`- B. GET asyncgate: ${statusList(b.get.gateway)}; If-None-Match asyncgate: ${statusList(b.inm.gateway)}`);
+  L.push(`- C. concurrent asyncgate: ${statusList(c.concurrent.gateway)}; direct: ${statusList(c.concurrent.direct)}`);
+  L.push(`- gateway warn/error log lines: A ${a.gateway.warnings}, B ${b.warnings}, C ${c.warnings}`);
+  L.push('');
+  L.push(`Accept run: ${fmt(a.gateway.expected)} jobs accepted in ${fmt(a.gateway.durationS, 1)} s; ` +
+    `the upstream executed ${fmt(a.executedDuringRun)} jobs in that window; health right after: ` +
+    `running ${a.healthAfterRun?.running}, queued ≈ ${a.healthAfterRun?.queued}. Backlog ` +
+    `${a.drain.drained ? `drained ${fmt(a.drain.ms / 1000, 1)} s after the load stopped` : `NOT drained after ${fmt(a.drain.ms / 1000, 1)} s`}.`);
+  L.push('');
+
+  const cpuCols = ['gateway', 'ceiling', 'upstream', 'load generator (bench)', 'others', 'machine'];
+  L.push('CPU during each measured load (per process: % of one core; others: the rest of the machine, % of one core; machine: % of all cores):', '');
+  L.push(`| load | ${cpuCols.join(' | ')} |`, `|---|${cpuCols.map(() => '---:').join('|')}|`);
+  const cpuRow = (name, cpu) => L.push(`| ${name} | ${cpuCols.map((k) => (cpu[k] === undefined ? '' : `${fmt(cpu[k])}%`)).join(' | ')} |`);
+  cpuRow('A. accept, ceiling', a.baseline.cpu);
+  cpuRow('A. accept, asyncgate', a.gateway.cpu);
+  cpuRow('B. GET, ceiling', b.get.baseline.cpu);
+  cpuRow('B. GET, asyncgate', b.get.gateway.cpu);
+  cpuRow('B. 304, ceiling', b.inm.baseline.cpu);
+  cpuRow('B. 304, asyncgate', b.inm.gateway.cpu);
+  cpuRow('C. sequential, both', c.sequential.cpu);
+  cpuRow('C. concurrent, direct', c.concurrent.direct.cpu);
+  cpuRow('C. concurrent, asyncgate', c.concurrent.gateway.cpu);
+  L.push('');
+  const busyOthers = [a.baseline, a.gateway, b.get.baseline, b.get.gateway, b.inm.baseline, b.inm.gateway, c.concurrent.direct, c.concurrent.gateway]
+    .map((x) => x.cpu.others ?? 0);
+  if (Math.max(...busyOthers) > 20) {
+    L.push(`**Note: up to ${fmt(Math.max(...busyOthers))}% of a core went to other processes (or to kernel work not charged to ours) during a measured load. If that is much more than the few % of the other rows, the machine was not idle: rerun.**`, '');
+  }
+
+  const probes = [
+    ['A. accept (load window)', a.probe],
+    ['A. backlog drain', a.drainProbe],
+    ['B. GET', b.get.gateway.probe],
+    ['B. 304', b.inm.gateway.probe],
+    ['C. concurrent', c.concurrent.gateway.probe],
+  ].filter(([, p]) => p);
+  if (probes.length) {
+    L.push('Inside the gateway (bench/gateway-probe.mjs): group commits (one WAL fsync each), event loop:', '');
+    L.push('| window | commits/s | writes/commit (mean, max) | time in commits | event-loop utilization | loop delay p50 / p99 / max |', '|---|---:|---:|---:|---:|---:|');
+    for (const [name, p] of probes) {
+      const per = p.commits ? p.writes / p.commits : 0;
+      L.push(`| ${name} | ${fmt(p.commits / (p.wallMs / 1000))} | ${fmt(per, 1)}, ${p.maxBatch} | ${fmt(p.commitMs)} ms (${fmt((100 * p.commitMs) / p.wallMs)}% of wall, mean ${fmt(p.commits ? p.commitMs / p.commits : 0, 2)} ms, max ${fmt(p.maxCommitMs, 1)} ms) | ${fmt(100 * p.elu)}% | ${fmt(p.loopDelayMs.p50, 1)} / ${fmt(p.loopDelayMs.p99, 1)} / ${fmt(p.loopDelayMs.max, 1)} ms |`);
+    }
+    if (a.probe) {
+      const h = Object.entries(a.probe.batchHist).filter(([, v]) => v).map(([k, v]) => `≤${k}: ${v}`).join(', ');
+      L.push('', `Accept window, writes per commit (histogram of commits): ${h}`);
+    }
+    L.push('');
+  }
+  if (r.profiles?.length) {
+    L.push('CPU profiles of the gateway (self time):', '');
+    for (const p of r.profiles) L.push(p.text, '');
+  }
+  return L.join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// 7. Main.
+
+async function main() {
+  ensureDeps();
+  ({ default: autocannon } = await import('autocannon'));
+  ({ Pool, fetch } = await import('undici'));
+  if (!existsSync(CLI)) throw new Error(`${path.relative(process.cwd(), CLI)} is missing: run "npm run build" first (or "npm run bench")`);
+
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'asyncgate-bench-'));
+  tmpDir = tmp;
+  const dbFile = path.join(tmp, 'jobs.db');
+  const started = Date.now();
+  log(`temp SQLite file ${dbFile}`);
+  try {
+    const [upstream, ceiling] = await Promise.all([startServer('upstream'), startServer('ceiling')]);
+    const ctx = { upstream, ceiling, dbFile };
+    const accept = await sectionAccept(ctx);
+    const monitor = await sectionMonitor(ctx);
+    const passthrough = await sectionPassThrough(ctx);
+    await stopAll();
+
+    const results = {
+      when: new Date().toISOString(),
+      machine: machineInfo(),
+      settings: { maxQueued: opt['max-queued'], duration: DURATION, warmup: WARMUP, connections: CONNECTIONS, requests: SEQ_REQUESTS, warmupRequests: SEQ_WARMUP, probe: PROBE_ON, cpuProf: Boolean(CPU_PROF_DIR) },
+      accept,
+      monitor,
+      passthrough,
+      elapsedS: (Date.now() - started) / 1000,
+    };
+    if (CPU_PROF_DIR) {
+      const { summarise, formatSummary } = await import('./cpuprofile-top.mjs');
+      results.profiles = [];
+      for (const label of ['accept', 'monitor', 'passthrough']) {
+        const file = path.join(CPU_PROF_DIR, `gateway-${label}.cpuprofile`);
+        if (!existsSync(file)) continue;
+        const s = summarise(JSON.parse(readFileSync(file, 'utf8')), 20);
+        results.profiles.push({ label, file, summary: s, text: formatSummary(s, `gateway, section ${label} (${file})`) });
+      }
+    }
+    process.stdout.write(`${report(results)}\n`);
+    log(`done in ${fmt(results.elapsedS, 1)} s`);
+    if (opt.json) writeFileSync(opt.json, `${JSON.stringify(results, null, 2)}\n`);
+  } finally {
+    await stopAll();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+main().catch(async (error) => {
+  process.stderr.write(`[bench] failed: ${error.stack ?? error}\n`);
+  await stopAll();
+  process.exitCode = 1;
+});

@@ -1,0 +1,130 @@
+// Tiny node:http servers the benchmark runs as child processes, one process each:
+//
+//   node bench/servers.mjs upstream   the gateway's upstream: answers 200 at once to everything
+//   node bench/servers.mjs ceiling    the baseline: answers what asyncgate answers, with no storage and no work
+//
+// Each prints one JSON line {"listening":"http://127.0.0.1:PORT"} on stdout when ready, and exits on SIGTERM.
+// Both read the request body to the end before answering (as the gateway must), and keep connections alive.
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+
+const mode = process.argv[2];
+
+/** upstream: every request is answered 200 with a small JSON body. GET /__bench/stats says how many it saw. */
+function upstream() {
+  let seen = 0;
+  const ok = Buffer.from('{"ok":true}');
+  return (req, res) => {
+    if (req.url === '/__bench/stats') {
+      const text = JSON.stringify({ requests: seen });
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+      res.end(text);
+      return;
+    }
+    seen++;
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': ok.length });
+      res.end(ok);
+    });
+  };
+}
+
+/**
+ * ceiling: the same shapes of answer as asyncgate, made as cheaply as node:http allows.
+ *  - POST/PUT/anything but GET: 202 with Location, Retry-After, ETag... and a ~450-byte job representation
+ *    carrying a fresh random id (as asyncgate's 202 does), stored nowhere.
+ *  - GET /_async/jobs/{id}: 200 with a fixed ~670-byte "Succeeded" representation and ETag "3";
+ *    If-None-Match: "3" gets 304.
+ */
+function ceiling() {
+  let base = '';
+  const now = new Date().toISOString();
+  const monitorFor = (id) =>
+    JSON.stringify({
+      id,
+      status: 'Succeeded',
+      percentComplete: 100,
+      createdDateTime: now,
+      lastUpdatedDateTime: now,
+      expirationDateTime: now,
+      request: { method: 'POST', url: '/work' },
+      response: { status: 200, contentType: 'application/json', size: 11 },
+      resourceLocation: `${base}/_async/jobs/${id}/result`,
+      links: {
+        self: { href: `${base}/_async/jobs/${id}` },
+        result: { href: `${base}/_async/jobs/${id}/result` },
+        cancel: { href: `${base}/_async/jobs/${id}/cancel` },
+      },
+    });
+  let monitorBody;
+  const handler = (req, res) => {
+    req.resume();
+    req.on('end', () => {
+      if (req.method === 'GET' && req.url.startsWith('/_async/jobs/')) {
+        const headers = { etag: '"3"', vary: 'Prefer', 'cache-control': 'private, max-age=86399' };
+        if (req.headers['if-none-match'] === '"3"') {
+          res.writeHead(304, headers);
+          res.end();
+          return;
+        }
+        monitorBody ??= Buffer.from(monitorFor(req.url.slice('/_async/jobs/'.length)));
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': monitorBody.length, ...headers });
+        res.end(monitorBody);
+        return;
+      }
+      const id = randomBytes(16).toString('base64url');
+      const self = `${base}/_async/jobs/${id}`;
+      const created = new Date().toISOString();
+      const text = JSON.stringify({
+        id,
+        status: 'NotStarted',
+        createdDateTime: created,
+        lastUpdatedDateTime: created,
+        request: { method: req.method, url: req.url },
+        links: { self: { href: self }, result: { href: `${self}/result` }, cancel: { href: `${self}/cancel` } },
+      });
+      res.writeHead(202, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(text),
+        location: self,
+        'operation-location': self,
+        'retry-after': '1',
+        link: `<${self}>; rel="monitor"`,
+        vary: 'Prefer',
+        etag: '"1"',
+        'cache-control': 'no-store',
+        'preference-applied': 'respond-async',
+      });
+      res.end(text);
+    });
+  };
+  return { handler, setBase: (b) => (base = b) };
+}
+
+let handler;
+let setBase = () => {};
+if (mode === 'upstream') handler = upstream();
+else if (mode === 'ceiling') ({ handler, setBase } = ceiling());
+else {
+  process.stderr.write('usage: node bench/servers.mjs upstream|ceiling\n');
+  process.exit(2);
+}
+
+// Same server options as the gateway's own listener (keep-alive 5 s, no request timeout).
+const server = http.createServer({ keepAliveTimeout: 5_000, requestTimeout: 0 }, handler);
+server.listen(0, '127.0.0.1', () => {
+  const url = `http://127.0.0.1:${server.address().port}`;
+  setBase(url);
+  process.stdout.write(`${JSON.stringify({ listening: url })}\n`);
+});
+const stop = () => {
+  server.close(() => process.exit(0));
+  server.closeAllConnections();
+  setTimeout(() => process.exit(0), 1_000).unref();
+};
+process.once('SIGTERM', stop);
+process.once('SIGINT', stop);
+// If the benchmark dies without cleaning up, don't outlive it.
+process.stdin.on('end', stop).resume();
+process.stdin.unref?.();

@@ -116,6 +116,8 @@ function answerAccepted(
     'retry-after': String(suggestedPollSeconds(job, Date.now())),
     link: formatLink(urls.self, { rel: 'monitor' }),
     vary: 'Prefer',
+    // The body is the monitor's representation (RFC 9110 §8.7), so the ETag is the monitor's too.
+    'content-location': urls.self,
     etag: jobEtag(job),
     'cache-control': 'no-store',
   };

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { RouteRule } from '../config/routes.js';
-import { AsyncgateError } from '../errors/asyncgate-error.js';
+import type { AsyncgateError } from '../errors/asyncgate-error.js';
 import { negotiate } from './negotiate.js';
 
 const rule = (async: RouteRule['async'], extra: Partial<RouteRule> = {}): RouteRule => ({ match: '/x', name: 'x', async, ...extra });

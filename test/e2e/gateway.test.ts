@@ -68,6 +68,7 @@ describe('Prefer: respond-async (RFC 7240)', () => {
     const monitor = `${gw.url}/_async/jobs/${body.id}`;
     assert.equal(res.headers.get('location'), monitor);
     assert.equal(res.headers.get('operation-location'), monitor);
+    assert.equal(res.headers.get('content-location'), monitor);
     assert.equal(res.headers.get('preference-applied'), 'respond-async');
     assert.equal(res.headers.get('link'), `<${monitor}>; rel="monitor"`);
     assert.match(res.headers.get('vary') ?? '', /Prefer/);

@@ -1,0 +1,54 @@
+/**
+ * The README promise: `asyncgate demo` starts, prints curl lines, and every printed line works when run with
+ * the real curl against the real demo.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { CLI, tempDir } from '../helpers/gateway-process.js';
+
+function curl(line: string): string {
+  // The printed lines are shell commands; run them through sh exactly as a reader would paste them.
+  return execFileSync('sh', ['-c', `${line} --silent --show-error --max-time 20`], { encoding: 'utf8' });
+}
+
+test('asyncgate demo prints curl examples that all work', { timeout: 90_000 }, async () => {
+  const child = spawn(process.execPath, [CLI, 'demo', '--port', '0', '--upstream-port', '0', '--db', `sqlite:${join(tempDir(), 'demo.db')}`], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ASYNCGATE_LOG_LEVEL: 'warn' },
+  });
+  try {
+    let out = '';
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('Press Ctrl-C')) resolve();
+      });
+      child.once('exit', (code) => reject(new Error(`demo exited ${code}`)));
+    });
+    const lines = out.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('curl '));
+    assert.ok(lines.length >= 6, out);
+
+    // 1. Prefer: respond-async → 202 with a Location
+    const accepted = curl(lines[0]!);
+    assert.match(accepted, /^HTTP\/1\.1 202 Accepted/);
+    const location = /^location: (\S+)/im.exec(accepted)![1]!;
+    const id = location.split('/').pop()!;
+    // 2. long poll the monitor until done (the report takes 5 s), then 3. the result
+    let status = '';
+    for (let i = 0; i < 5 && !/"status":"Succeeded"/.test(status); i++) status = curl(lines[1]!.replace('<id>', id));
+    assert.match(status, /"status":"Succeeded"/);
+    const result = curl(lines[2]!.replace('<id>', id));
+    assert.match(result, /^HTTP\/1\.1 200 OK/);
+    assert.match(result, /"report": "2026"/);
+    // 4. respond-async + wait: the real answer in time
+    assert.match(curl(lines[3]!), /^HTTP\/1\.1 200 OK[\s\S]*"rows": 1234/);
+    // 5. Accept-Asynchronous: polling → 202
+    assert.match(curl(lines[4]!), /^HTTP\/1\.1 202 Accepted/);
+    // 6. no preference → proxied synchronously
+    assert.match(curl(lines[5]!), /^HTTP\/1\.1 200 OK[\s\S]*Hello world/);
+  } finally {
+    child.kill('SIGTERM');
+  }
+});

@@ -256,6 +256,7 @@ let Pool;
 let fetch;
 let tmpDir = os.tmpdir();
 const loadAtStart = os.loadavg()[0];
+let busyBefore = NaN;
 
 function cannon(o) {
   return new Promise((resolve, reject) => {
@@ -503,6 +504,7 @@ function machineInfo() {
     cores: cpus.length,
     ramGiB: os.totalmem() / 2 ** 30,
     loadAvgAtStart: loadAtStart,
+    busyBeforePct: busyBefore,
     node: process.version,
     os: `${os.type()} ${os.release()} ${os.arch()}`,
     asyncgate: `${pkg.version} @ ${commit}`,
@@ -519,7 +521,7 @@ function report(r) {
   const m = r.machine;
   L.push('## asyncgate benchmark', '');
   L.push(`Machine: ${m.cpu}, ${m.cores} cores, ${fmt(m.ramGiB, 1)} GiB RAM, Node ${m.node}, ${m.os}. ` +
-    `4 KiB write + fsync in the SQLite file's folder: p50 ${fmt(m.fsyncMs.p50, 2)} ms, p99 ${fmt(m.fsyncMs.p99, 2)} ms. Load average (1 min) when the run started: ${fmt(m.loadAvgAtStart, 2)}.`);
+    `4 KiB write + fsync in the SQLite file's folder: p50 ${fmt(m.fsyncMs.p50, 2)} ms, p99 ${fmt(m.fsyncMs.p99, 2)} ms. Load average (1 min) when the run started: ${fmt(m.loadAvgAtStart, 2)}; machine ${fmt(m.busyBeforePct)}% busy in the second before it.`);
   L.push(`asyncgate ${m.asyncgate}; autocannon ${m.autocannon}; ${r.settings.connections} connections, ` +
     `${r.settings.duration} s per load after ${r.settings.warmup} s warm-up; load generator in the bench process, each server its own process, all on loopback.` +
     (r.settings.probe ? ' Gateway run with bench/gateway-probe.mjs preloaded.' : ' Gateway run without the probe.') +
@@ -615,6 +617,13 @@ async function main() {
   ({ default: autocannon } = await import('autocannon'));
   ({ Pool, fetch } = await import('undici'));
   if (!existsSync(CLI)) throw new Error(`${path.relative(process.cwd(), CLI)} is missing: run "npm run build" first (or "npm run bench")`);
+
+  // Is the machine idle? (Other users' test suites on a 2-core box move these numbers a lot.)
+  const idle0 = machineTicks();
+  await sleep(1_000);
+  const idle1 = machineTicks();
+  busyBefore = idle0 && idle1 ? 100 * (1 - (idle1.idle - idle0.idle) / (idle1.total - idle0.total)) : NaN;
+  if (busyBefore > 20) log(`warning: the machine is ${fmt(busyBefore)}% busy before the run started; numbers will be disturbed`);
 
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'asyncgate-bench-'));
   tmpDir = tmp;

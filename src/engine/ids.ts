@@ -1,13 +1,39 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
-/** A job id: 128 random bits, base64url (22 characters). Unguessable, since an id alone may grant access. */
-export function newJobId(): string {
-  return randomBytes(16).toString('base64url');
+const POOL_IDS = 256;
+/** base64url's 64 characters in ASCII order, so that the string order of ids is their byte order. */
+const SORTED = '-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz';
+const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+const TO_SORTED = new Map([...BASE64URL].map((c, i) => [c, SORTED[i]!]));
+let pool = Buffer.alloc(0);
+let offset = 0;
+
+/**
+ * A job id: a 48-bit millisecond timestamp, then 128 random bits from the CSPRNG, in 30 URL-safe characters
+ * (base64 with its alphabet in ASCII order, so ids sort by time as strings).
+ * The random part makes it unguessable, since an id alone may grant access. The time prefix makes ids
+ * arrive in order, so inserts append to the right edge of the primary-key index instead of dirtying a random
+ * page each: half the cost of a durable accept. It reveals only the creation time, which the status
+ * representation shows anyway. Random bytes are drawn 4 KiB at a time (one call per id costs more than the
+ * insert).
+ */
+export function newJobId(now = Date.now()): string {
+  if (offset >= pool.length) {
+    pool = randomBytes(16 * POOL_IDS);
+    offset = 0;
+  }
+  const id = Buffer.allocUnsafe(22);
+  id.writeUIntBE(now, 0, 6);
+  pool.copy(id, 6, offset, offset + 16);
+  offset += 16;
+  let out = '';
+  for (const c of id.toString('base64url')) out += TO_SORTED.get(c)!;
+  return out;
 }
 
 /** Job ids are exactly what newJobId makes; anything else is answered 404 without touching the store. */
 export function isJobId(value: string): boolean {
-  return /^[A-Za-z0-9_-]{22}$/.test(value);
+  return /^[A-Za-z0-9_-]{30}$/.test(value);
 }
 
 /** An id for this process's leases (visible in the admin API, so it says where it runs). */

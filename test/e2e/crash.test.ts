@@ -96,3 +96,34 @@ test('kill -9 mid-load loses no accepted job and re-sends no unsafe request', { 
   upstream.closeAllConnections();
   await new Promise((r) => upstream.close(r));
 });
+
+test('with the default lease, a crashed process’s running job is rescued within 15 s', { timeout: 60_000 }, async () => {
+  const arrivals: number[] = [];
+  const upstream = createServer((req, res) => {
+    arrivals.push(Date.now());
+    req.resume();
+    if (arrivals.length === 1) return; // the first attempt hangs until the gateway dies
+    res.writeHead(200).end('rescued');
+  });
+  await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+  const args = ['--upstream', `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`, '--db', `sqlite:${join(tempDir(), 'rescue.db')}`];
+  let gw = await new GatewayProcess(args).start();
+  const res = await fetch(`${gw.url}/report`, { headers: { prefer: 'respond-async' } });
+  const { id } = (await res.json()) as { id: string };
+  await eventually(async () => arrivals.length === 1);
+  await gw.crash();
+  const crashedAt = Date.now();
+  gw = await new GatewayProcess(args).start();
+  await eventually(async () => arrivals.length === 2, 20_000, 100);
+  const rescueMs = arrivals[1]! - crashedAt;
+  assert.ok(rescueMs <= 15_000, `rescued after ${rescueMs} ms`);
+  const done = await eventually(async () => {
+    const s = (await (await fetch(`${gw.url}/_async/jobs/${id}`)).json()) as { status: string };
+    return s.status === 'Succeeded' ? s : undefined;
+  });
+  assert.equal(done.status, 'Succeeded');
+  console.log(`rescue after kill -9: ${rescueMs} ms`);
+  await gw.stop();
+  upstream.closeAllConnections();
+  await new Promise((r) => upstream.close(r));
+});

@@ -18,6 +18,7 @@ test('asyncgate demo prints curl examples that all work', { timeout: 90_000 }, a
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ASYNCGATE_LOG_LEVEL: 'warn' },
   });
+  process.once('exit', () => child.kill('SIGKILL'));
   try {
     let out = '';
     await new Promise<void>((resolve, reject) => {

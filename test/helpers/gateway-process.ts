@@ -6,6 +6,12 @@ import { createInterface } from 'node:readline';
 
 export const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
 
+/** Children still running when the test process ends (a timed-out test skips its `after`) are killed. */
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+
 export function tempDir(prefix = 'asyncgate-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
@@ -25,6 +31,8 @@ export class GatewayProcess {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
+    live.add(child);
+    child.once('exit', () => live.delete(child));
     child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
     const lines = createInterface({ input: child.stdout! });
     await new Promise<void>((resolve, reject) => {

@@ -1,4 +1,4 @@
-import type { Dialect, Job, JobState } from '../../model.js';
+import type { Dialect, Job, JobState, NewJob } from '../../model.js';
 
 /** A `jobs` row as better-sqlite3 returns it. */
 export interface JobRow {
@@ -58,5 +58,25 @@ export function rowToJob(r: JobRow): Job {
     progress: parse(r.progress),
     response: parse(r.response),
     error: parse(r.error),
+  };
+}
+
+/** The row a fresh insert creates, built without reading it back. Must match the INSERT's defaults. */
+export function newJobState(j: NewJob): Job {
+  return {
+    ...j,
+    state: 'queued',
+    attempts: 0,
+    leaseOwner: null,
+    leaseToken: 0,
+    leaseExpiresAt: null,
+    runAt: j.createdAt,
+    updatedAt: j.createdAt,
+    finishedAt: null,
+    expiresAt: null,
+    version: 1,
+    progress: null,
+    response: null,
+    error: null,
   };
 }

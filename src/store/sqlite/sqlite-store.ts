@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Job, JobError, JobProgress, NewJob } from '../../model.js';
 import type { Completion, InsertOutcome, JobStore, RescueOutcome, StoreCapabilities } from '../port.js';
-import { rowToJob, type JobRow } from './rows.js';
+import { newJobState, rowToJob, type JobRow } from './rows.js';
 import { SQLITE_MIGRATIONS } from './schema.js';
 import { WriteQueue } from './write-queue.js';
 
@@ -44,7 +44,7 @@ export class SqliteJobStore implements JobStore {
         const existing = this.s.byIdempotencyKey.get(job.owner ?? '', job.idempotencyKey) as JobRow | undefined;
         if (existing) return { job: rowToJob(existing), created: false };
       }
-      const row = this.s.insert.get({
+      this.s.insert.run({
         id: job.id,
         dialect: job.dialect,
         owner: job.owner,
@@ -58,8 +58,8 @@ export class SqliteJobStore implements JobStore {
         retryable: job.options.retryable ? 1 : 0,
         max_attempts: job.options.maxAttempts,
         now: job.createdAt,
-      }) as JobRow;
-      return { job: rowToJob(row), created: true };
+      });
+      return { job: newJobState(job), created: true };
     });
   }
 
@@ -236,7 +236,7 @@ function prepare(db: Database.Database) {
     insert: p(`INSERT INTO jobs (id, state, dialect, owner, idempotency_key, request_hash, method, url, req_headers,
         req_body, options, retryable, max_attempts, run_at, created_at, updated_at)
       VALUES (@id, 'queued', @dialect, @owner, @idempotency_key, @request_hash, @method, @url, @req_headers,
-        @req_body, @options, @retryable, @max_attempts, @now, @now, @now) RETURNING *`),
+        @req_body, @options, @retryable, @max_attempts, @now, @now, @now)`),
     byIdempotencyKey: p(`SELECT * FROM jobs WHERE coalesce(owner, '') = ? AND idempotency_key = ?`),
     get: p(`SELECT * FROM jobs WHERE id = ?`),
     tombstone: p(`SELECT 1 FROM tombstones WHERE id = ? AND expires_at > ?`),

@@ -8,32 +8,25 @@ interface Pending {
 
 /**
  * Group commit. Writes queued during one turn of the event loop run in a single transaction, so one fsync
- * (synchronous=FULL) makes a whole batch durable. Each write runs inside its own SAVEPOINT: one that throws
- * is rolled back alone and rejects alone; the rest of the batch still commits. Promises settle only after
- * COMMIT returns, i.e. after the batch is on disk.
+ * (synchronous=FULL) makes a whole batch durable. Promises settle only after COMMIT returns, i.e. after the
+ * batch is on disk. Writes rarely fail, so the batch runs without per-write savepoints (they cost more than
+ * the inserts); if one throws, the whole transaction rolls back and every write of the batch is run again in
+ * a transaction of its own, so the failing one rejects alone and the others commit.
  */
 export class WriteQueue {
   private pending: Pending[] = [];
   private scheduled = false;
-  private readonly runNested: (fn: () => unknown) => unknown;
-  private readonly runBatch: (batch: Pending[]) => Array<{ ok: boolean; value: unknown }>;
+  private readonly runOne: (fn: () => unknown) => unknown;
+  private readonly runBatch: (batch: Pending[]) => unknown[];
   /** Batches committed and writes in them, for metrics and benchmarks. */
-  readonly stats = { batches: 0, writes: 0 };
+  readonly stats = { batches: 0, writes: 0, retriedBatches: 0 };
 
   constructor(
     db: Database,
     private readonly maxBatch = 1000,
   ) {
-    this.runNested = db.transaction((fn: () => unknown) => fn());
-    this.runBatch = db.transaction((batch: Pending[]) =>
-      batch.map((p) => {
-        try {
-          return { ok: true, value: this.runNested(p.fn) };
-        } catch (error) {
-          return { ok: false, value: error };
-        }
-      }),
-    );
+    this.runOne = db.transaction((fn: () => unknown) => fn());
+    this.runBatch = db.transaction((batch: Pending[]) => batch.map((p) => p.fn()));
   }
 
   /** Run `fn` (synchronous SQL) in the next group commit. */
@@ -52,20 +45,27 @@ export class WriteQueue {
     this.scheduled = false;
     while (this.pending.length) {
       const batch = this.pending.splice(0, this.maxBatch);
-      let results: Array<{ ok: boolean; value: unknown }>;
+      this.stats.writes += batch.length;
+      let results: unknown[] | undefined;
       try {
         results = this.runBatch(batch);
-      } catch (error) {
-        for (const p of batch) p.reject(error);
+        this.stats.batches++;
+      } catch {
+        this.stats.retriedBatches++;
+      }
+      if (results) {
+        for (let i = 0; i < batch.length; i++) batch[i]!.resolve(results[i]);
         continue;
       }
-      this.stats.batches++;
-      this.stats.writes += batch.length;
-      batch.forEach((p, i) => {
-        const r = results[i]!;
-        if (r.ok) p.resolve(r.value);
-        else p.reject(r.value);
-      });
+      for (const p of batch) {
+        try {
+          const value = this.runOne(p.fn);
+          this.stats.batches++;
+          p.resolve(value);
+        } catch (error) {
+          p.reject(error);
+        }
+      }
     }
   }
 }

@@ -1,0 +1,22 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { isJobId, newJobId } from './ids.js';
+
+test('job ids: 30 base64url characters, time-ordered, 128 random bits after the time prefix', () => {
+  const ids = Array.from({ length: 2000 }, (_, i) => newJobId(1_700_000_000_000 + i));
+  for (const id of ids) assert.ok(isJobId(id), id);
+  assert.equal(new Set(ids).size, ids.length);
+  assert.deepEqual([...ids].sort(), ids, 'later ids sort after earlier ones');
+  // The random part really varies: every bit position takes both values across ids of the same millisecond.
+  const SORTED = '-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz';
+  const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+  const decode = (id: string) => Buffer.from([...id].map((c) => B64[SORTED.indexOf(c)]).join(''), 'base64url');
+  assert.equal(decode(newJobId(1_700_000_000_000)).readUIntBE(0, 6), 1_700_000_000_000);
+  const same = Array.from({ length: 256 }, () => decode(newJobId(42)).subarray(6));
+  for (let bit = 0; bit < 128; bit++) {
+    const ones = same.filter((b) => (b[bit >> 3]! >> (bit & 7)) & 1).length;
+    assert.ok(ones > 0 && ones < same.length, `bit ${bit} never changes`);
+  }
+  assert.equal(isJobId('x'.repeat(22)), false);
+  assert.equal(isJobId('../../etc/passwd'), false);
+});

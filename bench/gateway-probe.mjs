@@ -2,8 +2,7 @@
 // observe it without touching src/:
 //
 //  - group commit: every top-level better-sqlite3 transaction is one COMMIT, i.e. one WAL fsync under
-//    synchronous=FULL; the nested transactions run inside it are the writes of that batch (WriteQueue runs
-//    each write in its own SAVEPOINT). We count commits, writes per commit, and the wall time spent inside
+//    synchronous=FULL; WriteQueue hands it the batch of writes as an array. We count commits, writes per commit, and the wall time spent inside
 //    them (the event loop is blocked for that time: better-sqlite3 is synchronous).
 //  - the event loop: utilization (ELU) and delay (monitorEventLoopDelay).
 //
@@ -41,7 +40,9 @@ const wrap = (db, run) =>
       return run.apply(this, args);
     } finally {
       const ns = process.hrtime.bigint() - t0;
-      const batch = nested - outer;
+      // WriteQueue passes the batch (an array of writes) to one plain transaction; single retried writes
+      // run alone. Older versions nested a transaction per write: count those too.
+      const batch = Array.isArray(args[0]) ? args[0].length : nested - outer || 1;
       nested = outer;
       s.commits++;
       s.writes += batch;

@@ -35,7 +35,9 @@ const HELP = `Usage: node bench/run.mjs [options]     (or: npm run bench, which 
   --connections N       autocannon connections (default 50)
   --requests N          sequential pass-through requests per target (default 3000)
   --warmup-requests N   sequential warm-up requests per target (default 300)
-  --max-queued N        pass --max-queued N to the gateway (default: the gateway's own default, 10000)
+  --max-queued N        pass --max-queued N to the gateway (default 10000000: the accept sections measure
+                        accepting, and a sustained accept rate above the execution rate would otherwise
+                        fill the default queue of 10000 within seconds and turn into 503s)
   --no-probe            run the gateway without bench/gateway-probe.mjs (no batch / event-loop figures)
   --cpu-prof DIR        run each gateway child under --cpu-prof, write profiles to DIR, print top functions
                         (profiling slows the gateway: use it to look, not for the headline numbers)
@@ -50,7 +52,7 @@ const { values: opt } = parseArgs({
     connections: { type: 'string', default: '50' },
     requests: { type: 'string', default: '3000' },
     'warmup-requests': { type: 'string', default: '300' },
-    'max-queued': { type: 'string' },
+    'max-queued': { type: 'string', default: '10000000' },
     'no-probe': { type: 'boolean', default: false },
     'cpu-prof': { type: 'string' },
     json: { type: 'string' },
@@ -361,6 +363,22 @@ async function sectionAccept(ctx) {
   };
 }
 
+/** A2: accept while every job holds the upstream for 30 s (long-running work: what asyncgate is for). */
+async function sectionAcceptLong(ctx, baseline) {
+  const { upstream } = ctx;
+  const gateway = await startGateway(upstream.url, ctx.dbFile + '-long', 'accept-long');
+  const url = `${gateway.url}/work?ms=30000`;
+  log(`A2. accept throughput with 30 s jobs: asyncgate ${gateway.url}`);
+  if (WARMUP > 0) await cannon({ url, ...ACCEPT_REQUEST, duration: WARMUP });
+  await probe(gateway);
+  const gw = await withCpu({ gateway, upstream }, () => cannon({ url, ...ACCEPT_REQUEST, duration: DURATION }));
+  const probeStats = await probe(gateway);
+  // The jobs would run for 30 s more: no drain; a hard stop (they are durable and would resume).
+  gateway.proc.kill('SIGKILL');
+  await gateway.exitedPromise;
+  return { baseline, gateway: { ...summary(gw.result, 202), cpu: gw.cpu, warnings: gateway.warnings }, probe: probeStats };
+}
+
 async function sectionMonitor(ctx) {
   const { ceiling, upstream } = ctx;
   const gateway = await startGateway(upstream.url, ctx.dbFile, 'monitor');
@@ -541,6 +559,11 @@ function report(r) {
   L.push(`| A. accept: non-2xx / errors / timeouts | ${a.gateway.non2xx} / ${a.gateway.errors} / ${a.gateway.timeouts} | ${a.baseline.non2xx} / ${a.baseline.errors} / ${a.baseline.timeouts} | | 0 | ${verdict(acceptClean)} |`);
   L.push(`| A. accept: latency p50 / p99 | ${fmt(a.gateway.latencyMs.p50)} / ${fmt(a.gateway.latencyMs.p99)} ms | ${fmt(a.baseline.latencyMs.p50)} / ${fmt(a.baseline.latencyMs.p99)} ms | | | info |`);
   L.push(`| A. jobs executed against the upstream during the run | ${fmt(a.executedPerSec)}/s | | | | info |`);
+  const al = r.acceptLong;
+  const longRatio = al.gateway.rps / al.baseline.rps;
+  const longClean = al.gateway.non2xx === 0 && al.gateway.errors === 0 && al.gateway.timeouts === 0;
+  L.push(`| A2. accept with 30 s jobs: durable 202/s | ${fmt(al.gateway.rps)} | ${fmt(al.baseline.rps)} (same ceiling) | ${fmt(longRatio, 2)}× | ≥ 0.60× | ${verdict(longRatio >= 0.6)} |`);
+  L.push(`| A2. non-2xx / errors / timeouts; latency p50 / p99 | ${al.gateway.non2xx} / ${al.gateway.errors} / ${al.gateway.timeouts}; ${fmt(al.gateway.latencyMs.p50)} / ${fmt(al.gateway.latencyMs.p99)} ms | | | 0 | ${verdict(longClean)} |`);
   L.push(`| B. monitor polls/s (GET, 200, finished job) | ${fmt(b.get.gateway.rps)} | ${fmt(b.get.baseline.rps)} (raw node:http 200) | ${fmt(b.get.gateway.rps / b.get.baseline.rps, 2)}× | all 200, no errors | ${verdict(cleanRun(b.get.gateway))} |`);
   L.push(`| B. monitor polls/s (\`If-None-Match\`, 304) | ${fmt(b.inm.gateway.rps)} | ${fmt(b.inm.baseline.rps)} (raw node:http 304) | ${fmt(b.inm.gateway.rps / b.inm.baseline.rps, 2)}× | all 304, no errors | ${verdict(cleanRun(b.inm.gateway))} |`);
   L.push(`| C. pass-through p50 (sequential, keep-alive) | ${ms3(c.sequential.gateway.p50)} | ${ms3(c.sequential.direct.p50)} (direct) | +${ms3(overhead)} | ≤ +1 ms | ${verdict(overhead <= 1)} |`);
@@ -634,6 +657,7 @@ async function main() {
     const [upstream, ceiling] = await Promise.all([startServer('upstream'), startServer('ceiling')]);
     const ctx = { upstream, ceiling, dbFile };
     const accept = await sectionAccept(ctx);
+    const acceptLong = await sectionAcceptLong(ctx, accept.baseline);
     const monitor = await sectionMonitor(ctx);
     const passthrough = await sectionPassThrough(ctx);
     await stopAll();
@@ -643,6 +667,7 @@ async function main() {
       machine: machineInfo(),
       settings: { maxQueued: opt['max-queued'], duration: DURATION, warmup: WARMUP, connections: CONNECTIONS, requests: SEQ_REQUESTS, warmupRequests: SEQ_WARMUP, probe: PROBE_ON, cpuProf: Boolean(CPU_PROF_DIR) },
       accept,
+      acceptLong,
       monitor,
       passthrough,
       elapsedS: (Date.now() - started) / 1000,

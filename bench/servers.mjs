@@ -23,9 +23,16 @@ function upstream() {
     }
     seen++;
     req.resume();
+    // `?ms=N` holds the answer N ms: a long-running job, the case asyncgate exists for.
+    const holdMs = Number(/[?&]ms=(\d+)/.exec(req.url)?.[1] ?? 0);
     req.on('end', () => {
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': ok.length });
-      res.end(ok);
+      const answer = () => {
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': ok.length });
+        res.end(ok);
+      };
+      if (!holdMs) return answer();
+      const t = setTimeout(answer, holdMs);
+      res.on('close', () => clearTimeout(t));
     });
   };
 }

@@ -11,6 +11,7 @@ import { upstreamExecutor } from '../gateway/executor.js';
 import { negotiate } from '../gateway/negotiate.js';
 import { passThrough } from '../gateway/passthrough.js';
 import { createUpstreamAgent } from '../gateway/upstream.js';
+import { AdminRoutes } from '../http/admin-routes.js';
 import { applyCors, isPreflight } from '../http/cors.js';
 import { JobRoutes } from '../http/job-routes.js';
 import { sendJson, sendProblem } from '../http/respond.js';
@@ -56,6 +57,7 @@ export async function createGateway(settings: Settings, log: Logger): Promise<Ga
     minPollIntervalMs: settings.minPollIntervalMs,
     retentionMs: settings.retentionMs,
   });
+  const admin = new AdminRoutes(settings.adminToken, store, urls);
   const acceptDeps: AcceptDeps = { engine, settings, urls, ownerSalt };
   const basePath = settings.upstream.pathname.replace(/\/+$/, '');
   const prefix = settings.prefix;
@@ -75,6 +77,7 @@ export async function createGateway(settings: Settings, log: Logger): Promise<Ga
         return sendJson(res, closing ? 503 : 200, { status: closing ? 'stopping' : 'ok', ...engine.stats }, { 'cache-control': 'no-store' });
       }
       if (await jobs.handle(req, res, rest)) return;
+      if (await admin.handle(req, res, rest, new URLSearchParams(q === -1 ? '' : url.slice(q + 1)))) return;
       throw new AsyncgateError('not-found', `no asyncgate endpoint at ${path}`);
     }
     if (closing) throw new AsyncgateError('shutting-down', undefined, { headers: { 'retry-after': '5', connection: 'close' } });

@@ -13,6 +13,7 @@ export const PROBLEM_TYPES = {
   'invalid-idempotency-key': { status: 400, title: 'Malformed Idempotency-Key header' },
   'invalid-header': { status: 400, title: 'Malformed request header' },
   'invalid-body': { status: 400, title: 'Malformed request body' },
+  'invalid-query': { status: 400, title: 'Malformed query parameter' },
   'malformed-request': { status: 400, title: 'The request is not valid HTTP' },
   'headers-too-large': { status: 431, title: 'Request header fields too large' },
   'async-required': { status: 400, title: 'This resource must be requested asynchronously' },

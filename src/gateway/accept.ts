@@ -6,7 +6,7 @@ import { newJobId, sha256 } from '../engine/ids.js';
 import { credentialOwner } from '../engine/owner.js';
 import { suggestedPollSeconds } from '../engine/poll-interval.js';
 import { AsyncgateError } from '../errors/asyncgate-error.js';
-import { replayResult } from '../http/job-routes.js';
+import { replayResult } from '../http/replay.js';
 import { jobEtag, representation } from '../http/representation.js';
 import { sendJson } from '../http/respond.js';
 import type { UrlBuilder } from '../http/urls.js';

@@ -1,6 +1,4 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { Engine } from '../engine/engine.js';
 import { isJobId, sameOwner } from '../engine/ids.js';
 import { credentialOwner } from '../engine/owner.js';
@@ -11,6 +9,7 @@ import { ifNoneMatchMatches } from '../protocol/etag.js';
 import { ProtocolError } from '../protocol/errors.js';
 import { parsePrefer, preferredWait } from '../protocol/prefer.js';
 import { PollGate } from './poll-gate.js';
+import { httpDate, maxAge, replayResult } from './replay.js';
 import { jobEtag, representation } from './representation.js';
 import { sendJson, type Headers } from './respond.js';
 import type { UrlBuilder } from './urls.js';
@@ -169,32 +168,3 @@ export class JobRoutes {
     res.end();
   }
 }
-
-/** Replay a stored response: its status, headers and body, streamed from the store (SPEC §2). */
-export async function replayResult(
-  res: ServerResponse,
-  job: Job,
-  body: AsyncIterable<Uint8Array>,
-  head: boolean,
-  now: number,
-  extra: Headers = {},
-): Promise<void> {
-  const response = job.response!;
-  for (const [name, value] of response.headers) res.appendHeader(name, value);
-  res.setHeader('content-length', response.size);
-  res.setHeader('expires', httpDate(job.expiresAt ?? now));
-  res.setHeader('cache-control', `private, max-age=${maxAge(job, now)}`);
-  for (const [name, value] of Object.entries(extra)) res.setHeader(name, value);
-  res.writeHead(response.status);
-  if (head || response.size === 0) {
-    res.end();
-    return;
-  }
-  await pipeline(Readable.from(body), res);
-}
-
-function maxAge(job: Job, now: number): number {
-  return Math.max(0, Math.floor(((job.expiresAt ?? now) - now) / 1000));
-}
-
-const httpDate = (ms: number) => new Date(ms).toUTCString();

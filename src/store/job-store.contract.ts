@@ -204,6 +204,23 @@ export function jobStoreContract(name: string, factory: () => Promise<JobStore>)
       assert.equal(await store.hasTombstone(old.job.id, now + 21), false);
     });
 
+    test('jobs are listed in creation order, by state, a page at a time', async () => {
+      const store = await open();
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        const id = `${String(Date.now() + i).padStart(20, '0')}aaaaaaaaaa`;
+        ids.push(id);
+        await store.insertJob(newJob({ id }));
+      }
+      await store.cancelJob(ids[1]!, { code: 'Canceled', message: 'c' }, Date.now(), 1000);
+      const page1 = await store.listJobs({ limit: 3 });
+      assert.deepEqual(page1.map((j) => j.id), ids.slice(0, 3));
+      const page2 = await store.listJobs({ limit: 3, after: page1.at(-1)!.id });
+      assert.deepEqual(page2.map((j) => j.id), ids.slice(3));
+      assert.deepEqual((await store.listJobs({ limit: 10, state: 'canceled' })).map((j) => j.id), [ids[1]]);
+      assert.equal((await store.listJobs({ limit: 10, state: 'queued' })).length, 4);
+    });
+
     test('secrets are created once and kept', async () => {
       const store = await open();
       const a = await store.secret('s', () => 'first');

@@ -30,6 +30,13 @@ export interface RescueOutcome {
   failed: string[];
 }
 
+export interface JobListQuery {
+  state?: JobState;
+  limit: number;
+  /** Page after this id (ids are time-ordered, so pages run oldest to newest). */
+  after?: string;
+}
+
 export interface JobStore {
   readonly capabilities: StoreCapabilities;
 
@@ -40,6 +47,8 @@ export interface JobStore {
   /** Is there a tombstone (deleted or expired job) for this id? */
   hasTombstone(id: string, now: number): Promise<boolean>;
   countQueued(): Promise<number>;
+  /** Jobs in id (= creation) order, optionally of one state, for the admin API. */
+  listJobs(query: JobListQuery): Promise<Job[]>;
 
   /** Take up to `limit` queued jobs whose runAt has come, giving each a new lease for `owner`. */
   claimJobs(owner: string, limit: number, now: number, leaseMs: number): Promise<Job[]>;

@@ -3,7 +3,7 @@ import type { Statement } from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Job, JobError, JobProgress, NewJob } from '../../model.js';
-import type { Completion, InsertOutcome, JobStore, RescueOutcome, StoreCapabilities } from '../port.js';
+import type { Completion, InsertOutcome, JobListQuery, JobStore, RescueOutcome, StoreCapabilities } from '../port.js';
 import { newJobState, rowToJob, type JobRow } from './rows.js';
 import { SQLITE_MIGRATIONS } from './schema.js';
 import { WriteQueue } from './write-queue.js';
@@ -74,6 +74,11 @@ export class SqliteJobStore implements JobStore {
 
   async countQueued(): Promise<number> {
     return (this.s.countQueued.get() as { n: number }).n;
+  }
+
+  async listJobs(q: JobListQuery): Promise<Job[]> {
+    const rows = this.s.list.all({ state: q.state ?? null, after: q.after ?? '', limit: q.limit }) as JobRow[];
+    return rows.map(rowToJob);
   }
 
   claimJobs(owner: string, limit: number, now: number, leaseMs: number): Promise<Job[]> {
@@ -241,6 +246,7 @@ function prepare(db: Database.Database) {
     get: p(`SELECT * FROM jobs WHERE id = ?`),
     tombstone: p(`SELECT 1 FROM tombstones WHERE id = ? AND expires_at > ?`),
     countQueued: p(`SELECT count(*) AS n FROM jobs WHERE state = 'queued'`),
+    list: p(`SELECT * FROM jobs WHERE (@state IS NULL OR state = @state) AND id > @after ORDER BY id LIMIT @limit`),
     claim: p(`UPDATE jobs SET state = 'running', lease_owner = @owner, lease_token = lease_token + 1,
         lease_expires_at = @lease, attempts = attempts + 1, updated_at = @now, version = version + 1
       WHERE id IN (SELECT id FROM jobs WHERE state = 'queued' AND run_at <= @now ORDER BY run_at LIMIT @limit)

@@ -70,6 +70,10 @@ export interface JobOptions {
   retentionMs: number;
   /** Name of the route rule that matched, for logs and the admin API. */
   route?: string;
+  /** The client-facing origin at accept time, for absolute URLs in callbacks sent when no request is around. */
+  origin?: string;
+  /** The original request URL, absolute (seed 001's `source_url`). */
+  sourceUrl?: string;
 }
 
 export interface Job {
@@ -108,4 +112,54 @@ export interface NewJob {
   request: JobRequest;
   options: JobOptions;
   createdAt: number;
+  /** Callbacks to deliver once the job finishes, committed with it (ids are their webhook-ids). */
+  callbacks?: Array<CallbackSpec & { id: string }>;
+}
+
+/** How a callback is delivered (SPEC §3.2). */
+export type DeliveryMode = 'response' | 'notify' | 'status' | 'ping';
+
+/**
+ * waiting: the job is not finished; pending: due at nextAttemptAt; delivering: an attempt holds a lease;
+ * delivered: a 2xx came back; failed: the schedule ran out (dead letter); gone: the receiver answered 410.
+ */
+export type DeliveryState = 'waiting' | 'pending' | 'delivering' | 'delivered' | 'failed' | 'gone';
+
+/** A callback as the client asked for it. */
+export interface CallbackSpec {
+  url: string;
+  method: 'POST' | 'PUT' | 'GET';
+  mode: DeliveryMode;
+  /** The callback's own HMAC key (seed 000's `secret` parameter), if it gave one. */
+  secret: string | null;
+}
+
+export interface Delivery extends CallbackSpec {
+  /** Also the `webhook-id`: stable across every attempt of this delivery. */
+  id: string;
+  jobId: string;
+  host: string;
+  state: DeliveryState;
+  /** Attempts ever made; `round` counts those since the last (re)delivery, indexing the retry schedule. */
+  attempts: number;
+  round: number;
+  nextAttemptAt: number | null;
+  leaseOwner: string | null;
+  leaseToken: number;
+  createdAt: number;
+  updatedAt: number;
+  lastStatus: number | null;
+  lastError: string | null;
+}
+
+/** One try at a delivery, kept for the admin API and dashboard. */
+export interface DeliveryAttempt {
+  deliveryId: string;
+  n: number;
+  at: number;
+  status: number | null;
+  latencyMs: number;
+  error: string | null;
+  /** The first bytes of the receiver's reply. */
+  snippet: string | null;
 }

@@ -1,4 +1,15 @@
-import type { Job, JobError, JobProgress, JobResponseMeta, JobState, NewJob } from '../model.js';
+import type {
+  CallbackSpec,
+  Delivery,
+  DeliveryAttempt,
+  DeliveryState,
+  Job,
+  JobError,
+  JobProgress,
+  JobResponseMeta,
+  JobState,
+  NewJob,
+} from '../model.js';
 
 /**
  * The storage port. Every backend (SQLite, PostgreSQL) implements exactly this, and one contract suite
@@ -28,6 +39,18 @@ export interface Completion {
 export interface RescueOutcome {
   requeued: string[];
   failed: string[];
+  /** Deliveries whose attempt's lease lapsed, made due again (same webhook-id: at-least-once). */
+  deliveries?: number;
+}
+
+/** What an attempt decided for its delivery. */
+export type DeliveryNext = { state: 'pending'; nextAttemptAt: number } | { state: 'delivered' | 'failed' | 'gone' };
+
+export interface DeliveryListQuery {
+  state?: DeliveryState;
+  jobId?: string;
+  limit: number;
+  after?: string;
 }
 
 export interface JobListQuery {
@@ -40,8 +63,9 @@ export interface JobListQuery {
 export interface JobStore {
   readonly capabilities: StoreCapabilities;
 
-  /** Commit a new job (durably: the promise resolves after the commit is on disk). With an idempotency key
-   * already used by the same owner, the existing job is returned and nothing is written. */
+  /** Commit a new job and its callbacks (durably: the promise resolves after the commit is on disk). With an
+   * idempotency key already used by the same owner, the existing job is returned and nothing is written.
+   * Every transition of a job to a terminal state makes its waiting deliveries due in the same transaction. */
   insertJob(job: NewJob): Promise<InsertOutcome>;
   getJob(id: string): Promise<Job | null>;
   /** Is there a tombstone (deleted or expired job) for this id? */
@@ -80,6 +104,31 @@ export interface JobStore {
 
   /** Purge up to `limit` expired jobs (leaving tombstones) and expired tombstones. Returns jobs purged. */
   sweep(now: number, limit: number, tombstoneMs: number): Promise<number>;
+
+  // --- callbacks (delivery/) -------------------------------------------------------------------------
+
+  /** Register a callback on a job after submission: waiting if the job runs, due at once if it finished.
+   * null when the job does not exist. */
+  addCallback(jobId: string, spec: CallbackSpec, id: string, now: number): Promise<Delivery | null>;
+  /** Take up to `limit` due deliveries, first attempts before retries, at most `perHost` in flight per host
+   * counting `inflight` (host → attempts already running here). */
+  claimDeliveries(
+    owner: string,
+    limit: number,
+    now: number,
+    leaseMs: number,
+    perHost: number,
+    inflight: Readonly<Record<string, number>>,
+  ): Promise<Delivery[]>;
+  /** Record an attempt and what it decided, fenced by the delivery's lease token. */
+  recordAttempt(attempt: DeliveryAttempt, leaseToken: number, next: DeliveryNext): Promise<boolean>;
+  getDelivery(id: string): Promise<Delivery | null>;
+  listDeliveries(query: DeliveryListQuery): Promise<Delivery[]>;
+  attemptsOf(deliveryId: string): Promise<DeliveryAttempt[]>;
+  /** Make a finished delivery due again now, its retry schedule restarted. */
+  redeliver(id: string, now: number): Promise<Delivery | null>;
+  /** Redeliver every dead-lettered (failed) delivery that failed at or after `since`. Returns how many. */
+  redeliverFailedSince(since: number, now: number): Promise<number>;
 
   close(): Promise<void>;
 }

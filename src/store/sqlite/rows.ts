@@ -1,4 +1,4 @@
-import type { Dialect, Job, JobState, NewJob } from '../../model.js';
+import type { Delivery, DeliveryAttempt, Dialect, Job, JobState, NewJob } from '../../model.js';
 
 /** A `jobs` row as better-sqlite3 returns it. */
 export interface JobRow {
@@ -79,4 +79,60 @@ export function newJobState(j: NewJob): Job {
     response: null,
     error: null,
   };
+}
+
+export interface DeliveryRow {
+  id: string;
+  job_id: string;
+  url: string;
+  host: string;
+  method: string;
+  mode: string;
+  secret: string | null;
+  state: string;
+  attempts: number;
+  round: number;
+  next_attempt_at: number | null;
+  lease_owner: string | null;
+  lease_token: number;
+  created_at: number;
+  updated_at: number;
+  last_status: number | null;
+  last_error: string | null;
+}
+
+export function rowToDelivery(r: DeliveryRow): Delivery {
+  return {
+    id: r.id,
+    jobId: r.job_id,
+    url: r.url,
+    host: r.host,
+    method: r.method as Delivery['method'],
+    mode: r.mode as Delivery['mode'],
+    secret: r.secret,
+    state: r.state as Delivery['state'],
+    attempts: r.attempts,
+    round: r.round,
+    nextAttemptAt: r.next_attempt_at,
+    leaseOwner: r.lease_owner,
+    leaseToken: r.lease_token,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    lastStatus: r.last_status,
+    lastError: r.last_error,
+  };
+}
+
+export interface AttemptRow {
+  delivery_id: string;
+  n: number;
+  at: number;
+  status: number | null;
+  latency_ms: number;
+  error: string | null;
+  snippet: string | null;
+}
+
+export function rowToAttempt(r: AttemptRow): DeliveryAttempt {
+  return { deliveryId: r.delivery_id, n: r.n, at: r.at, status: r.status, latencyMs: r.latency_ms, error: r.error, snippet: r.snippet };
 }

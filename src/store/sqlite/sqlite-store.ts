@@ -2,9 +2,18 @@ import Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Job, JobError, JobProgress, NewJob } from '../../model.js';
-import type { Completion, InsertOutcome, JobListQuery, JobStore, RescueOutcome, StoreCapabilities } from '../port.js';
-import { newJobState, rowToJob, type JobRow } from './rows.js';
+import type { CallbackSpec, Delivery, DeliveryAttempt, Job, JobError, JobProgress, NewJob } from '../../model.js';
+import type {
+  Completion,
+  DeliveryListQuery,
+  DeliveryNext,
+  InsertOutcome,
+  JobListQuery,
+  JobStore,
+  RescueOutcome,
+  StoreCapabilities,
+} from '../port.js';
+import { newJobState, rowToAttempt, rowToDelivery, rowToJob, type AttemptRow, type DeliveryRow, type JobRow } from './rows.js';
 import { SQLITE_MIGRATIONS } from './schema.js';
 import { WriteQueue } from './write-queue.js';
 
@@ -59,6 +68,7 @@ export class SqliteJobStore implements JobStore {
         max_attempts: job.options.maxAttempts,
         now: job.createdAt,
       });
+      for (const cb of job.callbacks ?? []) this.insertDelivery(job.id, cb, cb.id, 'waiting', job.createdAt);
       return { job: newJobState(job), created: true };
     });
   }
@@ -88,20 +98,26 @@ export class SqliteJobStore implements JobStore {
   }
 
   renewLeases(owner: string, now: number, leaseMs: number): Promise<number> {
-    return this.writes.write(() => this.s.renew.run(now + leaseMs, owner).changes);
+    return this.writes.write(
+      () => this.s.renew.run(now + leaseMs, owner).changes + this.s.renewDeliveries.run(now + leaseMs, owner).changes,
+    );
   }
 
   rescueExpiredLeases(now: number, limit: number, interrupted: JobError): Promise<RescueOutcome> {
     return this.writes.write(() => {
       const ids = (this.s.expiredLeases.all(now, limit) as Array<{ id: string }>).map((r) => r.id);
-      return this.handBack(ids, now, interrupted);
+      const out = this.handBack(ids, now, interrupted);
+      out.deliveries = this.s.rescueDeliveries.run({ now }).changes;
+      return out;
     });
   }
 
   releaseLeases(owner: string, now: number, interrupted: JobError): Promise<RescueOutcome> {
     return this.writes.write(() => {
       const ids = (this.s.ownedLeases.all(owner) as Array<{ id: string }>).map((r) => r.id);
-      return this.handBack(ids, now, interrupted);
+      const out = this.handBack(ids, now, interrupted);
+      out.deliveries = this.s.releaseDeliveries.run({ owner, now }).changes;
+      return out;
     });
   }
 
@@ -111,7 +127,10 @@ export class SqliteJobStore implements JobStore {
     const error = JSON.stringify(interrupted);
     for (const id of ids) {
       if (this.s.requeueRescued.run({ now, id }).changes) out.requeued.push(id);
-      else if (this.s.failRescued.run({ id, now, error }).changes) out.failed.push(id);
+      else if (this.s.failRescued.run({ id, now, error }).changes) {
+        out.failed.push(id);
+        this.s.activateDeliveries.run({ job: id, now });
+      }
     }
     return out;
   }
@@ -136,6 +155,7 @@ export class SqliteJobStore implements JobStore {
         expires: c.finishedAt + retentionMs,
       }) as JobRow | undefined;
       if (!row) return null;
+      this.s.activateDeliveries.run({ job: id, now: c.finishedAt });
       if (c.body && c.body.byteLength > 0) this.s.insertChunk.run(id, leaseToken, 0, c.body);
       this.s.deleteStaleChunks.run(id, leaseToken);
       return rowToJob(row);
@@ -162,7 +182,10 @@ export class SqliteJobStore implements JobStore {
       const row = this.s.cancel.get({ id, now, error: JSON.stringify(error), expires: now + retentionMs }) as
         | JobRow
         | undefined;
-      if (row) return rowToJob(row);
+      if (row) {
+        this.s.activateDeliveries.run({ job: id, now });
+        return rowToJob(row);
+      }
       const current = this.s.get.get(id) as JobRow | undefined;
       return current ? rowToJob(current) : null;
     });
@@ -173,10 +196,95 @@ export class SqliteJobStore implements JobStore {
       const deleted = this.s.deleteJob.run(id).changes > 0;
       if (deleted) {
         this.s.deleteChunks.run(id);
+        this.s.deleteAttemptsOfJob.run(id);
+        this.s.deleteDeliveriesOfJob.run(id);
         this.s.insertTombstone.run(id, tombstoneUntil);
       }
       return deleted;
     });
+  }
+
+  private insertDelivery(jobId: string, spec: CallbackSpec, id: string, state: 'waiting' | 'pending', now: number): void {
+    this.s.insertDelivery.run({
+      id,
+      job: jobId,
+      url: spec.url,
+      host: new URL(spec.url).host,
+      method: spec.method,
+      mode: spec.mode,
+      secret: spec.secret,
+      state,
+      next: state === 'pending' ? now : null,
+      now,
+    });
+  }
+
+  addCallback(jobId: string, spec: CallbackSpec, id: string, now: number): Promise<Delivery | null> {
+    return this.writes.write(() => {
+      const job = this.s.jobState.get(jobId) as { state: string } | undefined;
+      if (!job) return null;
+      const finished = job.state !== 'queued' && job.state !== 'running';
+      this.insertDelivery(jobId, spec, id, finished ? 'pending' : 'waiting', now);
+      return rowToDelivery(this.s.getDelivery.get(id) as DeliveryRow);
+    });
+  }
+
+  claimDeliveries(
+    owner: string,
+    limit: number,
+    now: number,
+    leaseMs: number,
+    perHost: number,
+    inflight: Readonly<Record<string, number>>,
+  ): Promise<Delivery[]> {
+    return this.writes.write(() =>
+      (
+        this.s.claimDeliveries.all({ owner, limit, now, lease: now + leaseMs, perHost, inflight: JSON.stringify(inflight) }) as DeliveryRow[]
+      ).map(rowToDelivery),
+    );
+  }
+
+  recordAttempt(a: DeliveryAttempt, leaseToken: number, next: DeliveryNext): Promise<boolean> {
+    return this.writes.write(() => {
+      const row = this.s.recordAttempt.get({
+        id: a.deliveryId,
+        token: leaseToken,
+        state: next.state,
+        next: next.state === 'pending' ? next.nextAttemptAt : null,
+        now: a.at,
+        status: a.status,
+        error: a.error,
+      }) as { attempts: number } | undefined;
+      if (!row) return false;
+      this.s.insertAttempt.run({ ...a, n: row.attempts, latency: Math.round(a.latencyMs) });
+      return true;
+    });
+  }
+
+  async getDelivery(id: string): Promise<Delivery | null> {
+    const row = this.s.getDelivery.get(id) as DeliveryRow | undefined;
+    return row ? rowToDelivery(row) : null;
+  }
+
+  async listDeliveries(q: DeliveryListQuery): Promise<Delivery[]> {
+    const rows = this.s.listDeliveries.all({ state: q.state ?? null, job: q.jobId ?? null, after: q.after ?? '', limit: q.limit }) as DeliveryRow[];
+    return rows.map(rowToDelivery);
+  }
+
+  async attemptsOf(deliveryId: string): Promise<DeliveryAttempt[]> {
+    return (this.s.attempts.all(deliveryId) as AttemptRow[]).map(rowToAttempt);
+  }
+
+  redeliver(id: string, now: number): Promise<Delivery | null> {
+    return this.writes.write(() => {
+      this.s.redeliver.run({ id, now });
+      const row = this.s.getDelivery.get(id) as DeliveryRow | undefined;
+      return row ? rowToDelivery(row) : null;
+    });
+  }
+
+  redeliverFailedSince(since: number, now: number): Promise<number> {
+    return this.writes.write(() => this.s.redeliverFailed.run({ since, now }).changes);
   }
 
   secret(name: string, create: () => string): Promise<string> {
@@ -207,6 +315,8 @@ export class SqliteJobStore implements JobStore {
       for (const id of ids) {
         this.s.deleteJob.run(id);
         this.s.deleteChunks.run(id);
+        this.s.deleteAttemptsOfJob.run(id);
+        this.s.deleteDeliveriesOfJob.run(id);
         this.s.insertTombstone.run(id, now + tombstoneMs);
       }
       this.s.purgeTombstones.run(now, limit);
@@ -285,7 +395,48 @@ function prepare(db: Database.Database) {
     resultToken: p(`SELECT result_token FROM jobs WHERE id = ?`),
     chunks: p(`SELECT seq, data FROM result_chunks WHERE job_id = ? AND lease_token = ? AND seq >= ?
       ORDER BY seq LIMIT ?`),
-    expired: p(`SELECT id FROM jobs WHERE expires_at IS NOT NULL AND expires_at <= ? LIMIT ?`),
+    // Jobs with a callback still to deliver are kept past their expiry: a dead letter needs its result.
+    expired: p(`SELECT id FROM jobs WHERE expires_at IS NOT NULL AND expires_at <= ?
+      AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.job_id = jobs.id AND d.state IN ('waiting', 'pending', 'delivering'))
+      LIMIT ?`),
+    jobState: p(`SELECT state FROM jobs WHERE id = ?`),
+    insertDelivery: p(`INSERT INTO deliveries (id, job_id, url, host, method, mode, secret, state, next_attempt_at, created_at, updated_at)
+      VALUES (@id, @job, @url, @host, @method, @mode, @secret, @state, @next, @now, @now)`),
+    activateDeliveries: p(`UPDATE deliveries SET state = 'pending', next_attempt_at = @now, updated_at = @now
+      WHERE job_id = @job AND state = 'waiting'`),
+    // First attempts (round 0) before retries; at most perHost in flight per host, counting those running here.
+    claimDeliveries: p(`UPDATE deliveries SET state = 'delivering', lease_owner = @owner, lease_token = lease_token + 1,
+        lease_expires_at = @lease, updated_at = @now
+      WHERE id IN (
+        SELECT id FROM (
+          SELECT id, host, round, next_attempt_at,
+            row_number() OVER (PARTITION BY host ORDER BY round, next_attempt_at) AS rn
+          FROM deliveries WHERE state = 'pending' AND next_attempt_at <= @now
+        ) AS due
+        WHERE rn <= @perHost - coalesce((SELECT value FROM json_each(@inflight) WHERE key = due.host), 0)
+        ORDER BY round, next_attempt_at LIMIT @limit)
+      RETURNING *`),
+    renewDeliveries: p(`UPDATE deliveries SET lease_expires_at = ? WHERE state = 'delivering' AND lease_owner = ?`),
+    rescueDeliveries: p(`UPDATE deliveries SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL,
+        next_attempt_at = @now, updated_at = @now WHERE state = 'delivering' AND lease_expires_at < @now`),
+    releaseDeliveries: p(`UPDATE deliveries SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL,
+        next_attempt_at = @now, updated_at = @now WHERE state = 'delivering' AND lease_owner = @owner`),
+    recordAttempt: p(`UPDATE deliveries SET state = @state, attempts = attempts + 1, round = round + 1,
+        next_attempt_at = @next, lease_owner = NULL, lease_expires_at = NULL, updated_at = @now,
+        last_status = @status, last_error = @error
+      WHERE id = @id AND lease_token = @token AND state = 'delivering' RETURNING attempts`),
+    insertAttempt: p(`INSERT INTO delivery_attempts (delivery_id, n, at, status, latency_ms, error, snippet)
+      VALUES (@deliveryId, @n, @at, @status, @latency, @error, @snippet)`),
+    getDelivery: p(`SELECT * FROM deliveries WHERE id = ?`),
+    listDeliveries: p(`SELECT * FROM deliveries WHERE (@state IS NULL OR state = @state) AND (@job IS NULL OR job_id = @job)
+      AND id > @after ORDER BY id LIMIT @limit`),
+    attempts: p(`SELECT * FROM delivery_attempts WHERE delivery_id = ? ORDER BY n`),
+    redeliver: p(`UPDATE deliveries SET state = 'pending', round = 0, next_attempt_at = @now, updated_at = @now
+      WHERE id = @id AND state IN ('delivered', 'failed', 'gone')`),
+    redeliverFailed: p(`UPDATE deliveries SET state = 'pending', round = 0, next_attempt_at = @now, updated_at = @now
+      WHERE state = 'failed' AND updated_at >= @since`),
+    deleteDeliveriesOfJob: p(`DELETE FROM deliveries WHERE job_id = ?`),
+    deleteAttemptsOfJob: p(`DELETE FROM delivery_attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE job_id = ?)`),
     purgeTombstones: p(`DELETE FROM tombstones WHERE id IN (SELECT id FROM tombstones WHERE expires_at <= ? LIMIT ?)`),
   };
 }

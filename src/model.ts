@@ -23,7 +23,7 @@ export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'canceled
 export const TERMINAL_STATES: ReadonlySet<JobState> = new Set(['succeeded', 'failed', 'canceled']);
 
 /** How the client asked for an asynchronous answer. `rule` means a route rule made it asynchronous. */
-export type Dialect = 'prefer' | 'polling' | 'notify' | 'response' | 'callback-url' | 'rule';
+export type Dialect = 'prefer' | 'polling' | 'notify' | 'response' | 'callback' | 'callback-url' | 'rule';
 
 /** Header list as ordered [name, value] pairs: preserves repeats and order, JSON-serialisable. */
 export type HeaderPairs = Array<[string, string]>;

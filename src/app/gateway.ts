@@ -6,7 +6,14 @@ import type { Agent } from 'undici';
 import type { Settings } from '../config/settings.js';
 import { Engine } from '../engine/engine.js';
 import { AsyncgateError } from '../errors/asyncgate-error.js';
+import { DeliveryDispatcher } from '../delivery/dispatcher.js';
+import { createGuardedAgent } from '../delivery/guarded-agent.js';
+import { loadEd25519Signer, newEd25519Signer, newSigningSecret } from '../delivery/signing.js';
+import { TERMINAL_STATES } from '../model.js';
 import { acceptAsync, type AcceptDeps } from '../gateway/accept.js';
+import { readBody } from '../gateway/body.js';
+import { bodyCallback } from '../gateway/body-callback.js';
+import { registerCallback } from '../gateway/register-callback.js';
 import { upstreamExecutor } from '../gateway/executor.js';
 import { negotiate } from '../gateway/negotiate.js';
 import { passThrough } from '../gateway/passthrough.js';
@@ -47,8 +54,17 @@ export async function createGateway(settings: Settings, log: Logger): Promise<Ga
     maxResultBytes: settings.maxResultBytes,
   });
   const ownerSalt = await store.secret('owner-salt', () => randomBytes(32).toString('base64url'));
+  const signingSecret = settings.callbacks.signingSecret ?? (await store.secret('signing-secret', newSigningSecret));
+  const ed25519 = loadEd25519Signer(await store.secret('ed25519-key', () => newEd25519Signer().stored));
+  const callbackAgent = createGuardedAgent(settings.callbacks.policy, { connections: settings.callbacks.perHost });
   const urls = new UrlBuilder(settings.prefix, settings.publicUrl, `${settings.host}:${settings.port}`);
+  let wakeDeliveries = () => {};
   const jobs = new JobRoutes({
+    registerCallback: async (req, job) => {
+      const created = await registerCallback(req, job, store, settings.callbacks.policy);
+      wakeDeliveries();
+      return created;
+    },
     engine,
     urls,
     ownerSalt,
@@ -57,7 +73,29 @@ export async function createGateway(settings: Settings, log: Logger): Promise<Ga
     minPollIntervalMs: settings.minPollIntervalMs,
     retentionMs: settings.retentionMs,
   });
-  const admin = new AdminRoutes(settings.adminToken, store, urls);
+  const deliveries = new DeliveryDispatcher(
+    store,
+    callbackAgent,
+    {
+      workerId: engine.workerId,
+      concurrency: settings.callbacks.concurrency,
+      perHost: settings.callbacks.perHost,
+      leaseMs: settings.leaseMs,
+      pollMs: 500,
+      timeoutMs: settings.callbacks.timeoutMs,
+      schedule: settings.callbacks.retryScheduleMs,
+      secrets: [signingSecret],
+      ed25519,
+      urlsFor: (job) => urls.forOrigin(job.options.origin ?? `http://${settings.host}:${settings.port}`, job.id),
+    },
+    log,
+  );
+  wakeDeliveries = () => deliveries.wake();
+  // A job that just finished may have callbacks due: look now rather than at the next poll.
+  engine.events.onAny((job) => {
+    if (TERMINAL_STATES.has(job.state)) deliveries.wake();
+  });
+  const admin = new AdminRoutes(settings.adminToken, store, urls, () => deliveries.wake());
   const acceptDeps: AcceptDeps = { engine, settings, urls, ownerSalt };
   const basePath = settings.upstream.pathname.replace(/\/+$/, '');
   const prefix = settings.prefix;
@@ -73,6 +111,10 @@ export async function createGateway(settings: Settings, log: Logger): Promise<Ga
     }
     if (path === prefix || path.startsWith(prefix + '/')) {
       const rest = path.slice(prefix.length);
+      if (rest === '/webhook-key' && (req.method === 'GET' || req.method === 'HEAD')) {
+        // SPEC §3.3: the ed25519 public key for v1a signatures, so receivers need no shared secret.
+        return sendJson(res, 200, { algorithm: 'ed25519', publicKey: ed25519.publicKey }, { 'cache-control': 'public, max-age=300' });
+      }
       if (rest === '/health') {
         return sendJson(res, closing ? 503 : 200, { status: closing ? 'stopping' : 'ok', ...engine.stats }, { 'cache-control': 'no-store' });
       }
@@ -82,9 +124,21 @@ export async function createGateway(settings: Settings, log: Logger): Promise<Ga
     }
     if (closing) throw new AsyncgateError('shutting-down', undefined, { headers: { 'retry-after': '5', connection: 'close' } });
     const rule = settings.routes.find(req.method ?? 'GET', path);
-    const neg = negotiate(req.headers, rule, settings.maxWaitMs);
-    if (!neg.async) return passThrough(req, res, agent, settings.upstream, basePath, rule?.async !== 'never');
-    return acceptAsync(req, res, neg, rule, acceptDeps);
+    let neg = negotiate(req.headers, rule, settings.maxWaitMs, settings.callbacks.policy);
+    let preread: Buffer | null | undefined;
+    if (rule?.callbackBodyField && rule.async !== 'never' && /\bjson\b/i.test(req.headers['content-type'] ?? '')) {
+      // seed 001: the body may ask for a callback; it must be read to know.
+      preread = await readBody(req, rule.maxBodySize ?? settings.maxBodyBytes);
+      const found = bodyCallback(preread, rule, settings.callbacks.policy);
+      if (found) {
+        preread = found.body;
+        neg = neg.async
+          ? { ...neg, callbacks: [...neg.callbacks, found.callback] }
+          : { async: true, dialect: 'callback-url', waitSeconds: 0, redirectWhenDone: false, callbacks: [found.callback], applied: [] };
+      }
+    }
+    if (!neg.async) return passThrough(req, res, agent, settings.upstream, basePath, rule?.async !== 'never', preread);
+    return acceptAsync(req, res, neg, rule, acceptDeps, preread);
   }
 
   const server = createServer({ keepAliveTimeout: 5_000, requestTimeout: 0 }, (req, res) => {
@@ -112,6 +166,7 @@ export async function createGateway(settings: Settings, log: Logger): Promise<Ga
     url: '',
     async listen() {
       await engine.start();
+      deliveries.start();
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(settings.port, settings.host, () => resolve());
@@ -127,9 +182,11 @@ export async function createGateway(settings: Settings, log: Logger): Promise<Ga
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       await engine.stop(graceMs);
+      await deliveries.stop();
       setTimeout(() => server.closeAllConnections(), 1_000).unref();
       await stopped;
       await agent.close();
+      await callbackAgent.close();
       await store.close();
     },
   };

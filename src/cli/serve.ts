@@ -28,6 +28,13 @@ Options:
   --prefix PATH            where asyncgate's own endpoints live (default /_async)
   --owner-header NAME      header that binds jobs to their submitter (default Authorization, then Cookie)
   --cors                   answer CORS preflights and expose the async headers to browsers
+
+Callbacks:
+  --signing-secret SECRET  whsec_… key for webhook signatures (default: generated once, kept in the db)
+  --retry-schedule LIST    delivery attempts, e.g. 0s,5s,5m,30m,2h,5h,10h,10h (the default)
+  --callback-timeout DUR   how long a receiver may take to answer (default 30s)
+  --allow-callback-hosts L hosts/CIDRs callbacks may reach despite the SSRF guard, e.g. 127.0.0.1,10.0.0.0/8
+  --allow-private-callbacks  allow loopback/private callback addresses (development only)
   -h, --help               show this help
 
 Example:
@@ -53,6 +60,11 @@ const OPTIONS = {
   prefix: { type: 'string' },
   'owner-header': { type: 'string' },
   cors: { type: 'boolean' },
+  'signing-secret': { type: 'string' },
+  'retry-schedule': { type: 'string' },
+  'callback-timeout': { type: 'string' },
+  'allow-callback-hosts': { type: 'string' },
+  'allow-private-callbacks': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -82,6 +94,13 @@ export async function serveSettings(argv: string[]): Promise<Settings | null> {
     prefix: v.prefix,
     ownerHeader: v['owner-header'],
     cors: v.cors,
+    callbacks: {
+      retrySchedule: v['retry-schedule'],
+      timeoutMs: durationFlag('callback-timeout', v['callback-timeout']),
+      allowHosts: v['allow-callback-hosts'],
+      allowPrivate: v['allow-private-callbacks'],
+      signingSecret: v['signing-secret'] ?? process.env.ASYNCGATE_SIGNING_SECRET,
+    },
   });
 }
 

@@ -72,6 +72,20 @@ export const configFileSchema = z
     /** Header whose value binds a job to its submitter; default Authorization, then Cookie. */
     ownerHeader: z.string().min(1).optional(),
     cors: z.boolean().optional(),
+    callbacks: z
+      .object({
+        /** "0s,5s,5m,30m,2h,5h,10h,10h" or a list of durations. */
+        retrySchedule: z.union([z.string(), z.array(duration)]).optional(),
+        timeout: duration.optional(),
+        /** Hosts and CIDRs callbacks may reach despite the SSRF guard, e.g. ["127.0.0.1", "10.0.0.0/8"]. */
+        allowHosts: z.array(z.string().min(1)).optional(),
+        allowPrivate: z.boolean().optional(),
+        signingSecret: z.string().startsWith('whsec_').optional(),
+        concurrency: z.number().int().min(1).max(10_000).optional(),
+        perHost: z.number().int().min(1).max(1_000).optional(),
+      })
+      .strict()
+      .optional(),
     routes: z.array(routeRuleSchema).default([]),
   })
   .strict();

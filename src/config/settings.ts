@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { DEFAULT_RETRY_SCHEDULE_MS, parseRetrySchedule } from '../delivery/schedule.js';
+import { CallbackPolicyError, parseAllowList, type CallbackPolicy } from '../delivery/ssrf.js';
 import { configFileSchema, formatIssues, type ConfigFile } from './schema.js';
 import { RouteTable } from './routes.js';
 
@@ -25,6 +27,26 @@ export interface Settings {
   ownerHeader: string | undefined;
   cors: boolean;
   routes: RouteTable;
+  callbacks: CallbackSettings;
+}
+
+export interface CallbackSettings {
+  retryScheduleMs: readonly number[];
+  timeoutMs: number;
+  policy: CallbackPolicy;
+  /** `whsec_…`; generated and kept in the store when not given. */
+  signingSecret: string | undefined;
+  concurrency: number;
+  perHost: number;
+}
+
+/** Callback flags as given on the command line (raw text; parsed here so file and flags share the checks). */
+export interface CallbackFlags {
+  retrySchedule?: string;
+  timeoutMs?: number;
+  allowHosts?: string;
+  allowPrivate?: boolean;
+  signingSecret?: string;
 }
 
 export const DEFAULTS = {
@@ -67,7 +89,10 @@ export async function loadConfigFile(path: string): Promise<ConfigFile> {
 }
 
 /** Merge file and flags over the defaults. `flags` holds already-parsed values (ms, bytes). */
-export function resolveSettings(file: Partial<ConfigFile>, flags: Partial<Omit<Settings, 'routes' | 'upstream'>> & { upstream?: string }): Settings {
+export function resolveSettings(
+  file: Partial<ConfigFile>,
+  flags: Partial<Omit<Settings, 'routes' | 'upstream' | 'callbacks'>> & { upstream?: string; callbacks?: CallbackFlags },
+): Settings {
   const pick = <K extends keyof typeof DEFAULTS>(
     k: K,
     fromFile: (typeof DEFAULTS)[K] | undefined,
@@ -110,5 +135,37 @@ export function resolveSettings(file: Partial<ConfigFile>, flags: Partial<Omit<S
     ownerHeader: flags.ownerHeader ?? file.ownerHeader,
     cors: flags.cors ?? file.cors ?? false,
     routes,
+    callbacks: resolveCallbacks(file.callbacks ?? {}, flags.callbacks ?? {}),
+  };
+}
+
+function resolveCallbacks(file: NonNullable<ConfigFile['callbacks']>, flags: CallbackFlags): CallbackSettings {
+  let retryScheduleMs: readonly number[] = DEFAULT_RETRY_SCHEDULE_MS;
+  try {
+    if (flags.retrySchedule !== undefined) retryScheduleMs = parseRetrySchedule(flags.retrySchedule);
+    else if (typeof file.retrySchedule === 'string') retryScheduleMs = parseRetrySchedule(file.retrySchedule);
+    else if (file.retrySchedule) retryScheduleMs = file.retrySchedule;
+  } catch (error) {
+    throw new ConfigError(`--retry-schedule: ${(error as Error).message}`);
+  }
+  let policy: CallbackPolicy;
+  try {
+    const list = flags.allowHosts ?? (file.allowHosts ?? []).join(',');
+    policy = parseAllowList(list, flags.allowPrivate ?? file.allowPrivate ?? false);
+  } catch (error) {
+    if (error instanceof CallbackPolicyError) throw new ConfigError(`--allow-callback-hosts: ${error.message}`);
+    throw error;
+  }
+  const signingSecret = flags.signingSecret ?? file.signingSecret;
+  if (signingSecret !== undefined && !/^whsec_[A-Za-z0-9+/]{16,}={0,2}$/.test(signingSecret)) {
+    throw new ConfigError('--signing-secret must be whsec_ followed by base64 (e.g. from a previous run\'s logs or `openssl rand -base64 32`)');
+  }
+  return {
+    retryScheduleMs,
+    timeoutMs: flags.timeoutMs ?? file.timeout ?? 30_000,
+    policy,
+    signingSecret,
+    concurrency: file.concurrency ?? 32,
+    perHost: file.perHost ?? 4,
   };
 }

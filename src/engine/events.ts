@@ -9,9 +9,17 @@ type Listener = (job: Job | null) => void;
  */
 export class JobEvents {
   private readonly listeners = new Map<string, Set<Listener>>();
+  private readonly everyJob = new Set<(job: Job) => void>();
 
   emit(job: Job): void {
     this.notify(job.id, job);
+    for (const fn of this.everyJob) fn(job);
+  }
+
+  /** Be told of every change of every job (e.g. to wake the callback dispatcher on completion). */
+  onAny(fn: (job: Job) => void): () => void {
+    this.everyJob.add(fn);
+    return () => this.everyJob.delete(fn);
   }
 
   /** The job was deleted: wake its waiters so they answer 410. */

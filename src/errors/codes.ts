@@ -11,6 +11,8 @@ export const PROBLEM_TYPES = {
   'invalid-accept-asynchronous': { status: 400, title: 'Malformed Accept-Asynchronous header' },
   'invalid-asynchronous-end-point': { status: 400, title: 'Malformed Asynchronous-end-point header' },
   'invalid-idempotency-key': { status: 400, title: 'Malformed Idempotency-Key header' },
+  'invalid-callback': { status: 400, title: 'Malformed callback' },
+  'callback-refused': { status: 400, title: 'Callback URL refused by the SSRF guard' },
   'invalid-header': { status: 400, title: 'Malformed request header' },
   'invalid-body': { status: 400, title: 'Malformed request body' },
   'invalid-query': { status: 400, title: 'Malformed query parameter' },

@@ -40,6 +40,8 @@ export async function acceptAsync(
   neg: Extract<Negotiation, { async: true }>,
   rule: RouteRule | undefined,
   deps: AcceptDeps,
+  /** The body, when it was already read (to look for a `callback_url` field). */
+  preread?: Buffer | null,
 ): Promise<void> {
   const { engine, settings } = deps;
   let idempotencyKey: string | undefined;
@@ -49,7 +51,7 @@ export async function acceptAsync(
     if (error instanceof ProtocolError) throw new AsyncgateError('invalid-idempotency-key', error.message);
     throw error;
   }
-  const body = await readBody(req, rule?.maxBodySize ?? settings.maxBodyBytes);
+  const body = preread !== undefined ? preread : await readBody(req, rule?.maxBodySize ?? settings.maxBodyBytes);
   const method = req.method ?? 'GET';
   const url = req.url ?? '/';
   const proto = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
@@ -60,7 +62,8 @@ export async function acceptAsync(
     owner: credentialOwner(req.headers, deps.ownerSalt, settings.ownerHeader),
     idempotencyKey: idempotencyKey ?? null,
     requestHash: sha256(method, url, body),
-    request: { method, url, headers: forwardHeaders(req, proto), body },
+    // Content-Length is recomputed from the stored body (a callback_url field may have been removed).
+    request: { method, url, headers: forwardHeaders(req, proto).filter(([n]) => n !== 'content-length'), body },
     options: {
       timeoutMs: rule?.timeout ?? settings.timeoutMs,
       retryable,
@@ -68,8 +71,11 @@ export async function acceptAsync(
       retentionMs: rule?.retention ?? settings.retentionMs,
       ...(neg.redirectWhenDone ? { redirectWhenDone: true } : {}),
       ...(rule ? { route: rule.name } : {}),
+      origin: deps.urls.origin(req),
+      sourceUrl: deps.urls.origin(req) + url,
     },
     createdAt: Date.now(),
+    callbacks: neg.callbacks.map((c) => ({ ...c, id: `msg_${newJobId()}` })),
   };
   const { job: stored, created } = await engine.accept(job);
   if (!created && stored.requestHash !== job.requestHash) {
@@ -121,8 +127,11 @@ function answerAccepted(
     etag: jobEtag(job),
     'cache-control': 'no-store',
   };
-  if (neg.dialect === 'prefer') headers['preference-applied'] = 'respond-async';
-  sendJson(res, 202, representation(job, urls), headers);
+  if (neg.applied.length) headers['preference-applied'] = neg.applied.join(', ');
+  const body = representation(job, urls);
+  // seed 001: the 202 of a callback_url request names the resource to consult.
+  if (neg.dialect === 'callback-url') body.resource_url = urls.self;
+  sendJson(res, 202, body, headers);
 }
 
 /** A job that failed without any upstream response, answered in-band after a `wait` race. */

@@ -1,8 +1,12 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { RouteRule } from '../config/routes.js';
+import { secretKey } from '../delivery/signing.js';
+import { CallbackPolicyError, checkCallbackUrl, type CallbackPolicy } from '../delivery/ssrf.js';
 import { AsyncgateError } from '../errors/asyncgate-error.js';
-import type { Dialect } from '../model.js';
-import { parseAcceptAsynchronous } from '../protocol/accept-asynchronous.js';
+import type { ProblemType } from '../errors/codes.js';
+import type { CallbackSpec, Dialect } from '../model.js';
+import { parseAcceptAsynchronous, parseAsynchronousEndpoint } from '../protocol/accept-asynchronous.js';
+import { odataCallbackUrl, parseCallbackHeader } from '../protocol/callback.js';
 import { ProtocolError } from '../protocol/errors.js';
 import { parsePrefer, preferredWait } from '../protocol/prefer.js';
 
@@ -15,35 +19,61 @@ export type Negotiation =
       waitSeconds: number;
       /** seed 004 polling: the monitor answers 303 once done. */
       redirectWhenDone: boolean;
+      /** Where to deliver the result, already checked against the SSRF policy. */
+      callbacks: CallbackSpec[];
+      /** Preferences honoured (RFC 7240 §3), for Preference-Applied. */
+      applied: string[];
     };
 
 /**
  * Decide whether a proxied request gets an asynchronous answer (SPEC §1): the client's dialect, weighed by
- * the route rule. Malformed control headers are a 400, whatever the rule. Dialects whose delivery is not
- * built (Callback, notify/response) are not recognised: per seed 004 the server may then "block and
- * proceed as normal".
+ * the route rule. Malformed control headers are a 400, whatever the rule; so are callback URLs the SSRF
+ * policy refuses, when that can be judged now.
+ *
+ * - `Prefer: respond-async` (RFC 7240), with `Callback` (seed 000) and/or OData `callback; url=` targets;
+ * - `Pragma: redirect` + `Callback` (seed 000): the response goes to the callback;
+ * - `Accept-Asynchronous: polling | notify | response` (+ `Asynchronous-end-point`, seed 004);
+ * - a route rule `always`. (`callback_url` in a JSON body is decided after reading it: see accept.ts.)
  */
-export function negotiate(headers: IncomingHttpHeaders, rule: RouteRule | undefined, maxWaitMs: number): Negotiation {
-  const policy = rule?.async ?? 'allowed';
-  let respondAsync = false;
-  let wait: number | undefined;
-  let polling = false;
-  try {
-    const prefs = parsePrefer(headers.prefer);
-    respondAsync = prefs.has('respond-async');
-    wait = preferredWait(prefs);
-  } catch (error) {
-    throw asBadRequest(error, 'invalid-prefer');
+export function negotiate(
+  headers: IncomingHttpHeaders,
+  rule: RouteRule | undefined,
+  maxWaitMs: number,
+  policy: CallbackPolicy,
+): Negotiation {
+  const policyName = rule?.async ?? 'allowed';
+  const prefs = guard('invalid-prefer', () => parsePrefer(headers.prefer));
+  const respondAsync = prefs.has('respond-async');
+  const wait = guard('invalid-prefer', () => preferredWait(prefs));
+  const mode = guard('invalid-accept-asynchronous', () => parseAcceptAsynchronous(headers['accept-asynchronous']));
+  const callbackHeader = guard('invalid-callback', () => parseCallbackHeader(headers.callback));
+  const odata = guard('invalid-callback', () => odataCallbackUrl(prefs));
+  const pragmaRedirect = /(^|,)\s*redirect\s*(,|$)/i.test(String(headers.pragma ?? ''));
+
+  if (policyName === 'never') return { async: false };
+  const callbacks: CallbackSpec[] = [];
+  const applied: string[] = [];
+  // seed 000: a Callback makes the request asynchronous only with Pragma: redirect or respond-async.
+  if (callbackHeader && (pragmaRedirect || respondAsync)) {
+    for (const c of callbackHeader) {
+      if (c.secret !== undefined) guard('invalid-callback', () => secretKey(c.secret!));
+      callbacks.push({ url: allowed(c.url.href, policy, 'Callback'), method: c.method, mode: 'response', secret: c.secret ?? null });
+    }
   }
-  try {
-    polling = parseAcceptAsynchronous(headers['accept-asynchronous']) === 'polling';
-  } catch (error) {
-    throw asBadRequest(error, 'invalid-accept-asynchronous');
+  if (odata && respondAsync) {
+    callbacks.push({ url: allowed(odata.href, policy, 'Prefer'), method: 'GET', mode: 'ping', secret: null });
+    applied.push('callback');
   }
-  if (policy === 'never') return { async: false };
-  const asked = respondAsync || polling;
-  if (!asked && policy === 'allowed') return { async: false };
-  if (!asked && policy === 'required') {
+  if (mode === 'notify' || mode === 'response') {
+    const endpoint = guard('invalid-asynchronous-end-point', () => parseAsynchronousEndpoint(String(headers['asynchronous-end-point'] ?? '') || undefined));
+    if (!endpoint) {
+      throw new AsyncgateError('invalid-asynchronous-end-point', `Accept-Asynchronous: ${mode} needs an Asynchronous-end-point header with the URL to call`);
+    }
+    callbacks.push({ url: allowed(endpoint.href, policy, 'Asynchronous-end-point'), method: 'POST', mode, secret: null });
+  }
+  const asked = respondAsync || mode !== undefined || callbacks.length > 0;
+  if (!asked && policyName === 'allowed') return { async: false };
+  if (!asked && policyName === 'required') {
     throw new AsyncgateError(
       'async-required',
       'This resource is processed asynchronously. Send "Prefer: respond-async" (RFC 7240) or ' +
@@ -51,12 +81,36 @@ export function negotiate(headers: IncomingHttpHeaders, rule: RouteRule | undefi
       { members: { acceptedPreferences: ['Prefer: respond-async', 'Accept-Asynchronous: polling'] } },
     );
   }
-  const dialect: Dialect = respondAsync ? 'prefer' : polling ? 'polling' : 'rule';
+  if (respondAsync) applied.unshift('respond-async');
+  const dialect: Dialect = respondAsync
+    ? 'prefer'
+    : mode === 'polling'
+      ? 'polling'
+      : mode === 'notify' || mode === 'response'
+        ? mode
+        : callbacks.length
+          ? 'callback'
+          : 'rule';
   const capMs = Math.min(maxWaitMs, rule?.maxWait ?? maxWaitMs);
   const waitSeconds = wait === undefined ? 0 : Math.min(wait, Math.floor(capMs / 1000));
-  return { async: true, dialect, waitSeconds, redirectWhenDone: dialect === 'polling' };
+  return { async: true, dialect, waitSeconds, redirectWhenDone: dialect === 'polling', callbacks, applied };
 }
 
-function asBadRequest(error: unknown, type: 'invalid-prefer' | 'invalid-accept-asynchronous'): unknown {
-  return error instanceof ProtocolError ? new AsyncgateError(type, error.message) : error;
+/** A callback URL the SSRF policy accepts, or a 400 that says why not (SPEC §3.5). */
+export function allowed(url: string, policy: CallbackPolicy, field: string): string {
+  try {
+    return checkCallbackUrl(url, policy).href;
+  } catch (error) {
+    if (error instanceof CallbackPolicyError) throw new AsyncgateError('callback-refused', `${field}: ${error.message}`);
+    throw error;
+  }
+}
+
+function guard<T>(type: ProblemType, fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    if (error instanceof ProtocolError || error instanceof RangeError) throw new AsyncgateError(type, error.message);
+    throw error;
+  }
 }

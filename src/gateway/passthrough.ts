@@ -16,6 +16,8 @@ export async function passThrough(
   upstream: URL,
   basePath: string,
   vary: boolean,
+  /** The body, when it was already read; otherwise the request is streamed. */
+  preread?: Buffer | null,
 ): Promise<void> {
   const proto = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
   const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
@@ -29,8 +31,10 @@ export async function passThrough(
       origin: upstream.origin,
       path: basePath + (req.url ?? '/'),
       method: (req.method ?? 'GET') as 'GET',
-      headers: flatHeaders(forwardHeaders(req, proto)),
-      body: hasBody ? req : undefined,
+      headers: flatHeaders(
+        preread === undefined ? forwardHeaders(req, proto) : forwardHeaders(req, proto).filter(([n]) => n !== 'content-length'),
+      ),
+      body: preread !== undefined ? (preread ?? undefined) : hasBody ? req : undefined,
       signal: abort.signal,
     });
   } catch (error) {

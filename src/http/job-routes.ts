@@ -15,6 +15,8 @@ import { sendJson, type Headers } from './respond.js';
 import type { UrlBuilder } from './urls.js';
 
 export interface JobRoutesOptions {
+  /** Register a callback after submission (SPEC §2, seed 003's "webhook registration link"). */
+  registerCallback: (req: IncomingMessage, job: Job) => Promise<Record<string, unknown>>;
   engine: Engine;
   urls: UrlBuilder;
   ownerSalt: string;
@@ -62,6 +64,13 @@ export class JobRoutes {
         allow(['POST']);
         await this.cancel(req, res, id);
         return true;
+      case '/callbacks': {
+        allow(['POST']);
+        const job = await this.load(req, id);
+        const created = await this.o.registerCallback(req, job);
+        sendJson(res, 201, created, { 'cache-control': 'no-store' });
+        return true;
+      }
       default:
         return false;
     }

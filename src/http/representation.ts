@@ -27,7 +27,12 @@ export function representation(job: Job, urls: JobUrls): Record<string, unknown>
   }
   if (job.state === 'succeeded') out.resourceLocation = urls.result;
   if (job.error && (job.state === 'failed' || job.state === 'canceled')) out.error = job.error;
-  out.links = { self: { href: urls.self }, result: { href: urls.result }, cancel: { href: urls.cancel } };
+  out.links = {
+    self: { href: urls.self },
+    result: { href: urls.result },
+    cancel: { href: urls.cancel },
+    callbacks: { href: urls.callbacks },
+  };
   return out;
 }
 

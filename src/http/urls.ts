@@ -6,6 +6,7 @@ export interface JobUrls {
   self: string;
   result: string;
   cancel: string;
+  callbacks: string;
 }
 
 export class UrlBuilder {
@@ -23,7 +24,12 @@ export class UrlBuilder {
   }
 
   job(req: IncomingMessage, id: string): JobUrls {
-    const self = `${this.origin(req)}${this.prefix}/jobs/${id}`;
-    return { self, result: `${self}/result`, cancel: `${self}/cancel` };
+    return this.forOrigin(this.origin(req), id);
+  }
+
+  /** A job's URLs from a stored origin: for callbacks, sent long after the request is gone. */
+  forOrigin(origin: string, id: string): JobUrls {
+    const self = `${this.publicUrl ?? origin}${this.prefix}/jobs/${id}`;
+    return { self, result: `${self}/result`, cancel: `${self}/cancel`, callbacks: `${self}/callbacks` };
   }
 }

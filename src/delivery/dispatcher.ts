@@ -1,0 +1,204 @@
+import type { Logger } from 'pino';
+import { request, type Dispatcher } from 'undici';
+import type { JobUrls } from '../http/urls.js';
+import type { Delivery, Job } from '../model.js';
+import { parseRetryAfter } from '../protocol/retry-after.js';
+import type { DeliveryNext, JobStore } from '../store/port.js';
+import { buildCallback } from './payload.js';
+import { judgeAttempt, nextDelayMs } from './schedule.js';
+import { signWebhook, type Ed25519Signer } from './signing.js';
+
+export interface DeliveryOptions {
+  workerId: string;
+  /** Attempts in flight at once in this process, and per receiving host. */
+  concurrency: number;
+  perHost: number;
+  leaseMs: number;
+  pollMs: number;
+  timeoutMs: number;
+  schedule: readonly number[];
+  /** The server's signing secrets (the first signs; more during rotation). */
+  secrets: readonly string[];
+  ed25519: Ed25519Signer | undefined;
+  /** Absolute monitor URLs of a job, from the origin it was accepted on. */
+  urlsFor: (job: Job) => JobUrls;
+}
+
+const SNIPPET_BYTES = 256;
+
+/**
+ * Delivers callbacks of finished jobs: claims due deliveries (first attempts before retries, a bounded number
+ * per host so one slow receiver never holds up the others), signs each attempt (Standard Webhooks, the same
+ * webhook-id every time), sends it through the SSRF-guarded agent, and records the attempt and what comes next.
+ */
+export class DeliveryDispatcher {
+  private readonly inflight = new Map<string, number>();
+  private active = 0;
+  private claiming = false;
+  private again = false;
+  private stopped = true;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly running = new Set<Promise<void>>();
+
+  constructor(
+    private readonly store: JobStore,
+    private readonly agent: Dispatcher,
+    private readonly o: DeliveryOptions,
+    private readonly log: Logger,
+  ) {}
+
+  start(): void {
+    this.stopped = false;
+    this.timer = setInterval(() => this.wake(), this.o.pollMs);
+    this.timer.unref();
+    this.wake();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    await Promise.allSettled([...this.running]);
+  }
+
+  /** Look for due deliveries now (a job just finished, or a callback was registered). */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.claiming) {
+      this.again = true;
+      return;
+    }
+    void this.claimLoop();
+  }
+
+  private async claimLoop(): Promise<void> {
+    this.claiming = true;
+    try {
+      do {
+        this.again = false;
+        while (!this.stopped && this.active < this.o.concurrency) {
+          const batch = await this.store.claimDeliveries(
+            this.o.workerId,
+            this.o.concurrency - this.active,
+            Date.now(),
+            this.o.leaseMs,
+            this.o.perHost,
+            Object.fromEntries(this.inflight),
+          );
+          for (const d of batch) this.launch(d);
+          if (batch.length === 0) break;
+        }
+      } while (this.again && !this.stopped);
+    } catch (error) {
+      this.log.error({ err: error }, 'claiming deliveries failed; will retry');
+    } finally {
+      this.claiming = false;
+    }
+  }
+
+  private launch(d: Delivery): void {
+    this.active++;
+    this.inflight.set(d.host, (this.inflight.get(d.host) ?? 0) + 1);
+    const p = this.attempt(d)
+      .catch((error: unknown) => this.log.error({ err: error, delivery: d.id }, 'delivery attempt crashed'))
+      .finally(() => {
+        this.active--;
+        const n = (this.inflight.get(d.host) ?? 1) - 1;
+        if (n > 0) this.inflight.set(d.host, n);
+        else this.inflight.delete(d.host);
+        this.running.delete(p);
+        this.wake();
+      });
+    this.running.add(p);
+  }
+
+  private async attempt(d: Delivery): Promise<void> {
+    const job = await this.store.getJob(d.jobId);
+    const started = Date.now();
+    if (!job) {
+      await this.record(d, started, { status: null, error: 'the job no longer exists', snippet: null }, { state: 'failed' });
+      return;
+    }
+    const result = d.mode === 'response' && job.response ? await readAll(this.store.readResult(job.id)) : null;
+    const call = buildCallback(d, job, this.o.urlsFor(job), result);
+    const secrets = d.secret ? [d.secret, ...this.o.secrets] : [...this.o.secrets];
+    Object.assign(
+      call.headers,
+      signWebhook({ id: d.id, timestamp: Math.floor(started / 1000), body: call.body, secrets, ed25519: this.o.ed25519 }),
+    );
+    let status: number | undefined;
+    let retryAfterMs: number | undefined;
+    let snippet: string | null = null;
+    let error: string | null = null;
+    let timedOut = false;
+    const signal = AbortSignal.timeout(this.o.timeoutMs);
+    try {
+      const res = await request(d.url, {
+        method: call.method,
+        headers: call.headers,
+        body: call.method === 'GET' ? undefined : call.body,
+        dispatcher: this.agent,
+        signal,
+      });
+      status = res.statusCode;
+      const retryAfter = res.headers['retry-after'];
+      retryAfterMs = parseRetryAfter(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter);
+      snippet = await firstBytes(res.body, SNIPPET_BYTES);
+    } catch (e) {
+      timedOut = signal.aborted;
+      error = timedOut ? `no answer within ${this.o.timeoutMs} ms` : describe(e);
+    }
+    const verdict = judgeAttempt(status, retryAfterMs, timedOut);
+    let next: DeliveryNext;
+    if (verdict.kind === 'delivered') next = { state: 'delivered' };
+    else if (verdict.kind === 'gone') next = { state: 'gone' };
+    else {
+      const delay = nextDelayMs(this.o.schedule, d.round + 1, verdict);
+      next = delay === undefined ? { state: 'failed' } : { state: 'pending', nextAttemptAt: Date.now() + delay };
+    }
+    if (status !== undefined && verdict.kind === 'retry') error = `the receiver answered ${status}`;
+    await this.record(d, started, { status: status ?? null, error, snippet }, next);
+    const level = next.state === 'failed' ? 'warn' : 'info';
+    this.log[level]({ delivery: d.id, job: d.jobId, url: d.url, status, error, next: next.state }, 'callback attempt');
+  }
+
+  private async record(
+    d: Delivery,
+    started: number,
+    r: { status: number | null; error: string | null; snippet: string | null },
+    next: DeliveryNext,
+  ): Promise<void> {
+    const ok = await this.store.recordAttempt(
+      { deliveryId: d.id, n: d.attempts + 1, at: started, latencyMs: Date.now() - started, ...r },
+      d.leaseToken,
+      next,
+    );
+    if (!ok) this.log.warn({ delivery: d.id }, 'delivery lease lost; attempt not recorded');
+  }
+}
+
+async function readAll(it: AsyncIterable<Uint8Array>): Promise<Buffer> {
+  const parts: Uint8Array[] = [];
+  for await (const p of it) parts.push(p);
+  return Buffer.concat(parts);
+}
+
+/** Keep the first bytes of a reply for the attempt log; discard the rest without buffering it. */
+async function firstBytes(body: AsyncIterable<Uint8Array> & { destroy?: () => void }, max: number): Promise<string | null> {
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    if (size < max) parts.push(Buffer.from(chunk).subarray(0, max - size));
+    size += chunk.byteLength;
+    if (size >= max) {
+      body.destroy?.();
+      break;
+    }
+  }
+  return size === 0 ? null : Buffer.concat(parts).toString('utf8');
+}
+
+function describe(e: unknown): string {
+  const err = e as { message?: string; cause?: { message?: string; code?: string }; code?: string };
+  const code = err.code ?? err.cause?.code;
+  return [err.message, err.cause?.message, code].filter(Boolean).join(': ').slice(0, 500);
+}

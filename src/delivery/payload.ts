@@ -1,0 +1,89 @@
+import { STATUS_CODES } from 'node:http';
+import { representation } from '../http/representation.js';
+import type { JobUrls } from '../http/urls.js';
+import type { Delivery, Job } from '../model.js';
+
+/** The request a delivery sends, before signing. */
+export interface CallbackRequest {
+  method: 'POST' | 'PUT' | 'GET';
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
+/** Response headers not copied into a `response`-mode callback: they describe the upstream hop. */
+const NOT_COPIED = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'date', 'set-cookie']);
+
+const JSON_TYPE = 'application/json';
+
+/**
+ * Build a callback for a finished job (SPEC §3.2). Every mode carries `Link: <monitor>; rel="monitor"` and
+ * the job id.
+ * - response: the stored response itself, with seed 000's `Status: 200 OK` header;
+ * - notify: the status representation (seed 004 "metadata about the response");
+ * - status: seed 001's summary (`status`, `source_url`, `job_id`, `status_url`, the response);
+ * - ping: a bodiless GET (OData).
+ */
+export function buildCallback(delivery: Delivery, job: Job, urls: JobUrls, result: Buffer | null): CallbackRequest {
+  const headers: Record<string, string> = {
+    link: `<${urls.self}>; rel="monitor"`,
+    'asyncgate-job-id': job.id,
+  };
+  switch (delivery.mode) {
+    case 'ping':
+      return { method: 'GET', headers, body: Buffer.alloc(0) };
+    case 'notify':
+      return json(delivery, headers, representation(job, urls));
+    case 'status':
+      return json(delivery, headers, statusSummary(job, urls, result));
+    case 'response': {
+      const response = job.response;
+      if (!response) {
+        // No upstream answer to forward (the gateway failed or the client canceled): say so, as a problem.
+        headers.status = job.state === 'canceled' ? '409 Conflict' : '502 Bad Gateway';
+        headers['content-type'] = 'application/problem+json';
+        const problem = {
+          type: `urn:asyncgate:problem:${job.state === 'canceled' ? 'job-canceled' : 'job-failed'}`,
+          title: job.state === 'canceled' ? 'The job was canceled' : 'The job failed without an upstream response',
+          status: job.state === 'canceled' ? 409 : 502,
+          error: job.error,
+        };
+        return { method: methodOf(delivery), headers, body: Buffer.from(JSON.stringify(problem)) };
+      }
+      for (const [name, value] of response.headers) if (!NOT_COPIED.has(name) && !(name in headers)) headers[name] = value;
+      headers.status = `${response.status} ${STATUS_CODES[response.status] ?? ''}`.trim();
+      return { method: methodOf(delivery), headers, body: result ?? Buffer.alloc(0) };
+    }
+  }
+}
+
+function json(delivery: Delivery, headers: Record<string, string>, value: unknown): CallbackRequest {
+  headers['content-type'] = JSON_TYPE;
+  return { method: methodOf(delivery), headers, body: Buffer.from(JSON.stringify(value)) };
+}
+
+const methodOf = (d: Delivery): 'POST' | 'PUT' => (d.method === 'PUT' ? 'PUT' : 'POST');
+
+/** Seed 001's callback body: `{ status, source_url, job_id, status_url, response }`. */
+function statusSummary(job: Job, urls: JobUrls, result: Buffer | null): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    status: job.state === 'succeeded' ? 'completed' : job.state,
+    source_url: job.options.sourceUrl ?? job.request.url,
+    job_id: job.id,
+    status_url: urls.self,
+  };
+  if (job.response) {
+    const response: Record<string, unknown> = { status: job.response.status };
+    if (result && /\bjson\b/i.test(job.response.contentType ?? '')) {
+      try {
+        response.body = JSON.parse(result.toString('utf8')) as unknown;
+      } catch {
+        response.body = result.toString('utf8');
+      }
+    } else if (result) {
+      response.body = result.toString('utf8');
+    }
+    out.response = response;
+  }
+  if (job.error) out.error = job.error;
+  return out;
+}

@@ -1,0 +1,274 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHmac, createPublicKey, generateKeyPairSync, verify } from 'node:crypto';
+import fc from 'fast-check';
+import { Webhook } from 'standardwebhooks';
+import { loadEd25519Signer, newEd25519Signer, newSigningSecret, secretKey, signWebhook, verifyWebhook } from './signing.js';
+
+const now = (): number => Math.floor(Date.now() / 1000);
+const body = '{"type":"job.completed","data":{"id":"0AbC_-x"}}';
+
+/** The package verifies a Buffer or a string (never a bare Uint8Array) and throws when it rejects. */
+function packageVerifies(secret: string, headers: Record<string, string>, payload: Uint8Array | string): boolean {
+  try {
+    new Webhook(secret).verify(typeof payload === 'string' ? payload : Buffer.from(payload), headers, { jsonParse: false });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function publicKeyObject(whpk: string) {
+  assert.match(whpk, /^whpk_/);
+  return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(whpk.slice(5), 'base64').toString('base64url') }, format: 'jwk' });
+}
+
+describe('signWebhook, verified by the standardwebhooks package', () => {
+  it('a whsec_ secret', () => {
+    const secret = newSigningSecret();
+    assert.match(secret, /^whsec_[A-Za-z0-9+/]{43}=$/);
+    assert.equal(secretKey(secret).length, 32);
+    const headers = signWebhook({ id: 'msg_1', timestamp: now(), body, secrets: [secret] });
+    assert.equal(headers['webhook-id'], 'msg_1');
+    assert.match(headers['webhook-signature'], /^v1,[A-Za-z0-9+/]{43}=$/);
+    assert.equal(packageVerifies(secret, headers, body), true);
+  });
+
+  it('two secrets during rotation: a Webhook built with either verifies', () => {
+    const [oldSecret, newSecret] = [newSigningSecret(), newSigningSecret()];
+    const headers = signWebhook({ id: 'msg_2', timestamp: now(), body, secrets: [newSecret, oldSecret] });
+    assert.equal(headers['webhook-signature'].split(' ').length, 2);
+    assert.equal(packageVerifies(oldSecret, headers, body), true);
+    assert.equal(packageVerifies(newSecret, headers, body), true);
+    assert.equal(packageVerifies(newSigningSecret(), headers, body), false);
+  });
+
+  it('a raw (non-whsec) callback secret is its UTF-8 bytes; the package takes their base64', () => {
+    const raw = 'correct horse battery staple — ü';
+    assert.deepEqual(secretKey(raw), Buffer.from(raw, 'utf8'));
+    const headers = signWebhook({ id: 'msg_3', timestamp: now(), body, secrets: [raw] });
+    assert.equal(packageVerifies(Buffer.from(raw, 'utf8').toString('base64'), headers, body), true);
+    assert.equal(packageVerifies(`whsec_${Buffer.from(raw, 'utf8').toString('base64')}`, headers, body), true);
+  });
+
+  it('binary (Uint8Array) and string bodies sign the same bytes', () => {
+    const secret = newSigningSecret();
+    const text = '{"emoji":"🦀","accent":"é"}';
+    const binary = new Uint8Array(Buffer.from(text, 'utf8'));
+    const ts = now();
+    const fromBinary = signWebhook({ id: 'msg_4', timestamp: ts, body: binary, secrets: [secret] });
+    const fromString = signWebhook({ id: 'msg_4', timestamp: ts, body: text, secrets: [secret] });
+    assert.deepEqual(fromBinary, fromString);
+    assert.equal(packageVerifies(secret, fromBinary, binary), true);
+    assert.equal(packageVerifies(secret, fromString, text), true);
+  });
+
+  it('non-UTF-8 bodies are signed as raw bytes (the spec; the JS package would decode them first)', () => {
+    const secret = newSigningSecret();
+    const binary = new Uint8Array([0xff, 0x00, 0xfe, 0x80, 0x2e]);
+    const headers = signWebhook({ id: 'msg_5', timestamp: 1_700_000_000, body: binary, secrets: [secret] });
+    const expected = createHmac('sha256', secretKey(secret))
+      .update(Buffer.concat([Buffer.from('msg_5.1700000000.'), binary]))
+      .digest('base64');
+    assert.equal(headers['webhook-signature'], `v1,${expected}`);
+  });
+
+  it('rejects a tampered body, a tampered id, an old or a future timestamp', () => {
+    const secret = newSigningSecret();
+    const headers = signWebhook({ id: 'msg_6', timestamp: now(), body, secrets: [secret] });
+    assert.equal(packageVerifies(secret, headers, body.replace('0AbC', '0AbD')), false);
+    assert.equal(packageVerifies(secret, { ...headers, 'webhook-id': 'msg_7' }, body), false);
+    const old = signWebhook({ id: 'msg_6', timestamp: now() - 301, body, secrets: [secret] });
+    assert.equal(packageVerifies(secret, old, body), false);
+    const future = signWebhook({ id: 'msg_6', timestamp: now() + 400, body, secrets: [secret] });
+    assert.equal(packageVerifies(secret, future, body), false);
+    assert.equal(packageVerifies(secret, { ...headers, 'webhook-timestamp': String(now() - 1) }, body), false);
+  });
+
+  it('the package still verifies the v1 signature when a v1a one sits beside it', () => {
+    const secret = newSigningSecret();
+    const headers = signWebhook({ id: 'msg_8', timestamp: now(), body, secrets: [secret], ed25519: newEd25519Signer().signer });
+    assert.match(headers['webhook-signature'], /^v1,\S+ v1a,\S+$/);
+    assert.equal(packageVerifies(secret, headers, body), true);
+  });
+});
+
+describe('known answer (the Standard Webhooks example)', () => {
+  const secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+  const id = 'msg_p5jXN8AQM9LWM0D4loKWxJek';
+  const timestamp = 1614265330;
+  const payload = '{"test": 2432232314}';
+  const signature = 'v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=';
+
+  it('gives the published signature', () => {
+    assert.deepEqual(signWebhook({ id, timestamp, body: payload, secrets: [secret] }), {
+      'webhook-id': id,
+      'webhook-timestamp': '1614265330',
+      'webhook-signature': signature,
+    });
+    assert.equal(signWebhook({ id, timestamp, body: new TextEncoder().encode(payload), secrets: [secret] })['webhook-signature'], signature);
+  });
+
+  it('agrees with the package, and verifies at that time', () => {
+    assert.equal(new Webhook(secret).sign(id, new Date(timestamp * 1000), payload), signature);
+    const headers = { 'webhook-id': id, 'webhook-timestamp': String(timestamp), 'webhook-signature': signature };
+    assert.equal(verifyWebhook([secret], headers, payload, timestamp), true);
+    assert.equal(verifyWebhook([secret], headers, payload, timestamp + 300), true);
+    assert.equal(verifyWebhook([secret], headers, payload, timestamp + 301), false);
+  });
+});
+
+describe('v1a (ed25519)', () => {
+  it('signs the same content; verifies with the published whpk_ key', () => {
+    const { signer } = newEd25519Signer();
+    assert.match(signer.publicKey, /^whpk_[A-Za-z0-9+/]{43}=$/);
+    assert.equal(Buffer.from(signer.publicKey.slice(5), 'base64').length, 32);
+    const headers = signWebhook({ id: 'msg_9', timestamp: 1_700_000_000, body, secrets: [], ed25519: signer });
+    const [only, ...rest] = headers['webhook-signature'].split(' ');
+    assert.equal(rest.length, 0);
+    assert.match(only ?? '', /^v1a,/);
+    const sig = Buffer.from((only ?? '').slice(4), 'base64');
+    assert.equal(sig.length, 64);
+    const content = Buffer.from(`msg_9.1700000000.${body}`, 'utf8');
+    const key = publicKeyObject(signer.publicKey);
+    assert.equal(verify(null, content, key, sig), true);
+    assert.equal(verify(null, Buffer.from(`msg_9.1700000000.${body} `, 'utf8'), key, sig), false);
+  });
+
+  it('stored key round-trips to the same public key and the same signatures', () => {
+    const { signer, stored } = newEd25519Signer();
+    assert.match(stored, /^whsk_[A-Za-z0-9+/]+=*$/);
+    const restored = loadEd25519Signer(stored);
+    assert.equal(restored.publicKey, signer.publicKey);
+    const input = { id: 'msg_10', timestamp: 1_700_000_000, body, secrets: [] };
+    // ed25519 is deterministic (RFC 8032), so the restored key signs identically.
+    assert.deepEqual(signWebhook({ ...input, ed25519: restored }), signWebhook({ ...input, ed25519: signer }));
+  });
+
+  it('also loads a raw 32-byte seed or a 64-byte seed‖public key, and refuses garbage', () => {
+    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+    const seed = Buffer.from(privateKey.export({ format: 'jwk' }).d ?? '', 'base64url');
+    const raw = Buffer.from(publicKey.export({ format: 'jwk' }).x ?? '', 'base64url');
+    const expected = `whpk_${raw.toString('base64')}`;
+    assert.equal(loadEd25519Signer(`whsk_${seed.toString('base64')}`).publicKey, expected);
+    assert.equal(loadEd25519Signer(`whsk_${Buffer.concat([seed, raw]).toString('base64')}`).publicKey, expected);
+    assert.throws(() => loadEd25519Signer(`whsk_${Buffer.concat([seed, Buffer.alloc(32)]).toString('base64')}`), RangeError);
+    assert.throws(() => loadEd25519Signer(seed.toString('base64')), RangeError);
+    assert.throws(() => loadEd25519Signer('whsk_!!!!'), RangeError);
+    assert.throws(() => loadEd25519Signer(`whsk_${Buffer.alloc(48).toString('base64')}`), RangeError);
+  });
+});
+
+describe('input checks', () => {
+  it('secretKey refuses empty keys and non-base64 whsec_ secrets', () => {
+    assert.throws(() => secretKey(''), RangeError);
+    assert.throws(() => secretKey('whsec_'), RangeError);
+    assert.throws(() => secretKey('whsec_not base64!'), RangeError);
+    assert.throws(() => secretKey('whsec_abcde'), RangeError);
+    assert.deepEqual(secretKey('whsec_AQID'), Buffer.from([1, 2, 3]));
+    assert.deepEqual(secretKey('whsec_AQI'), Buffer.from([1, 2]));
+  });
+
+  it('signWebhook refuses ids with "." or non-visible characters, bad timestamps, and nothing to sign with', () => {
+    const ok = { id: 'msg_1', timestamp: 1_700_000_000, body, secrets: [newSigningSecret()] };
+    assert.doesNotThrow(() => signWebhook(ok));
+    for (const id of ['', 'a.b', 'a b', 'a\r\nb', 'é']) assert.throws(() => signWebhook({ ...ok, id }), RangeError, id);
+    for (const timestamp of [1.5, -1, Number.NaN, Number.MAX_SAFE_INTEGER + 2]) assert.throws(() => signWebhook({ ...ok, timestamp }), RangeError);
+    assert.throws(() => signWebhook({ ...ok, secrets: [] }), RangeError);
+    assert.throws(() => signWebhook({ ...ok, secrets: [''] }), RangeError);
+  });
+});
+
+describe('verifyWebhook', () => {
+  const secret = newSigningSecret();
+  const ts = 1_700_000_000;
+  const headers = signWebhook({ id: 'msg_v', timestamp: ts, body, secrets: [secret] });
+
+  it('accepts a valid delivery, with header names in any case and either rotation secret', () => {
+    assert.equal(verifyWebhook([secret], headers, body, ts), true);
+    assert.equal(verifyWebhook([newSigningSecret(), secret], headers, Buffer.from(body), ts + 10), true);
+    const upper = { 'Webhook-Id': headers['webhook-id'], 'WEBHOOK-TIMESTAMP': headers['webhook-timestamp'], 'Webhook-Signature': headers['webhook-signature'] };
+    assert.equal(verifyWebhook([secret], upper, body, ts), true);
+    const raw = 'my-callback-secret';
+    assert.equal(verifyWebhook([raw], signWebhook({ id: 'x', timestamp: ts, body, secrets: [raw] }), body, ts), true);
+  });
+
+  it('accepts what the package signs', () => {
+    const signature = new Webhook(secret).sign('msg_p', new Date(ts * 1000), body);
+    assert.equal(verifyWebhook([secret], { 'webhook-id': 'msg_p', 'webhook-timestamp': String(ts), 'webhook-signature': `v1a,xyz ${signature}` }, body, ts), true);
+  });
+
+  it('rejects a wrong secret, a tampered body/id, an expired or future timestamp', () => {
+    assert.equal(verifyWebhook([newSigningSecret()], headers, body, ts), false);
+    assert.equal(verifyWebhook([], headers, body, ts), false);
+    assert.equal(verifyWebhook([secret], headers, `${body} `, ts), false);
+    assert.equal(verifyWebhook([secret], { ...headers, 'webhook-id': 'msg_w' }, body, ts), false);
+    assert.equal(verifyWebhook([secret], headers, body, ts + 301), false);
+    assert.equal(verifyWebhook([secret], headers, body, ts - 301), false);
+    assert.equal(verifyWebhook([secret], headers, body, ts + 60, 30), false);
+  });
+
+  it('rejects malformed headers without throwing', () => {
+    const sig = headers['webhook-signature'];
+    const cases: Record<string, string | undefined>[] = [
+      {},
+      { ...headers, 'webhook-id': undefined },
+      { ...headers, 'webhook-timestamp': '' },
+      { ...headers, 'webhook-timestamp': `${ts}.0` },
+      { ...headers, 'webhook-timestamp': `${ts}abc` },
+      { ...headers, 'webhook-timestamp': `-${ts}` },
+      { ...headers, 'webhook-timestamp': '9'.repeat(400) },
+      { ...headers, 'webhook-signature': '' },
+      { ...headers, 'webhook-signature': sig.slice(3) },
+      { ...headers, 'webhook-signature': sig.replace('v1,', 'v2,') },
+      { ...headers, 'webhook-signature': sig.replace('v1,', 'v1a,') },
+      { ...headers, 'webhook-signature': `${sig}x` },
+      { ...headers, 'webhook-signature': 'v1,🦀🦀🦀🦀🦀🦀🦀🦀🦀🦀🦀🦀🦀🦀🦀🦀🦀🦀🦀🦀🦀🦀' },
+    ];
+    for (const h of cases) assert.equal(verifyWebhook([secret], h, body, ts), false, JSON.stringify(h));
+    assert.equal(verifyWebhook(['', 'whsec_!!', secret], headers, body, ts), true, 'unusable secrets are skipped');
+    assert.equal(verifyWebhook([secret], headers, body, Number.NaN), false);
+    assert.equal(verifyWebhook([secret], null as unknown as Record<string, string>, body, ts), false);
+    assert.equal(verifyWebhook([secret], { ...headers, 'webhook-id': ['a'] as unknown as string }, body, ts), false);
+  });
+
+  it('property: random header strings, secrets and bodies never throw', () => {
+    const text = fc.oneof(fc.string({ unit: 'binary' }), fc.constantFrom('v1,', 'v1a,', ' ', 'whsec_', String(ts), headers['webhook-signature']));
+    const maybe = fc.option(text, { nil: undefined });
+    fc.assert(
+      fc.property(
+        fc.record({ 'webhook-id': maybe, 'webhook-timestamp': maybe, 'webhook-signature': maybe }),
+        fc.dictionary(fc.string(), maybe),
+        fc.array(text, { maxLength: 3 }),
+        fc.oneof(fc.string({ unit: 'binary' }), fc.uint8Array()),
+        (fixed, extra, secrets, payload) => {
+          const result = verifyWebhook([...secrets, secret], { ...extra, ...fixed }, payload, ts);
+          assert.equal(typeof result, 'boolean');
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('property: whatever signWebhook signs, verifyWebhook and the package accept, and no other body', () => {
+    fc.assert(
+      fc.property(
+        fc.stringMatching(/^[\x21-\x2d\x2f-\x7e]{1,40}$/),
+        fc.oneof(fc.string({ unit: 'binary' }), fc.uint8Array()),
+        fc.array(fc.oneof(fc.string({ minLength: 1 }), fc.uint8Array({ minLength: 1, maxLength: 64 }).map((b) => `whsec_${Buffer.from(b).toString('base64')}`)), { minLength: 1, maxLength: 3 }),
+        (id, payload, secrets) => {
+          const t = now();
+          const h = signWebhook({ id, timestamp: t, body: payload, secrets });
+          assert.equal(verifyWebhook(secrets, h, payload, t), true);
+          for (const s of secrets) assert.equal(verifyWebhook([s], h, payload, t), true);
+          assert.equal(verifyWebhook(secrets, h, typeof payload === 'string' ? `${payload}.` : Buffer.concat([payload, Buffer.from('.')]), t), false);
+          const last = secrets.at(-1) ?? '';
+          const pkgSecret = last.startsWith('whsec_') ? last : Buffer.from(last, 'utf8').toString('base64');
+          // The package decodes a Buffer body as UTF-8 first, so it agrees on strings (always valid UTF-8 once encoded).
+          if (typeof payload === 'string') assert.equal(packageVerifies(pkgSecret, h, payload), true);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});

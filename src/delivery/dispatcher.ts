@@ -118,7 +118,8 @@ export class DeliveryDispatcher {
       await this.record(d, started, { status: null, error: 'the job no longer exists', snippet: null }, { state: 'failed' });
       return;
     }
-    const result = d.mode === 'response' && job.response ? await readAll(this.store.readResult(job.id)) : null;
+    const needsBody = d.mode === 'response' || d.mode === 'status';
+    const result = needsBody && job.response ? await readAll(this.store.readResult(job.id)) : null;
     const call = buildCallback(d, job, this.o.urlsFor(job), result);
     const secrets = d.secret ? [d.secret, ...this.o.secrets] : [...this.o.secrets];
     Object.assign(

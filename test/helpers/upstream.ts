@@ -63,6 +63,10 @@ export class TestUpstream {
           if (n <= Number(u.searchParams.get('fail') ?? 1)) return res.writeHead(503, { 'retry-after': '0' }).end('busy');
           return res.writeHead(200, { 'content-type': 'text/plain' }).end(`ok after ${n}`);
         }
+        if (p === '/cart/checkout') {
+          const cart = (JSON.parse(record.body || '{}') as { cart_id?: number }).cart_id;
+          return res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ order: 'ord_1', cart_id: cart }));
+        }
         if (p === '/hang') return;
         if (p === '/drop') return req.socket.destroy();
         if (p === '/big') {

@@ -27,7 +27,13 @@ export async function demo(argv: string[]): Promise<void> {
   const upstream = await startDemoUpstream(intFlag('upstream-port', v['upstream-port'], 0, 65535) ?? 3001);
   const settings = resolveSettings(
     {},
-    { upstream: upstream.url, port: intFlag('port', v.port, 0, 65535) ?? 8080, db: v.db ?? 'sqlite:./asyncgate-demo.db' },
+    {
+      upstream: upstream.url,
+      port: intFlag('port', v.port, 0, 65535) ?? 8080,
+      db: v.db ?? 'sqlite:./asyncgate-demo.db',
+      // The demo's callback receiver is on loopback, which the SSRF guard refuses unless allowed.
+      callbacks: { allowHosts: '127.0.0.1' },
+    },
   );
   const log = createLogger(process.env.ASYNCGATE_LOG_LEVEL ?? 'warn');
   const gateway = await runGateway(settings, log);
@@ -54,6 +60,12 @@ Try it:
 
   # no preference: proxied synchronously, as if asyncgate were not there
   curl -i ${g}/hello
+
+  # seed 000 response redirection: the response is POSTed (signed) to the Callback URL when done
+  curl -i -H 'Pragma: redirect' -H 'Callback: <${upstream.url}/inbox/cb>; method="post"' ${g}/reports/2026?seconds=1
+
+  # see what the callback receiver got (Status header, webhook-id/-timestamp/-signature, the body)
+  curl -s ${upstream.url}/inbox
 
 Press Ctrl-C to stop.
 `);

@@ -13,7 +13,17 @@ const ENDPOINTS = {
   'POST /exports?seconds=5': 'a CSV export',
   'GET /fail': 'always answers 500',
   'ANY /echo': 'echoes method, path, headers and body',
+  'ANY /inbox/*': 'a callback receiver: keeps the last 20 callbacks it gets',
+  'GET /inbox': 'what the callback receiver got (headers and body)',
 };
+
+interface Inboxed {
+  at: string;
+  method: string;
+  path: string;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
 
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
@@ -40,6 +50,7 @@ function json(res: ServerResponse, status: number, body: unknown): void {
 
 /** The demo API asyncgate fronts in `asyncgate demo`: slow endpoints, so there is something to wait for. */
 export async function startDemoUpstream(port = 3001, host = '127.0.0.1'): Promise<DemoUpstream> {
+  const inbox: Inboxed[] = [];
   const server = createServer((req, res) => {
     const closed = new AbortController();
     res.once('close', () => closed.abort());
@@ -79,6 +90,14 @@ export async function startDemoUpstream(port = 3001, host = '127.0.0.1'): Promis
         return res.end('id,name\n1,alpha\n2,beta\n');
       }
       if (route === 'GET /fail') return json(res, 500, { error: 'this endpoint always fails' });
+      if (route === 'GET /inbox') return json(res, 200, { received: inbox });
+      if (url.pathname.startsWith('/inbox/')) {
+        const body = await readText(req);
+        inbox.unshift({ at: new Date().toISOString(), method: req.method ?? '', path: url.pathname, headers: req.headers, body });
+        inbox.length = Math.min(inbox.length, 20);
+        res.writeHead(204).end();
+        return;
+      }
       if (url.pathname === '/echo') {
         const body = await readText(req);
         return json(res, 200, { method: req.method, path: req.url, headers: req.headers, body });

@@ -127,3 +127,24 @@ test('with the default lease, a crashed process’s running job is rescued withi
   upstream.closeAllConnections();
   await new Promise((r) => upstream.close(r));
 });
+
+test('kill -9 mid-delivery: after restart the callback is delivered with the same webhook-id', { timeout: 60_000 }, async () => {
+  const { Receiver } = await import('../helpers/receiver.js');
+  const { TestUpstream } = await import('../helpers/upstream.js');
+  const upstream = await new TestUpstream().start();
+  const rx = await new Receiver(['hang']).start(); // the first attempt never gets an answer
+  const args = ['--upstream', upstream.url, '--db', `sqlite:${join(tempDir(), 'delivery-crash.db')}`, '--lease', '2s', '--allow-callback-hosts', '127.0.0.1', '--callback-timeout', '60s'];
+  let gw = await new GatewayProcess(args).start();
+  const res = await fetch(`${gw.url}/ok`, { headers: { pragma: 'redirect', callback: `<${rx.url}/cb>` } });
+  assert.equal(res.status, 202);
+  await eventually(async () => rx.received.length === 1);
+  await gw.crash();
+  gw = await new GatewayProcess(args).start();
+  await eventually(async () => rx.received.length === 2, 20_000, 100);
+  const [first, second] = rx.received;
+  assert.equal(second!.headers['webhook-id'], first!.headers['webhook-id']);
+  assert.equal(second!.body.toString(), 'Hello world');
+  await gw.stop();
+  await rx.close();
+  await upstream.close();
+});

@@ -49,6 +49,16 @@ test('asyncgate demo prints curl examples that all work', { timeout: 90_000 }, a
     assert.match(curl(lines[4]!), /^HTTP\/1\.1 202 Accepted/);
     // 6. no preference → proxied synchronously
     assert.match(curl(lines[5]!), /^HTTP\/1\.1 200 OK[\s\S]*Hello world/);
+    // 7. Pragma: redirect + Callback → 202, then 8. the demo's inbox shows the signed callback
+    assert.match(curl(lines[6]!), /^HTTP\/1\.1 202 Accepted/);
+    let inbox = '';
+    for (let i = 0; i < 40 && !inbox.includes('webhook-signature'); i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      inbox = curl(lines[7]!);
+    }
+    assert.match(inbox, /"status": "200 OK"/);
+    assert.match(inbox, /"webhook-signature": "v1,/);
+    assert.match(inbox, /\\"report\\": \\"2026\\"/);
   } finally {
     child.kill('SIGTERM');
   }

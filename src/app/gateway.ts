@@ -54,7 +54,9 @@ export async function createGateway(settings: Settings, log: Logger): Promise<Ga
     maxResultBytes: settings.maxResultBytes,
   });
   const ownerSalt = await store.secret('owner-salt', () => randomBytes(32).toString('base64url'));
-  const signingSecret = settings.callbacks.signingSecret ?? (await store.secret('signing-secret', newSigningSecret));
+  const signingSecrets = settings.callbacks.signingSecrets.length
+    ? settings.callbacks.signingSecrets
+    : [await store.secret('signing-secret', newSigningSecret)];
   const ed25519 = loadEd25519Signer(await store.secret('ed25519-key', () => newEd25519Signer().stored));
   const callbackAgent = createGuardedAgent(settings.callbacks.policy, { connections: settings.callbacks.perHost });
   const urls = new UrlBuilder(settings.prefix, settings.publicUrl, `${settings.host}:${settings.port}`);
@@ -84,7 +86,7 @@ export async function createGateway(settings: Settings, log: Logger): Promise<Ga
       pollMs: 500,
       timeoutMs: settings.callbacks.timeoutMs,
       schedule: settings.callbacks.retryScheduleMs,
-      secrets: [signingSecret],
+      secrets: signingSecrets,
       ed25519,
       urlsFor: (job) => urls.forOrigin(job.options.origin ?? `http://${settings.host}:${settings.port}`, job.id),
     },

@@ -30,7 +30,8 @@ Options:
   --cors                   answer CORS preflights and expose the async headers to browsers
 
 Callbacks:
-  --signing-secret SECRET  whsec_… key for webhook signatures (default: generated once, kept in the db)
+  --signing-secret KEYS    whsec_… key for webhook signatures; during a rotation "new,old" signs with
+                           both (default: generated once, kept in the db)
   --retry-schedule LIST    delivery attempts, e.g. 0s,5s,5m,30m,2h,5h,10h,10h (the default)
   --callback-timeout DUR   how long a receiver may take to answer (default 30s)
   --allow-callback-hosts L hosts/CIDRs callbacks may reach despite the SSRF guard, e.g. 127.0.0.1,10.0.0.0/8

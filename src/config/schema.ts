@@ -80,6 +80,7 @@ export const configFileSchema = z
         /** Hosts and CIDRs callbacks may reach despite the SSRF guard, e.g. ["127.0.0.1", "10.0.0.0/8"]. */
         allowHosts: z.array(z.string().min(1)).optional(),
         allowPrivate: z.boolean().optional(),
+        /** One key, or several comma-separated during a rotation (the first is current). */
         signingSecret: z.string().startsWith('whsec_').optional(),
         concurrency: z.number().int().min(1).max(10_000).optional(),
         perHost: z.number().int().min(1).max(1_000).optional(),

@@ -34,8 +34,9 @@ export interface CallbackSettings {
   retryScheduleMs: readonly number[];
   timeoutMs: number;
   policy: CallbackPolicy;
-  /** `whsec_…`; generated and kept in the store when not given. */
-  signingSecret: string | undefined;
+  /** `whsec_…` keys, the first current, the rest still signing during a rotation; generated and kept in the
+   * store when none is given. */
+  signingSecrets: string[];
   concurrency: number;
   perHost: number;
 }
@@ -156,15 +157,18 @@ function resolveCallbacks(file: NonNullable<ConfigFile['callbacks']>, flags: Cal
     if (error instanceof CallbackPolicyError) throw new ConfigError(`--allow-callback-hosts: ${error.message}`);
     throw error;
   }
-  const signingSecret = flags.signingSecret ?? file.signingSecret;
-  if (signingSecret !== undefined && !/^whsec_[A-Za-z0-9+/]{16,}={0,2}$/.test(signingSecret)) {
-    throw new ConfigError('--signing-secret must be whsec_ followed by base64 (e.g. from a previous run\'s logs or `openssl rand -base64 32`)');
+  const signingText = flags.signingSecret ?? file.signingSecret;
+  const signingSecrets = signingText === undefined ? [] : signingText.split(',').map((x) => x.trim());
+  for (const secret of signingSecrets) {
+    if (!/^whsec_[A-Za-z0-9+/]{16,}={0,2}$/.test(secret)) {
+      throw new ConfigError('--signing-secret takes whsec_ + base64 keys, comma-separated during a rotation (e.g. whsec_$(openssl rand -base64 32))');
+    }
   }
   return {
     retryScheduleMs,
     timeoutMs: flags.timeoutMs ?? file.timeout ?? 30_000,
     policy,
-    signingSecret,
+    signingSecrets,
     concurrency: file.concurrency ?? 32,
     perHost: file.perHost ?? 4,
   };

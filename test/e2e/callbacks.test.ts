@@ -14,6 +14,7 @@ import { Receiver } from '../helpers/receiver.js';
 import { TestUpstream } from '../helpers/upstream.js';
 
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+const OLD_SECRET = 'whsec_c2VjcmV0LWJlaW5nLXJvdGF0ZWQtb3V0LTEyMzQ=';
 const ADMIN = 'admin-token-0123456789abcdef';
 const upstream = new TestUpstream();
 const dir = tempDir();
@@ -28,11 +29,17 @@ const receiver = async (plan: Receiver['plan'] = []) => {
 before(async () => {
   await upstream.start();
   const config = join(dir, 'cb.config.json');
-  writeFileSync(config, JSON.stringify({ routes: [{ match: 'POST /cart/checkout', callbackBodyField: 'callback_url' }] }));
+  // A time-compressed retry schedule and the callback settings come from the config file.
+  writeFileSync(
+    config,
+    JSON.stringify({
+      callbacks: { retrySchedule: '0s,200ms,200ms,200ms', timeout: '700ms', allowHosts: ['127.0.0.1'] },
+      routes: [{ match: 'POST /cart/checkout', callbackBodyField: 'callback_url' }],
+    }),
+  );
   gw = await new GatewayProcess([
     '--upstream', upstream.url, '--db', `sqlite:${join(dir, 'cb.db')}`, '--config', config,
-    '--signing-secret', SECRET, '--admin-token', ADMIN,
-    '--allow-callback-hosts', '127.0.0.1', '--retry-schedule', '0s,200ms,200ms,200ms', '--callback-timeout', '700ms',
+    '--signing-secret', `${SECRET},${OLD_SECRET}`, '--admin-token', ADMIN,
   ]).start();
 });
 after(async () => {
@@ -71,6 +78,8 @@ describe('dialects and modes', () => {
     assert.equal(got.headers.link, `<${gw.url}/_async/jobs/${id}>; rel="monitor"`);
     assert.match(String(got.headers['webhook-id']), /^msg_/);
     verified(got);
+    // During a key rotation receivers still holding the old key verify too.
+    verified(got, new Webhook(OLD_SECRET.slice('whsec_'.length)));
     assert.equal((JSON.parse(got.body.toString()) as { body: string }).body, 'hi');
   });
 

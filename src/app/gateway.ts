@@ -183,8 +183,9 @@ export async function createGateway(settings: Settings, log: Logger): Promise<Ga
       closing = true;
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
+      // Deliveries first: attempts in flight finish (or are aborted) before the store hands back every lease.
+      await deliveries.stop(Math.min(graceMs, 5_000));
       await engine.stop(graceMs);
-      await deliveries.stop();
       setTimeout(() => server.closeAllConnections(), 1_000).unref();
       await stopped;
       await agent.close();

@@ -39,6 +39,7 @@ export class DeliveryDispatcher {
   private stopped = true;
   private timer: NodeJS.Timeout | undefined;
   private readonly running = new Set<Promise<void>>();
+  private readonly stopping = new AbortController();
 
   constructor(
     private readonly store: JobStore,
@@ -54,10 +55,14 @@ export class DeliveryDispatcher {
     this.wake();
   }
 
-  async stop(): Promise<void> {
+  /** Stop claiming; give attempts in flight `graceMs` to finish, then abort them unrecorded (their leases are
+   * handed back by the store, so they are attempted again, with the same webhook-id). */
+  async stop(graceMs = 5_000): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
+    const timer = setTimeout(() => this.stopping.abort(), graceMs);
     await Promise.allSettled([...this.running]);
+    clearTimeout(timer);
   }
 
   /** Look for due deliveries now (a job just finished, or a callback was registered). */
@@ -131,7 +136,8 @@ export class DeliveryDispatcher {
     let snippet: string | null = null;
     let error: string | null = null;
     let timedOut = false;
-    const signal = AbortSignal.timeout(this.o.timeoutMs);
+    const timeout = AbortSignal.timeout(this.o.timeoutMs);
+    const signal = AbortSignal.any([timeout, this.stopping.signal]);
     try {
       const res = await request(d.url, {
         method: call.method,
@@ -145,7 +151,8 @@ export class DeliveryDispatcher {
       retryAfterMs = parseRetryAfter(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter);
       snippet = await firstBytes(res.body, SNIPPET_BYTES);
     } catch (e) {
-      timedOut = signal.aborted;
+      if (this.stopping.signal.aborted) return; // shutting down: not the receiver's fault, not recorded
+      timedOut = timeout.aborted;
       error = timedOut ? `no answer within ${this.o.timeoutMs} ms` : describe(e);
     }
     const verdict = judgeAttempt(status, retryAfterMs, timedOut);

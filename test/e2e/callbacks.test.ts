@@ -174,6 +174,19 @@ describe('retries, 410, dead letters', () => {
     assert.equal(detail.attempts[0]!.snippet, 'answer 500');
   });
 
+  test('a redirect is not followed: it counts as a failed attempt', async () => {
+    const elsewhere = await receiver();
+    const rx = await receiver([{ status: 307, delayMs: 0, headers: { location: `${elsewhere.url}/moved` } }]);
+    const res = await fetch(`${gw.url}/ok`, { headers: { pragma: 'redirect', callback: `<${rx.url}/redirect>` } });
+    const { id } = (await res.json()) as { id: string };
+    await eventually(async () => rx.received.length === 2);
+    assert.equal(elsewhere.received.length, 0);
+    const [d] = ((await (await admin(`/deliveries?job=${id}`)).json()) as { items: Array<{ id: string }> }).items;
+    const detail = (await (await admin(`/deliveries/${d!.id}`)).json()) as { attempts: Array<{ status: number; error: string }> };
+    assert.deepEqual(detail.attempts.map((a) => a.status), [307, 200]);
+    assert.match(detail.attempts[0]!.error, /answered 307/);
+  });
+
   test('410 Gone stops at once', async () => {
     const rx = await receiver([410]);
     const res = await fetch(`${gw.url}/ok`, { headers: { pragma: 'redirect', callback: `<${rx.url}/gone>` } });

@@ -2,11 +2,14 @@
 //
 //   node bench/servers.mjs upstream   the gateway's upstream: answers 200 at once to everything
 //   node bench/servers.mjs ceiling    the baseline: answers what asyncgate answers, with no storage and no work
+//   node bench/servers.mjs receiver   a callback receiver (section D): answers 200 at once, reports each receipt
 //
 // Each prints one JSON line {"listening":"http://127.0.0.1:PORT"} on stdout when ready, and exits on SIGTERM.
 // Both read the request body to the end before answering (as the gateway must), and keep connections alive.
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { setImmediate } from 'node:timers';
 
 const mode = process.argv[2];
 
@@ -109,12 +112,59 @@ function ceiling() {
   return { handler, setBase: (b) => (base = b) };
 }
 
+/**
+ * receiver: the callback receiver of section D. Every request is read to the end and answered 200 at once.
+ * A request to /cb/<tag>/<seq> is reported on stdout as a line `@cb <tag> <seq> <epoch ms, µs precision> <ok>`
+ * (lines batched per event-loop turn), where ok is 1 when its Standard Webhooks v1 signature verifies under
+ * RECEIVER_SECRET (whsec_...; constant-time compare, timestamp within 5 min), 0 otherwise. The benchmark reads
+ * those lines: receipt times, closed-loop pacing, duplicates, bad signatures.
+ */
+function receiver() {
+  const secret = process.env.RECEIVER_SECRET ?? '';
+  const key = secret.startsWith('whsec_') ? Buffer.from(secret.slice(6), 'base64') : null;
+  const origin = performance.timeOrigin;
+  let pending = [];
+  const flush = () => {
+    const text = pending.join('');
+    pending = [];
+    process.stdout.write(text);
+  };
+  const verify = (headers, body) => {
+    const id = headers['webhook-id'];
+    const ts = headers['webhook-timestamp'];
+    const sigs = headers['webhook-signature'];
+    if (!key || !id || !ts || !sigs || !/^\d+$/.test(ts) || Math.abs(Date.now() / 1000 - Number(ts)) > 300) return false;
+    const expected = Buffer.from(createHmac('sha256', key).update(`${id}.${ts}.`).update(body).digest('base64'));
+    return sigs.split(' ').some((s) => {
+      if (!s.startsWith('v1,')) return false;
+      const got = Buffer.from(s.slice(3));
+      return got.length === expected.length && timingSafeEqual(got, expected);
+    });
+  };
+  const ok = Buffer.from('{"received":true}');
+  return (req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const t = origin + performance.now();
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': ok.length });
+      res.end(ok);
+      const m = /^\/cb\/([A-Za-z0-9_-]+)\/(\d+)/.exec(req.url);
+      if (!m) return;
+      const good = verify(req.headers, Buffer.concat(chunks)) ? 1 : 0;
+      if (pending.length === 0) setImmediate(flush);
+      pending.push(`@cb ${m[1]} ${m[2]} ${t.toFixed(3)} ${good}\n`);
+    });
+  };
+}
+
 let handler;
 let setBase = () => {};
 if (mode === 'upstream') handler = upstream();
 else if (mode === 'ceiling') ({ handler, setBase } = ceiling());
+else if (mode === 'receiver') handler = receiver();
 else {
-  process.stderr.write('usage: node bench/servers.mjs upstream|ceiling\n');
+  process.stderr.write('usage: node bench/servers.mjs upstream|ceiling|receiver\n');
   process.exit(2);
 }
 

@@ -169,7 +169,9 @@ function resolveCallbacks(file: NonNullable<ConfigFile['callbacks']>, flags: Cal
     timeoutMs: flags.timeoutMs ?? file.timeout ?? 30_000,
     policy,
     signingSecrets,
-    concurrency: file.concurrency ?? 32,
-    perHost: file.perHost ?? 4,
+    // Deliveries are I/O-bound: many may be in flight. The per-host bound is what keeps a slow receiver from
+    // holding up the others, so the total must be several times it.
+    concurrency: file.concurrency ?? 128,
+    perHost: file.perHost ?? 16,
   };
 }

@@ -3,6 +3,7 @@ import { request, type Dispatcher } from 'undici';
 import type { JobUrls } from '../http/urls.js';
 import type { Delivery, Job } from '../model.js';
 import { parseRetryAfter } from '../protocol/retry-after.js';
+import { ClaimLoop } from '../shared/claim-loop.js';
 import type { DeliveryNext, JobStore } from '../store/port.js';
 import { buildCallback } from './payload.js';
 import { judgeAttempt, nextDelayMs } from './schedule.js';
@@ -34,10 +35,7 @@ const SNIPPET_BYTES = 256;
 export class DeliveryDispatcher {
   private readonly inflight = new Map<string, number>();
   private active = 0;
-  private claiming = false;
-  private again = false;
-  private stopped = true;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly loop: ClaimLoop<Delivery>;
   private readonly running = new Set<Promise<void>>();
   private readonly stopping = new AbortController();
 
@@ -46,20 +44,24 @@ export class DeliveryDispatcher {
     private readonly agent: Dispatcher,
     private readonly o: DeliveryOptions,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.loop = new ClaimLoop<Delivery>({
+      pollMs: o.pollMs,
+      capacity: () => o.concurrency - this.active,
+      claim: (n) => store.claimDeliveries(o.workerId, n, Date.now(), o.leaseMs, o.perHost, Object.fromEntries(this.inflight)),
+      launch: (d) => this.launch(d),
+      onError: (error) => log.error({ err: error }, 'claiming deliveries failed; will retry'),
+    });
+  }
 
   start(): void {
-    this.stopped = false;
-    this.timer = setInterval(() => this.wake(), this.o.pollMs);
-    this.timer.unref();
-    this.wake();
+    this.loop.start();
   }
 
   /** Stop claiming; give attempts in flight `graceMs` to finish, then abort them unrecorded (their leases are
    * handed back by the store, so they are attempted again, with the same webhook-id). */
   async stop(graceMs = 5_000): Promise<void> {
-    this.stopped = true;
-    clearInterval(this.timer);
+    this.loop.stop();
     const timer = setTimeout(() => this.stopping.abort(), graceMs);
     await Promise.allSettled([...this.running]);
     clearTimeout(timer);
@@ -67,37 +69,7 @@ export class DeliveryDispatcher {
 
   /** Look for due deliveries now (a job just finished, or a callback was registered). */
   wake(): void {
-    if (this.stopped) return;
-    if (this.claiming) {
-      this.again = true;
-      return;
-    }
-    void this.claimLoop();
-  }
-
-  private async claimLoop(): Promise<void> {
-    this.claiming = true;
-    try {
-      do {
-        this.again = false;
-        while (!this.stopped && this.active < this.o.concurrency) {
-          const batch = await this.store.claimDeliveries(
-            this.o.workerId,
-            this.o.concurrency - this.active,
-            Date.now(),
-            this.o.leaseMs,
-            this.o.perHost,
-            Object.fromEntries(this.inflight),
-          );
-          for (const d of batch) this.launch(d);
-          if (batch.length === 0) break;
-        }
-      } while (this.again && !this.stopped);
-    } catch (error) {
-      this.log.error({ err: error }, 'claiming deliveries failed; will retry');
-    } finally {
-      this.claiming = false;
-    }
+    this.loop.wake();
   }
 
   private launch(d: Delivery): void {

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Job } from '../model.js';
+import { ClaimLoop } from '../shared/claim-loop.js';
 import type { JobStore } from '../store/port.js';
 import { AbortReason } from './executor.js';
 import { runAttempt, type RunnerDeps } from './runner.js';
@@ -18,10 +19,7 @@ export interface DispatcherOptions {
  */
 export class Dispatcher {
   private readonly running = new Map<string, AbortController>();
-  private claiming = false;
-  private again = false;
-  private stopped = true;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly loop: ClaimLoop<Job>;
   private idle: Array<() => void> = [];
 
   constructor(
@@ -29,13 +27,18 @@ export class Dispatcher {
     private readonly deps: RunnerDeps,
     private readonly options: DispatcherOptions,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.loop = new ClaimLoop<Job>({
+      pollMs: options.pollMs,
+      capacity: () => options.concurrency - this.running.size,
+      claim: (n) => store.claimJobs(options.workerId, n, Date.now(), options.leaseMs),
+      launch: (job) => this.run(job),
+      onError: (error) => log.error({ err: error }, 'claiming jobs failed; will retry'),
+    });
+  }
 
   start(): void {
-    this.stopped = false;
-    this.timer = setInterval(() => this.wake(), this.options.pollMs);
-    this.timer.unref();
-    this.wake();
+    this.loop.start();
   }
 
   get active(): number {
@@ -44,12 +47,7 @@ export class Dispatcher {
 
   /** Look for work now. Cheap to call often: concurrent calls coalesce into one claim loop. */
   wake(): void {
-    if (this.stopped) return;
-    if (this.claiming) {
-      this.again = true;
-      return;
-    }
-    void this.claimLoop();
+    this.loop.wake();
   }
 
   /** Abort the attempt running here for a job (cancel). */
@@ -62,8 +60,7 @@ export class Dispatcher {
 
   /** Stop claiming; wait up to `graceMs` for running attempts, then abort what is left. */
   async stop(graceMs: number): Promise<void> {
-    this.stopped = true;
-    clearInterval(this.timer);
+    this.loop.stop();
     if (this.running.size === 0) return;
     const drained = new Promise<void>((resolve) => this.idle.push(resolve));
     const timer = setTimeout(() => {
@@ -71,29 +68,6 @@ export class Dispatcher {
     }, graceMs);
     await drained;
     clearTimeout(timer);
-  }
-
-  private async claimLoop(): Promise<void> {
-    this.claiming = true;
-    try {
-      do {
-        this.again = false;
-        while (!this.stopped && this.running.size < this.options.concurrency) {
-          const jobs = await this.store.claimJobs(
-            this.options.workerId,
-            this.options.concurrency - this.running.size,
-            Date.now(),
-            this.options.leaseMs,
-          );
-          for (const job of jobs) this.run(job);
-          if (jobs.length === 0) break;
-        }
-      } while (this.again && !this.stopped);
-    } catch (error) {
-      this.log.error({ err: error }, 'claiming jobs failed; will retry');
-    } finally {
-      this.claiming = false;
-    }
   }
 
   private run(job: Job): void {

@@ -62,6 +62,16 @@ export function secretKey(secret: string): Buffer {
 }
 
 /** A new server secret: 'whsec_' + base64 of 32 random bytes. */
+/** Whether `secretKey` accepts this secret: for judging client input up front (400, not a failed delivery). */
+export function isValidSecret(secret: string): boolean {
+  try {
+    secretKey(secret);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function newSigningSecret(): string {
   return SECRET_PREFIX + randomBytes(32).toString('base64');
 }

@@ -5,13 +5,13 @@ import type { Engine } from '../engine/engine.js';
 import { newJobId, sha256 } from '../engine/ids.js';
 import { credentialOwner } from '../engine/owner.js';
 import { suggestedPollSeconds } from '../engine/poll-interval.js';
+import { asProblem } from '../errors/as-problem.js';
 import { AsyncgateError } from '../errors/asyncgate-error.js';
 import { replayResult } from '../http/replay.js';
 import { jobEtag, representation } from '../http/representation.js';
 import { sendJson } from '../http/respond.js';
-import type { UrlBuilder } from '../http/urls.js';
+import type { JobUrls, UrlBuilder } from '../http/urls.js';
 import { TERMINAL_STATES, type Job, type NewJob } from '../model.js';
-import { ProtocolError } from '../protocol/errors.js';
 import { parseIdempotencyKey } from '../protocol/idempotency-key.js';
 import { formatLink } from '../protocol/link.js';
 import { readBody } from './body.js';
@@ -44,17 +44,13 @@ export async function acceptAsync(
   preread?: Buffer | null,
 ): Promise<void> {
   const { engine, settings } = deps;
-  let idempotencyKey: string | undefined;
-  try {
-    idempotencyKey = parseIdempotencyKey(req.headers['idempotency-key']);
-  } catch (error) {
-    if (error instanceof ProtocolError) throw new AsyncgateError('invalid-idempotency-key', error.message);
-    throw error;
-  }
+  const idempotencyKey = asProblem('invalid-idempotency-key', () => parseIdempotencyKey(req.headers['idempotency-key']));
   const body = preread !== undefined ? preread : await readBody(req, rule?.maxBodySize ?? settings.maxBodyBytes);
   const method = req.method ?? 'GET';
   const url = req.url ?? '/';
   const proto = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
+  // Forwarded / X-Forwarded-* / Host, worked out once: every URL of this answer and the job's callbacks use it.
+  const origin = deps.urls.origin(req);
   const retryable = IDEMPOTENT.has(method) || idempotencyKey !== undefined || rule?.retry?.unsafe === true;
   const job: NewJob = {
     id: newJobId(),
@@ -71,8 +67,8 @@ export async function acceptAsync(
       retentionMs: rule?.retention ?? settings.retentionMs,
       ...(neg.redirectWhenDone ? { redirectWhenDone: true } : {}),
       ...(rule ? { route: rule.name } : {}),
-      origin: deps.urls.origin(req),
-      sourceUrl: deps.urls.origin(req) + url,
+      origin,
+      sourceUrl: origin + url,
     },
     createdAt: Date.now(),
     callbacks: neg.callbacks.map((c) => ({ ...c, id: `msg_${newJobId()}` })),
@@ -82,7 +78,7 @@ export async function acceptAsync(
     throw new AsyncgateError(
       'idempotency-key-reused',
       'this Idempotency-Key was already used for a different method, URL or body',
-      { members: { job: deps.urls.job(req, stored.id).self } },
+      { members: { job: deps.urls.forOrigin(origin, stored.id).self } },
     );
   }
 
@@ -93,7 +89,7 @@ export async function acceptAsync(
     current = (await engine.waitForTerminal(stored.id, neg.waitSeconds * 1000, closed.signal)) ?? current;
   }
   if (TERMINAL_STATES.has(current.state) && neg.waitSeconds > 0) {
-    const urls = deps.urls.job(req, current.id);
+    const urls = deps.urls.forOrigin(origin, current.id);
     const link = formatLink(urls.self, { rel: 'monitor' });
     if (current.response) {
       await replayResult(res, current, engine.readResult(current.id), method === 'HEAD', Date.now(), {
@@ -105,17 +101,10 @@ export async function acceptAsync(
     }
     throw jobFailure(current, link);
   }
-  answerAccepted(req, res, current, deps, neg);
+  answerAccepted(res, current, deps.urls.forOrigin(origin, current.id), neg);
 }
 
-function answerAccepted(
-  req: IncomingMessage,
-  res: ServerResponse,
-  job: Job,
-  deps: AcceptDeps,
-  neg: Extract<Negotiation, { async: true }>,
-): void {
-  const urls = deps.urls.job(req, job.id);
+function answerAccepted(res: ServerResponse, job: Job, urls: JobUrls, neg: Extract<Negotiation, { async: true }>): void {
   const headers: Record<string, string> = {
     location: urls.self,
     'operation-location': urls.self,

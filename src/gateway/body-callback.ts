@@ -1,9 +1,9 @@
 import type { RouteRule } from '../config/routes.js';
 import type { CallbackPolicy } from '../delivery/ssrf.js';
+import { asProblem } from '../errors/as-problem.js';
 import { AsyncgateError } from '../errors/asyncgate-error.js';
 import type { CallbackSpec } from '../model.js';
 import { callbackUrl } from '../protocol/callback.js';
-import { ProtocolError } from '../protocol/errors.js';
 import { allowed } from './negotiate.js';
 
 /**
@@ -27,12 +27,7 @@ export function bodyCallback(
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed) || !(field in parsed)) return undefined;
   const value = (parsed as Record<string, unknown>)[field];
   if (typeof value !== 'string') throw new AsyncgateError('invalid-callback', `"${field}" must be a URL string`);
-  try {
-    callbackUrl(value, field);
-  } catch (error) {
-    if (error instanceof ProtocolError) throw new AsyncgateError('invalid-callback', error.message);
-    throw error;
-  }
+  asProblem('invalid-callback', () => callbackUrl(value, field));
   const url = allowed(value, policy, field);
   let forwarded = body;
   if (!rule.keepCallbackBodyField) {

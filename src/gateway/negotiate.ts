@@ -1,13 +1,12 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { RouteRule } from '../config/routes.js';
-import { secretKey } from '../delivery/signing.js';
+import { isValidSecret } from '../delivery/signing.js';
 import { CallbackPolicyError, checkCallbackUrl, type CallbackPolicy } from '../delivery/ssrf.js';
+import { asProblem } from '../errors/as-problem.js';
 import { AsyncgateError } from '../errors/asyncgate-error.js';
-import type { ProblemType } from '../errors/codes.js';
 import type { CallbackSpec, Dialect } from '../model.js';
 import { parseAcceptAsynchronous, parseAsynchronousEndpoint } from '../protocol/accept-asynchronous.js';
 import { odataCallbackUrl, parseCallbackHeader } from '../protocol/callback.js';
-import { ProtocolError } from '../protocol/errors.js';
 import { parsePrefer, preferredWait } from '../protocol/prefer.js';
 
 export type Negotiation =
@@ -42,12 +41,12 @@ export function negotiate(
   policy: CallbackPolicy,
 ): Negotiation {
   const policyName = rule?.async ?? 'allowed';
-  const prefs = guard('invalid-prefer', () => parsePrefer(headers.prefer));
+  const prefs = asProblem('invalid-prefer', () => parsePrefer(headers.prefer));
   const respondAsync = prefs.has('respond-async');
-  const wait = guard('invalid-prefer', () => preferredWait(prefs));
-  const mode = guard('invalid-accept-asynchronous', () => parseAcceptAsynchronous(headers['accept-asynchronous']));
-  const callbackHeader = guard('invalid-callback', () => parseCallbackHeader(headers.callback));
-  const odata = guard('invalid-callback', () => odataCallbackUrl(prefs));
+  const wait = asProblem('invalid-prefer', () => preferredWait(prefs));
+  const mode = asProblem('invalid-accept-asynchronous', () => parseAcceptAsynchronous(headers['accept-asynchronous']));
+  const callbackHeader = asProblem('invalid-callback', () => parseCallbackHeader(headers.callback));
+  const odata = asProblem('invalid-callback', () => odataCallbackUrl(prefs));
   const pragmaRedirect = /(^|,)\s*redirect\s*(,|$)/i.test(String(headers.pragma ?? ''));
 
   if (policyName === 'never') return { async: false };
@@ -56,7 +55,9 @@ export function negotiate(
   // seed 000: a Callback makes the request asynchronous only with Pragma: redirect or respond-async.
   if (callbackHeader && (pragmaRedirect || respondAsync)) {
     for (const c of callbackHeader) {
-      if (c.secret !== undefined) guard('invalid-callback', () => secretKey(c.secret!));
+      if (c.secret !== undefined && !isValidSecret(c.secret)) {
+        throw new AsyncgateError('invalid-callback', 'Callback secret must be raw text or whsec_ + base64');
+      }
       callbacks.push({ url: allowed(c.url.href, policy, 'Callback'), method: c.method, mode: 'response', secret: c.secret ?? null });
     }
   }
@@ -65,7 +66,7 @@ export function negotiate(
     applied.push('callback');
   }
   if (mode === 'notify' || mode === 'response') {
-    const endpoint = guard('invalid-asynchronous-end-point', () => parseAsynchronousEndpoint(String(headers['asynchronous-end-point'] ?? '') || undefined));
+    const endpoint = asProblem('invalid-asynchronous-end-point', () => parseAsynchronousEndpoint(String(headers['asynchronous-end-point'] ?? '') || undefined));
     if (!endpoint) {
       throw new AsyncgateError('invalid-asynchronous-end-point', `Accept-Asynchronous: ${mode} needs an Asynchronous-end-point header with the URL to call`);
     }
@@ -102,15 +103,6 @@ export function allowed(url: string, policy: CallbackPolicy, field: string): str
     return checkCallbackUrl(url, policy).href;
   } catch (error) {
     if (error instanceof CallbackPolicyError) throw new AsyncgateError('callback-refused', `${field}: ${error.message}`);
-    throw error;
-  }
-}
-
-function guard<T>(type: ProblemType, fn: () => T): T {
-  try {
-    return fn();
-  } catch (error) {
-    if (error instanceof ProtocolError || error instanceof RangeError) throw new AsyncgateError(type, error.message);
     throw error;
   }
 }

@@ -1,11 +1,11 @@
 import type { IncomingMessage } from 'node:http';
-import { secretKey } from '../delivery/signing.js';
+import { isValidSecret } from '../delivery/signing.js';
 import type { CallbackPolicy } from '../delivery/ssrf.js';
 import { newJobId } from '../engine/ids.js';
+import { asProblem } from '../errors/as-problem.js';
 import { AsyncgateError } from '../errors/asyncgate-error.js';
 import type { CallbackSpec, DeliveryMode, Job } from '../model.js';
 import { callbackUrl } from '../protocol/callback.js';
-import { ProtocolError } from '../protocol/errors.js';
 import type { JobStore } from '../store/port.js';
 import { readBody } from './body.js';
 import { allowed } from './negotiate.js';
@@ -37,26 +37,12 @@ export async function registerCallback(
   }
   const m = mode === 'ping' ? 'GET' : String(method ?? 'POST').toUpperCase();
   if (m !== 'POST' && m !== 'PUT' && m !== 'GET') throw new AsyncgateError('invalid-callback', '"method" must be POST or PUT');
-  if (secret !== undefined && (typeof secret !== 'string' || !validSecret(secret))) {
+  if (secret !== undefined && (typeof secret !== 'string' || !isValidSecret(secret))) {
     throw new AsyncgateError('invalid-callback', '"secret" must be a non-empty string (raw, or whsec_ + base64)');
   }
-  try {
-    callbackUrl(url, 'url');
-  } catch (error) {
-    if (error instanceof ProtocolError) throw new AsyncgateError('invalid-callback', error.message);
-    throw error;
-  }
+  asProblem('invalid-callback', () => callbackUrl(url, 'url'));
   const spec: CallbackSpec = { url: allowed(url, policy, 'url'), method: m, mode: mode as DeliveryMode, secret: (secret as string | undefined) ?? null };
   const delivery = await store.addCallback(job.id, spec, `msg_${newJobId()}`, Date.now());
   if (!delivery) throw new AsyncgateError('job-not-found');
   return { id: delivery.id, url: delivery.url, mode: delivery.mode, method: delivery.method, state: delivery.state };
-}
-
-function validSecret(s: string): boolean {
-  try {
-    secretKey(s);
-    return true;
-  } catch {
-    return false;
-  }
 }

@@ -3,10 +3,10 @@ import type { Engine } from '../engine/engine.js';
 import { isJobId, sameOwner } from '../engine/ids.js';
 import { credentialOwner } from '../engine/owner.js';
 import { suggestedPollSeconds } from '../engine/poll-interval.js';
+import { asProblem } from '../errors/as-problem.js';
 import { AsyncgateError } from '../errors/asyncgate-error.js';
 import { TERMINAL_STATES, type Job } from '../model.js';
 import { ifNoneMatchMatches } from '../protocol/etag.js';
-import { ProtocolError } from '../protocol/errors.js';
 import { parsePrefer, preferredWait } from '../protocol/prefer.js';
 import { PollGate } from './poll-gate.js';
 import { httpDate, maxAge, replayResult } from './replay.js';
@@ -134,13 +134,7 @@ export class JobRoutes {
   }
 
   private longPollMs(req: IncomingMessage): number {
-    let wait: number | undefined;
-    try {
-      wait = preferredWait(parsePrefer(req.headers.prefer));
-    } catch (error) {
-      if (error instanceof ProtocolError) throw new AsyncgateError('invalid-prefer', error.message);
-      throw error;
-    }
+    const wait = asProblem('invalid-prefer', () => preferredWait(parsePrefer(req.headers.prefer)));
     return wait === undefined ? 0 : Math.min(wait * 1000, this.o.maxWaitMs);
   }
 

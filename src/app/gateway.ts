@@ -39,7 +39,13 @@ export interface Gateway {
 
 /** Build the gateway: store, engine, upstream client, and the HTTP server that routes between them. */
 export async function createGateway(settings: Settings, log: Logger): Promise<Gateway> {
-  const store = await openStore(settings.db);
+  const store = await openStore(settings.db, {
+    onRetry: (reason, delayMs) => log.warn({ retryInMs: delayMs }, `${reason}; retrying in ${Math.round(delayMs / 100) / 10} s`),
+    onConnectionState: (state, error) => {
+      if (state === 'lost') log.warn({ err: error }, 'lost a connection to the database; reconnecting');
+      else log.info('database notifications connected');
+    },
+  });
   const agent: Agent = createUpstreamAgent(settings.concurrency);
   const engine = new Engine({
     store,
@@ -96,6 +102,10 @@ export async function createGateway(settings: Settings, log: Logger): Promise<Ga
   // A job that just finished may have callbacks due: look now rather than at the next poll.
   engine.events.onAny((job) => {
     if (TERMINAL_STATES.has(job.state)) deliveries.wake();
+  });
+  // Deliveries made due by another process (its job finished there, or an operator redelivered).
+  store.listen?.((change) => {
+    if (change.kind === 'deliveries' || change.kind === 'resync') deliveries.wake();
   });
   const admin = new AdminRoutes(settings.adminToken, store, urls, () => deliveries.wake());
   const acceptDeps: AcceptDeps = { engine, settings, urls, ownerSalt };

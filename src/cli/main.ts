@@ -2,8 +2,10 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config/settings.js';
 import { StoreUrlError } from '../store/open.js';
+import { PostgresUnavailableError } from '../store/postgres/open.js';
 import { demo, DEMO_HELP } from './demo.js';
 import { UsageError } from './flags.js';
+import { migrate, MIGRATE_HELP } from './migrate.js';
 import { runGateway, serveSettings, SERVE_HELP } from './serve.js';
 
 const HELP = `Usage: asyncgate <command> [options]
@@ -13,6 +15,7 @@ Make any HTTP API asynchronous: durable 202 Accepted, status monitors, result re
 Commands:
   serve     run the gateway in front of an upstream API
   demo      run the gateway in front of a built-in demo API (SQLite), with curl examples
+  migrate   create or upgrade the database tables (SQLite or PostgreSQL), then exit
   help      show help for a command: asyncgate help serve
 
 Options:
@@ -22,7 +25,7 @@ Options:
 Run "asyncgate <command> --help" for a command's options.
 `;
 
-const COMMAND_HELP: Record<string, string> = { serve: SERVE_HELP, demo: DEMO_HELP };
+const COMMAND_HELP: Record<string, string> = { serve: SERVE_HELP, demo: DEMO_HELP, migrate: MIGRATE_HELP };
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -56,6 +59,8 @@ async function main(argv: string[]): Promise<number> {
     case 'demo':
       await demo(rest);
       return -1;
+    case 'migrate':
+      return migrate(rest);
     default:
       throw new UsageError(`unknown command '${command}'`);
   }
@@ -71,6 +76,9 @@ main(process.argv.slice(2)).then(
       const hint = command && COMMAND_HELP[command] ? `asyncgate ${command} --help` : 'asyncgate --help';
       process.stderr.write(`asyncgate: ${error.message}\nRun "${hint}" for usage.\n`);
       process.exitCode = 2;
+    } else if (error instanceof PostgresUnavailableError) {
+      process.stderr.write(`asyncgate: ${error.message}\n`);
+      process.exitCode = 1;
     } else if (error instanceof ConfigError || error instanceof StoreUrlError) {
       process.stderr.write(`asyncgate: ${error.message}\n`);
       process.exitCode = 2;

@@ -13,7 +13,9 @@ Options:
   --upstream URL           the API to put asynchrony in front of (required unless in --config)
   --port N                 port to listen on (default 8080; 0 picks a free one)
   --host ADDR              address to listen on (default 127.0.0.1)
-  --db URL                 storage: sqlite:PATH (default sqlite:./asyncgate.db)
+  --db URL                 storage: sqlite:PATH (default sqlite:./asyncgate.db), or
+                           postgres://user@host:5432/db[?schema=NAME&pool=N] to share jobs
+                           between several asyncgate processes
   --config FILE            route rules and settings (JSON, or a JS/TS module); flags win
   --admin-token TOKEN      token for the admin endpoints (also ASYNCGATE_ADMIN_TOKEN)
   --retention DURATION     keep finished jobs and results this long (default 24h)
@@ -109,7 +111,7 @@ export async function serveSettings(argv: string[]): Promise<Settings | null> {
 export async function runGateway(settings: Settings, log: Logger = createLogger()): Promise<Gateway> {
   const gateway = await createGateway(settings, log);
   const url = await gateway.listen();
-  log.info({ url, upstream: settings.upstream.href, db: settings.db }, 'asyncgate listening');
+  log.info({ url, upstream: settings.upstream.href, db: gateway.store.label }, 'asyncgate listening');
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { AsyncgateError } from '../errors/asyncgate-error.js';
 import { JOB_ERROR_CODES } from '../errors/codes.js';
 import { TERMINAL_STATES, type Job, type NewJob } from '../model.js';
-import type { InsertOutcome, JobStore } from '../store/port.js';
+import type { InsertOutcome, JobStore, StoreChange } from '../store/port.js';
 import { Dispatcher } from './dispatcher.js';
 import { JobEvents } from './events.js';
 import type { Executor } from './executor.js';
@@ -42,6 +42,7 @@ export class Engine {
   private queuedEstimate = 0;
   private queuedRefresh: NodeJS.Timeout | undefined;
   private accepting = true;
+  private unlisten: (() => void) | undefined;
 
   constructor(options: EngineOptions) {
     this.store = options.store;
@@ -79,6 +80,7 @@ export class Engine {
   }
 
   async start(): Promise<void> {
+    this.unlisten = this.store.listen?.((change) => this.onStoreChange(change));
     await this.refreshQueued();
     this.queuedRefresh = setInterval(() => void this.refreshQueued(), 1000);
     this.queuedRefresh.unref();
@@ -86,6 +88,42 @@ export class Engine {
     this.maintenance.start();
     // A restart on the same store: jobs whose leases lapsed while we were down are rescued at once.
     await this.maintenance.rescue().catch((error: unknown) => this.log.error({ err: error }, 'initial rescue failed'));
+  }
+
+  /**
+   * Another process changed something (stores with `crossProcessEvents`): wake our claim loop for new work,
+   * wake the waiters of a job that changed (a long poll here, the job finished there), and abort our attempt
+   * of a job canceled or deleted elsewhere.
+   */
+  private onStoreChange(change: StoreChange): void {
+    switch (change.kind) {
+      case 'work':
+        return this.dispatcher.wake();
+      case 'gone':
+        this.dispatcher.abort(change.id, 'canceled');
+        return this.events.emitGone(change.id);
+      case 'job':
+        if (change.state === 'canceled') this.dispatcher.abort(change.id, 'canceled');
+        if (this.events.isWatched(change.id)) void this.republish(change.id);
+        return;
+      case 'resync':
+        // Notifications may have been missed while the channel was down: look again at everything watched.
+        this.dispatcher.wake();
+        for (const id of this.events.watchedIds()) void this.republish(id);
+        return;
+      case 'deliveries':
+        return;
+    }
+  }
+
+  private async republish(id: string): Promise<void> {
+    try {
+      const job = await this.store.getJob(id);
+      if (job) this.events.emit(job);
+      else this.events.emitGone(id);
+    } catch (error) {
+      this.log.warn({ err: error, job: id }, 'could not read a job changed by another process');
+    }
   }
 
   /** Commit a job (durably) and schedule it. Repeats of an Idempotency-Key return the original job. */
@@ -178,6 +216,7 @@ export class Engine {
   /** Stop taking jobs; let running attempts finish for `graceMs`, then hand back what is left. */
   async stop(graceMs = 10_000): Promise<void> {
     this.accepting = false;
+    this.unlisten?.();
     clearInterval(this.queuedRefresh);
     this.maintenance.stop();
     await this.dispatcher.stop(graceMs);

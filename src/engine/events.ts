@@ -70,6 +70,16 @@ export class JobEvents {
     });
   }
 
+  /** Is anyone here waiting on this job? */
+  isWatched(id: string): boolean {
+    return this.listeners.has(id);
+  }
+
+  /** Ids with waiters here. */
+  watchedIds(): string[] {
+    return [...this.listeners.keys()];
+  }
+
   /** Number of ids with waiters (for metrics). */
   get watched(): number {
     return this.listeners.size;

@@ -17,9 +17,21 @@ import type {
  * backend names.
  */
 export interface StoreCapabilities {
-  /** Changes made by other processes are announced (LISTEN/NOTIFY); otherwise only this process's are. */
+  /** Changes made by other processes are announced through `listen` (LISTEN/NOTIFY); otherwise only this
+   * process's own changes are known, and other processes sharing the store are found by polling. */
   readonly crossProcessEvents: boolean;
 }
+
+/**
+ * A change another process committed. `resync` means some may have been missed (the notification channel
+ * was lost and is back): re-read whatever is being watched.
+ */
+export type StoreChange =
+  | { kind: 'job'; id: string; version: number; state: JobState }
+  | { kind: 'gone'; id: string }
+  | { kind: 'work' }
+  | { kind: 'deliveries' }
+  | { kind: 'resync' };
 
 export interface InsertOutcome {
   job: Job;
@@ -60,8 +72,18 @@ export interface JobListQuery {
   after?: string;
 }
 
+/** What opening a store did to its schema: migrations `from` (exclusive) up to `to` applied. */
+export interface MigrationOutcome {
+  from: number;
+  to: number;
+}
+
 export interface JobStore {
   readonly capabilities: StoreCapabilities;
+  /** The migrations applied when this store was opened. */
+  readonly migration: MigrationOutcome;
+  /** Where the data lives, for logs and messages (never credentials). */
+  readonly label: string;
 
   /** Commit a new job and its callbacks (durably: the promise resolves after the commit is on disk). With an
    * idempotency key already used by the same owner, the existing job is returned and nothing is written.
@@ -129,6 +151,9 @@ export interface JobStore {
   redeliver(id: string, now: number): Promise<Delivery | null>;
   /** Redeliver every dead-lettered (failed) delivery that failed at or after `since`. Returns how many. */
   redeliverFailedSince(since: number, now: number): Promise<number>;
+
+  /** Be told of changes other processes commit (only when `capabilities.crossProcessEvents`). */
+  listen?(fn: (change: StoreChange) => void): () => void;
 
   close(): Promise<void>;
 }

@@ -12,8 +12,9 @@ import type {
   JobStore,
   RescueOutcome,
   StoreCapabilities,
+  MigrationOutcome,
 } from '../port.js';
-import { newJobState, rowToAttempt, rowToDelivery, rowToJob, type AttemptRow, type DeliveryRow, type JobRow } from './rows.js';
+import { newJobState, rowToAttempt, rowToDelivery, rowToJob, type AttemptRow, type DeliveryRow, type JobRow } from '../rows.js';
 import { SQLITE_MIGRATIONS } from './schema.js';
 import { WriteQueue } from './write-queue.js';
 
@@ -34,6 +35,8 @@ export class SqliteJobStore implements JobStore {
   readonly db: Database.Database;
   readonly writes: WriteQueue;
   private readonly s: ReturnType<typeof prepare>;
+  readonly migration: MigrationOutcome;
+  readonly label: string;
 
   constructor(options: SqliteStoreOptions) {
     if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
@@ -42,7 +45,8 @@ export class SqliteJobStore implements JobStore {
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('foreign_keys = ON');
-    migrate(this.db);
+    this.migration = migrate(this.db);
+    this.label = `sqlite:${options.path}`;
     this.s = prepare(this.db);
     this.writes = new WriteQueue(this.db);
   }
@@ -330,7 +334,7 @@ export class SqliteJobStore implements JobStore {
   }
 }
 
-function migrate(db: Database.Database): void {
+function migrate(db: Database.Database): MigrationOutcome {
   const applied = db.pragma('user_version', { simple: true }) as number;
   if (applied > SQLITE_MIGRATIONS.length) {
     throw new Error(
@@ -343,6 +347,7 @@ function migrate(db: Database.Database): void {
       db.pragma(`user_version = ${v + 1}`);
     })();
   }
+  return { from: applied, to: SQLITE_MIGRATIONS.length };
 }
 
 function prepare(db: Database.Database) {

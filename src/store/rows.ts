@@ -1,4 +1,4 @@
-import type { Delivery, DeliveryAttempt, Dialect, Job, JobState, NewJob } from '../../model.js';
+import type { Delivery, DeliveryAttempt, Dialect, Job, JobState, NewJob } from '../model.js';
 
 /** A `jobs` row as better-sqlite3 returns it. */
 export interface JobRow {

@@ -1,0 +1,363 @@
+import pg from 'pg';
+import type { CallbackSpec, Delivery, DeliveryAttempt, Job, JobError, JobProgress, NewJob } from '../../model.js';
+import type {
+  Completion,
+  DeliveryListQuery,
+  DeliveryNext,
+  InsertOutcome,
+  JobListQuery,
+  JobStore,
+  RescueOutcome,
+  StoreCapabilities,
+  StoreChange,
+  MigrationOutcome,
+} from '../port.js';
+import { newJobState, rowToAttempt, rowToDelivery, rowToJob, type AttemptRow, type DeliveryRow, type JobRow } from '../rows.js';
+import { clientConfig, isTransient, type PgTarget } from './connect.js';
+import { PgListener } from './listener.js';
+import { migratePostgres } from './migrate.js';
+import { SQL, type StatementName } from './sql.js';
+
+const RESULT_PAGE = 16;
+/** A statement that failed on a lost connection is tried again on a new one, this many times. */
+const TRANSIENT_RETRIES = 6;
+
+export interface PostgresStoreEvents {
+  /** The connection to PostgreSQL was lost or is back (for logs). */
+  onConnectionState?: (state: 'connected' | 'lost', error?: unknown) => void;
+}
+
+/**
+ * The scale-out backend: any number of asyncgate processes share one PostgreSQL. Every operation is one
+ * statement (its own transaction, one round trip); claims use `FOR UPDATE SKIP LOCKED`; triggers notify the
+ * other processes inside the writing transaction, and a dedicated connection LISTENs for them.
+ *
+ * Statements are retried on a fresh connection when the connection was lost (`pg_terminate_backend`, a
+ * restart): each is safe to repeat — inserts are `ON CONFLICT DO NOTHING`, writes are fenced by lease tokens.
+ */
+export class PostgresJobStore implements JobStore {
+  readonly capabilities: StoreCapabilities = { crossProcessEvents: true };
+  readonly pool: pg.Pool;
+  readonly schema: string;
+  private readonly listener: PgListener;
+  private readonly ownPids = new Set<number>();
+  private readonly subscribers = new Set<(change: StoreChange) => void>();
+  private closed = false;
+  migration: MigrationOutcome = { from: 0, to: 0 };
+
+  private constructor(
+    private readonly target: PgTarget,
+    private readonly hooks: PostgresStoreEvents,
+  ) {
+    this.schema = target.schema;
+    const config = clientConfig(target);
+    this.pool = new pg.Pool({ ...config, max: target.poolSize, idleTimeoutMillis: 30_000 });
+    // An idle connection that dies (server restart, pg_terminate_backend) must not take the process down.
+    this.pool.on('error', (error) => hooks.onConnectionState?.('lost', error));
+    // Remember our own backends (pid from the startup handshake): their notifications are known here already.
+    this.pool.on('connect', (client) => {
+      const pid = (client as pg.PoolClient & { processID?: number }).processID;
+      if (pid) this.ownPids.add(pid);
+    });
+    this.pool.on('remove', (client) => {
+      const pid = (client as pg.PoolClient & { processID?: number }).processID;
+      if (pid) this.ownPids.delete(pid);
+    });
+    this.listener = new PgListener({
+      config,
+      channel: `asyncgate.${target.schema}`,
+      isOwnBackend: (pid) => this.ownPids.has(pid),
+      onChange: (change) => {
+        for (const fn of this.subscribers) fn(change);
+      },
+      onState: (state, error) => hooks.onConnectionState?.(state, error),
+    });
+  }
+
+  /** Connect, apply pending migrations, and start listening. Throws if PostgreSQL cannot be reached. */
+  static async open(target: PgTarget, hooks: PostgresStoreEvents = {}): Promise<PostgresJobStore> {
+    const store = new PostgresJobStore(target, hooks);
+    try {
+      store.migration = await store.migrate();
+      await store.listener.start();
+      return store;
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
+  }
+
+  /** Apply pending migrations (also what `asyncgate migrate` runs). */
+  async migrate(): Promise<MigrationOutcome> {
+    const client = await this.pool.connect();
+    try {
+      return await migratePostgres(client, this.schema);
+    } finally {
+      client.release();
+    }
+  }
+
+  listen(fn: (change: StoreChange) => void): () => void {
+    this.subscribers.add(fn);
+    return () => this.subscribers.delete(fn);
+  }
+
+  private async run<R extends pg.QueryResultRow>(name: StatementName, values: unknown[]): Promise<R[]> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const result = await this.pool.query<R>({ name, text: SQL[name], values });
+        return result.rows;
+      } catch (error) {
+        if (this.closed || attempt >= TRANSIENT_RETRIES || !isTransient(error)) throw error;
+        await new Promise((r) => setTimeout(r, Math.min(50 * 2 ** attempt, 2_000)));
+      }
+    }
+  }
+
+  async insertJob(job: NewJob): Promise<InsertOutcome> {
+    const callbacks = (job.callbacks ?? []).map((cb) => ({ ...callbackColumns(cb), id: cb.id }));
+    const inserted = await this.run<{ id: string }>('insertJob', [
+      job.id,
+      job.dialect,
+      job.owner,
+      job.idempotencyKey,
+      job.requestHash,
+      job.request.method,
+      job.request.url,
+      JSON.stringify(job.request.headers),
+      job.request.body,
+      JSON.stringify(job.options),
+      job.options.retryable,
+      job.options.maxAttempts,
+      job.options.retentionMs,
+      job.createdAt,
+      JSON.stringify(callbacks),
+    ]);
+    if (inserted.length) return { job: newJobState(job), created: true };
+    // Nothing inserted: the Idempotency-Key was used before, or this very insert committed and is being
+    // retried after a lost connection.
+    if (job.idempotencyKey !== null) {
+      const [existing] = await this.run<JobRow>('byIdempotencyKey', [job.owner ?? '', job.idempotencyKey]);
+      if (existing) return { job: rowToJob(existing), created: existing.id === job.id };
+    }
+    const [same] = await this.run<JobRow>('getJob', [job.id]);
+    if (same && same.request_hash === job.requestHash) return { job: rowToJob(same), created: true };
+    throw new Error(`job ${job.id} already exists`);
+  }
+
+  async getJob(id: string): Promise<Job | null> {
+    const [row] = await this.run<JobRow>('getJob', [id]);
+    return row ? rowToJob(row) : null;
+  }
+
+  async hasTombstone(id: string, now: number): Promise<boolean> {
+    return (await this.run('tombstone', [id, now])).length > 0;
+  }
+
+  async countQueued(): Promise<number> {
+    return (await this.run<{ n: number }>('countQueued', []))[0]!.n;
+  }
+
+  async listJobs(q: JobListQuery): Promise<Job[]> {
+    return (await this.run<JobRow>('listJobs', [q.state ?? null, q.after ?? '', q.limit])).map(rowToJob);
+  }
+
+  async claimJobs(owner: string, limit: number, now: number, leaseMs: number): Promise<Job[]> {
+    const rows = await this.run<JobRow>('claimJobs', [owner, limit, now, now + leaseMs]);
+    return rows.map(rowToJob).sort((a, b) => a.runAt - b.runAt);
+  }
+
+  async renewLeases(owner: string, now: number, leaseMs: number): Promise<number> {
+    const [jobs, deliveries] = await Promise.all([
+      this.pool.query({ name: 'renewJobs', text: SQL.renewJobs, values: [now + leaseMs, owner] }),
+      this.pool.query({ name: 'renewDeliveries', text: SQL.renewDeliveries, values: [now + leaseMs, owner] }),
+    ]);
+    return (jobs.rowCount ?? 0) + (deliveries.rowCount ?? 0);
+  }
+
+  async rescueExpiredLeases(now: number, limit: number, interrupted: JobError): Promise<RescueOutcome> {
+    const out = await this.handBack('expired', null, now, limit, interrupted);
+    out.deliveries = await this.count('rescueDeliveries', [now]);
+    return out;
+  }
+
+  async releaseLeases(owner: string, now: number, interrupted: JobError): Promise<RescueOutcome> {
+    const out = await this.handBack('owned', owner, now, 1_000_000, interrupted);
+    out.deliveries = await this.count('releaseDeliveries', [owner, now]);
+    return out;
+  }
+
+  private async handBack(
+    which: 'expired' | 'owned',
+    owner: string | null,
+    now: number,
+    limit: number,
+    interrupted: JobError,
+  ): Promise<RescueOutcome> {
+    const rows = await this.run<{ outcome: 'requeued' | 'failed'; id: string }>('handBack', [
+      now,
+      owner,
+      which,
+      limit,
+      JSON.stringify(interrupted),
+    ]);
+    const out: RescueOutcome = { requeued: [], failed: [] };
+    for (const r of rows) out[r.outcome].push(r.id);
+    return out;
+  }
+
+  private async count(name: StatementName, values: unknown[]): Promise<number> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return (await this.pool.query({ name, text: SQL[name], values })).rowCount ?? 0;
+      } catch (error) {
+        if (this.closed || attempt >= TRANSIENT_RETRIES || !isTransient(error)) throw error;
+        await new Promise((r) => setTimeout(r, Math.min(50 * 2 ** attempt, 2_000)));
+      }
+    }
+  }
+
+  async appendResultChunk(id: string, leaseToken: number, seq: number, data: Uint8Array): Promise<boolean> {
+    return (await this.run('appendChunk', [id, leaseToken, seq, data])).length > 0;
+  }
+
+  async completeJob(id: string, leaseToken: number, c: Completion, retentionMs: number): Promise<Job | null> {
+    const [row] = await this.run<JobRow>('completeJob', [
+      id,
+      leaseToken,
+      c.state,
+      c.response ? JSON.stringify(c.response) : null,
+      c.error ? JSON.stringify(c.error) : null,
+      c.finishedAt,
+      c.finishedAt + retentionMs,
+      c.body && c.body.byteLength > 0 ? c.body : null,
+    ]);
+    return row ? rowToJob(row) : null;
+  }
+
+  async requeueJob(id: string, leaseToken: number, runAt: number, now: number): Promise<boolean> {
+    return (await this.run('requeueJob', [id, leaseToken, runAt, now])).length > 0;
+  }
+
+  async updateProgress(id: string, progress: JobProgress, now: number): Promise<Job | null> {
+    const [row] = await this.run<JobRow>('progress', [JSON.stringify(progress), now, id]);
+    return row ? rowToJob(row) : null;
+  }
+
+  async cancelJob(id: string, error: JobError, now: number, retentionMs: number): Promise<Job | null> {
+    const [row] = await this.run<JobRow>('cancel', [id, now, JSON.stringify(error), retentionMs]);
+    return row ? rowToJob(row) : this.getJob(id);
+  }
+
+  async deleteJob(id: string, now: number, tombstoneUntil: number): Promise<boolean> {
+    void now;
+    return (await this.run<{ n: number }>('deleteJob', [id, tombstoneUntil]))[0]!.n > 0;
+  }
+
+  async addCallback(jobId: string, spec: CallbackSpec, id: string, now: number): Promise<Delivery | null> {
+    const c = callbackColumns(spec);
+    const [row] = await this.run<DeliveryRow>('addCallback', [id, jobId, c.url, c.host, c.method, c.mode, c.secret, now]);
+    return row ? rowToDelivery(row) : null;
+  }
+
+  async claimDeliveries(
+    owner: string,
+    limit: number,
+    now: number,
+    leaseMs: number,
+    perHost: number,
+    inflight: Readonly<Record<string, number>>,
+  ): Promise<Delivery[]> {
+    const rows = await this.run<DeliveryRow>('claimDeliveries', [
+      owner,
+      limit,
+      now,
+      now + leaseMs,
+      perHost,
+      JSON.stringify(inflight),
+    ]);
+    return rows
+      .map(rowToDelivery)
+      .sort((a, b) => a.round - b.round || (a.nextAttemptAt ?? 0) - (b.nextAttemptAt ?? 0));
+  }
+
+  async recordAttempt(a: DeliveryAttempt, leaseToken: number, next: DeliveryNext): Promise<boolean> {
+    const rows = await this.run('recordAttempt', [
+      a.deliveryId,
+      leaseToken,
+      next.state,
+      next.state === 'pending' ? next.nextAttemptAt : null,
+      a.at,
+      a.status,
+      a.error,
+      Math.round(a.latencyMs),
+      a.snippet,
+    ]);
+    return rows.length > 0;
+  }
+
+  async getDelivery(id: string): Promise<Delivery | null> {
+    const [row] = await this.run<DeliveryRow>('getDelivery', [id]);
+    return row ? rowToDelivery(row) : null;
+  }
+
+  async listDeliveries(q: DeliveryListQuery): Promise<Delivery[]> {
+    const rows = await this.run<DeliveryRow>('listDeliveries', [q.state ?? null, q.jobId ?? null, q.after ?? '', q.limit]);
+    return rows.map(rowToDelivery);
+  }
+
+  async attemptsOf(deliveryId: string): Promise<DeliveryAttempt[]> {
+    return (await this.run<AttemptRow>('attempts', [deliveryId])).map(rowToAttempt);
+  }
+
+  async redeliver(id: string, now: number): Promise<Delivery | null> {
+    await this.count('redeliver', [id, now]);
+    return this.getDelivery(id);
+  }
+
+  redeliverFailedSince(since: number, now: number): Promise<number> {
+    return this.count('redeliverFailed', [since, now]);
+  }
+
+  async secret(name: string, create: () => string): Promise<string> {
+    const [row] = await this.run<{ value: string }>('getMeta', [name]);
+    if (row) return row.value;
+    // Two processes starting together may both create one: the first insert wins and both read it back.
+    await this.run('setMeta', [name, create()]);
+    const [stored] = await this.run<{ value: string }>('getMeta', [name]);
+    return stored!.value;
+  }
+
+  async *readResult(id: string): AsyncIterable<Uint8Array> {
+    const [token] = await this.run<{ result_token: number | null }>('resultToken', [id]);
+    if (!token || token.result_token === null) return;
+    // Page through the chunks so a large body is never held whole in memory.
+    for (let seq = 0; ; ) {
+      const rows = await this.run<{ seq: number; data: Buffer }>('chunks', [id, token.result_token, seq, RESULT_PAGE]);
+      for (const r of rows) yield r.data;
+      if (rows.length < RESULT_PAGE) return;
+      seq = rows[rows.length - 1]!.seq + 1;
+    }
+  }
+
+  async sweep(now: number, limit: number, tombstoneMs: number): Promise<number> {
+    return (await this.run<{ n: number }>('sweep', [now, limit, now + tombstoneMs]))[0]!.n;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.subscribers.clear();
+    await this.listener.stop();
+    await this.pool.end().catch(() => undefined);
+  }
+
+  /** For messages: where this store lives, without credentials. */
+  get label(): string {
+    return `${this.target.label} (schema ${this.schema})`;
+  }
+}
+
+function callbackColumns(spec: CallbackSpec) {
+  return { url: spec.url, host: new URL(spec.url).host, method: spec.method, mode: spec.mode, secret: spec.secret };
+}

@@ -1,0 +1,145 @@
+/**
+ * Numbered migrations for the PostgreSQL backend. A migration is never edited once released: add a new one.
+ * `asyncgate_migrations` records which have been applied; `migrate()` takes an advisory lock so processes
+ * starting together apply each one exactly once.
+ *
+ * Unlike SQLite, PostgreSQL tells other processes what changed: the triggers below `pg_notify` inside the
+ * writing transaction, so a notification is sent exactly when (and only if) the change commits.
+ */
+export const PG_MIGRATIONS: readonly string[] = [
+  /* 1 */ `
+  CREATE TABLE jobs (
+    id               text PRIMARY KEY,
+    state            text NOT NULL,
+    dialect          text NOT NULL,
+    owner            text,
+    idempotency_key  text,
+    request_hash     text NOT NULL,
+    method           text NOT NULL,
+    url              text NOT NULL,
+    req_headers      text NOT NULL,
+    req_body         bytea,
+    options          text NOT NULL,
+    retryable        boolean NOT NULL,
+    max_attempts     integer NOT NULL,
+    retention_ms     bigint NOT NULL,
+    attempts         integer NOT NULL DEFAULT 0,
+    lease_owner      text,
+    lease_token      integer NOT NULL DEFAULT 0,
+    lease_expires_at bigint,
+    run_at           bigint NOT NULL,
+    created_at       bigint NOT NULL,
+    updated_at       bigint NOT NULL,
+    finished_at      bigint,
+    expires_at       bigint,
+    version          integer NOT NULL DEFAULT 1,
+    progress         text,
+    response         text,
+    result_token     integer,
+    error            text
+  );
+  CREATE UNIQUE INDEX jobs_idempotency ON jobs (coalesce(owner, ''), idempotency_key) WHERE idempotency_key IS NOT NULL;
+  CREATE INDEX jobs_ready ON jobs (run_at) WHERE state = 'queued';
+  CREATE INDEX jobs_leases ON jobs (lease_expires_at) WHERE state = 'running';
+  CREATE INDEX jobs_lease_owner ON jobs (lease_owner) WHERE state = 'running';
+  CREATE INDEX jobs_expiry ON jobs (expires_at) WHERE expires_at IS NOT NULL;
+  CREATE INDEX jobs_state ON jobs (state, id);
+
+  CREATE TABLE result_chunks (
+    job_id      text NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    lease_token integer NOT NULL,
+    seq         integer NOT NULL,
+    data        bytea NOT NULL,
+    PRIMARY KEY (job_id, lease_token, seq)
+  );
+
+  CREATE TABLE tombstones (
+    id         text PRIMARY KEY,
+    expires_at bigint NOT NULL
+  );
+  CREATE INDEX tombstones_expiry ON tombstones (expires_at);
+
+  CREATE TABLE meta (
+    key   text PRIMARY KEY,
+    value text NOT NULL
+  );
+
+  CREATE TABLE deliveries (
+    id               text PRIMARY KEY,
+    job_id           text NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    url              text NOT NULL,
+    host             text NOT NULL,
+    method           text NOT NULL,
+    mode             text NOT NULL,
+    secret           text,
+    state            text NOT NULL,
+    attempts         integer NOT NULL DEFAULT 0,
+    round            integer NOT NULL DEFAULT 0,
+    next_attempt_at  bigint,
+    lease_owner      text,
+    lease_token      integer NOT NULL DEFAULT 0,
+    lease_expires_at bigint,
+    created_at       bigint NOT NULL,
+    updated_at       bigint NOT NULL,
+    last_status      integer,
+    last_error       text
+  );
+  CREATE INDEX deliveries_job ON deliveries (job_id);
+  CREATE INDEX deliveries_host_due ON deliveries (host, round, next_attempt_at) WHERE state = 'pending';
+  CREATE INDEX deliveries_leases ON deliveries (lease_expires_at) WHERE state = 'delivering';
+  CREATE INDEX deliveries_state ON deliveries (state, updated_at);
+
+  CREATE TABLE delivery_attempts (
+    delivery_id text NOT NULL REFERENCES deliveries (id) ON DELETE CASCADE,
+    n           integer NOT NULL,
+    at          bigint NOT NULL,
+    status      integer,
+    latency_ms  integer NOT NULL,
+    error       text,
+    snippet     text,
+    PRIMARY KEY (delivery_id, n)
+  );
+
+  -- A job reaching a terminal state makes its waiting deliveries due, in the same transaction. A trigger,
+  -- not a sibling statement: its query takes a fresh snapshot, so a callback registered concurrently (which
+  -- holds the job row FOR SHARE until it commits) is never left waiting.
+  CREATE FUNCTION asyncgate_activate_deliveries() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    UPDATE deliveries SET state = 'pending', next_attempt_at = NEW.updated_at, updated_at = NEW.updated_at
+      WHERE job_id = NEW.id AND state = 'waiting';
+    RETURN NULL;
+  END $$;
+  CREATE TRIGGER jobs_activate_deliveries AFTER UPDATE OF state ON jobs FOR EACH ROW
+    WHEN (NEW.state IN ('succeeded', 'failed', 'canceled') AND OLD.state IN ('queued', 'running'))
+    EXECUTE FUNCTION asyncgate_activate_deliveries();
+
+  -- Wake-ups for other processes. Payloads: 'w' (work may be claimable), 'j <id> <version> <state>' (a job
+  -- changed), 'g <id>' (a job was deleted), 'd' (deliveries are due). Identical payloads in one transaction
+  -- are folded into one by PostgreSQL, so a batch of inserts costs one 'w'.
+  CREATE FUNCTION asyncgate_notify_job() RETURNS trigger LANGUAGE plpgsql AS $$
+  DECLARE chan text := 'asyncgate.' || TG_TABLE_SCHEMA;
+  BEGIN
+    IF TG_OP = 'DELETE' THEN
+      PERFORM pg_notify(chan, 'g ' || OLD.id);
+      RETURN NULL;
+    END IF;
+    IF NEW.state = 'queued' AND (TG_OP = 'INSERT' OR OLD.state <> 'queued') THEN
+      PERFORM pg_notify(chan, 'w');
+    END IF;
+    IF TG_OP = 'UPDATE' THEN
+      PERFORM pg_notify(chan, 'j ' || NEW.id || ' ' || NEW.version || ' ' || NEW.state);
+    END IF;
+    RETURN NULL;
+  END $$;
+  CREATE TRIGGER jobs_notify AFTER INSERT OR UPDATE OF version OR DELETE ON jobs FOR EACH ROW
+    EXECUTE FUNCTION asyncgate_notify_job();
+
+  CREATE FUNCTION asyncgate_notify_delivery() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    PERFORM pg_notify('asyncgate.' || TG_TABLE_SCHEMA, 'd');
+    RETURN NULL;
+  END $$;
+  CREATE TRIGGER deliveries_notify AFTER INSERT OR UPDATE OF state ON deliveries FOR EACH ROW
+    WHEN (NEW.state = 'pending') EXECUTE FUNCTION asyncgate_notify_delivery();
+  `,
+];

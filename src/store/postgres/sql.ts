@@ -1,0 +1,134 @@
+/**
+ * Every statement the PostgreSQL store runs, by name: each is prepared once per connection (pg's named
+ * statements). Each store operation is one statement, so it is its own transaction and costs one round trip;
+ * deliveries due on a terminal transition and wake-ups are done by the triggers in schema.ts.
+ */
+export const SQL = {
+  insertJob: `WITH j AS (
+      INSERT INTO jobs (id, state, dialect, owner, idempotency_key, request_hash, method, url, req_headers, req_body,
+        options, retryable, max_attempts, retention_ms, run_at, created_at, updated_at)
+      VALUES ($1, 'queued', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $14)
+      ON CONFLICT DO NOTHING RETURNING id),
+    d AS (
+      INSERT INTO deliveries (id, job_id, url, host, method, mode, secret, state, created_at, updated_at)
+      SELECT c.id, j.id, c.url, c.host, c.method, c.mode, c.secret, 'waiting', $14, $14
+      FROM j, json_to_recordset($15::json) AS c(id text, url text, host text, method text, mode text, secret text))
+    SELECT id FROM j`,
+  byIdempotencyKey: `SELECT * FROM jobs WHERE coalesce(owner, '') = $1 AND idempotency_key = $2`,
+  getJob: `SELECT * FROM jobs WHERE id = $1`,
+  tombstone: `SELECT 1 FROM tombstones WHERE id = $1 AND expires_at > $2`,
+  countQueued: `SELECT count(*)::int AS n FROM jobs WHERE state = 'queued'`,
+  listJobs: `SELECT * FROM jobs WHERE ($1::text IS NULL OR state = $1) AND id > $2 ORDER BY id LIMIT $3`,
+  claimJobs: `UPDATE jobs SET state = 'running', lease_owner = $1, lease_token = lease_token + 1,
+      lease_expires_at = $4, attempts = attempts + 1, updated_at = $3, version = version + 1
+    WHERE id IN (SELECT id FROM jobs WHERE state = 'queued' AND run_at <= $3 ORDER BY run_at LIMIT $2
+      FOR UPDATE SKIP LOCKED)
+    RETURNING *`,
+  renewJobs: `UPDATE jobs SET lease_expires_at = $1 WHERE state = 'running' AND lease_owner = $2`,
+  renewDeliveries: `UPDATE deliveries SET lease_expires_at = $1 WHERE state = 'delivering' AND lease_owner = $2`,
+  // Hand back leases ($3 = 'expired' rescues lapsed leases, else releases those $2 holds): requeue what may be
+  // retried, fail the rest as interrupted (the trigger makes their deliveries due).
+  handBack: `WITH held AS (
+      SELECT id, retryable AND attempts < max_attempts AS again FROM jobs
+      WHERE state = 'running' AND CASE WHEN $3 = 'expired' THEN lease_expires_at < $1 ELSE lease_owner = $2 END
+      ORDER BY lease_expires_at LIMIT $4 FOR UPDATE SKIP LOCKED),
+    requeued AS (
+      UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL, run_at = $1, updated_at = $1,
+        version = version + 1
+      FROM held WHERE jobs.id = held.id AND held.again RETURNING jobs.id),
+    failed AS (
+      UPDATE jobs SET state = 'failed', lease_owner = NULL, lease_expires_at = NULL, error = $5, finished_at = $1,
+        updated_at = $1, version = version + 1, expires_at = $1 + retention_ms
+      FROM held WHERE jobs.id = held.id AND NOT held.again RETURNING jobs.id)
+    SELECT 'requeued' AS outcome, id FROM requeued UNION ALL SELECT 'failed', id FROM failed`,
+  rescueDeliveries: `UPDATE deliveries SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL,
+      next_attempt_at = $1, updated_at = $1 WHERE state = 'delivering' AND lease_expires_at < $1`,
+  releaseDeliveries: `UPDATE deliveries SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL,
+      next_attempt_at = $2, updated_at = $2 WHERE state = 'delivering' AND lease_owner = $1`,
+  appendChunk: `INSERT INTO result_chunks (job_id, lease_token, seq, data)
+      SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM jobs WHERE id = $1 AND lease_token = $2 AND state = 'running')
+      ON CONFLICT (job_id, lease_token, seq) DO UPDATE SET data = excluded.data
+      RETURNING 1`,
+  completeJob: `WITH c AS (
+      UPDATE jobs SET state = $3, response = $4, error = $5, result_token = $2, lease_owner = NULL,
+        lease_expires_at = NULL, finished_at = $6, updated_at = $6, expires_at = $7, version = version + 1
+      WHERE id = $1 AND lease_token = $2 AND state = 'running' RETURNING *),
+    body AS (
+      INSERT INTO result_chunks (job_id, lease_token, seq, data) SELECT id, $2, 0, $8 FROM c WHERE $8::bytea IS NOT NULL
+      ON CONFLICT (job_id, lease_token, seq) DO UPDATE SET data = excluded.data),
+    stale AS (DELETE FROM result_chunks WHERE job_id = (SELECT id FROM c) AND lease_token <> $2)
+    SELECT * FROM c`,
+  requeueJob: `WITH r AS (
+      UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL, run_at = $3, updated_at = $4,
+        version = version + 1
+      WHERE id = $1 AND lease_token = $2 AND state = 'running' RETURNING id),
+    gone AS (DELETE FROM result_chunks WHERE job_id = (SELECT id FROM r) AND lease_token = $2)
+    SELECT id FROM r`,
+  progress: `UPDATE jobs SET progress = $1, updated_at = $2, version = version + 1
+      WHERE id = $3 AND state IN ('queued', 'running') RETURNING *`,
+  cancel: `UPDATE jobs SET state = 'canceled', error = $3, lease_owner = NULL, lease_expires_at = NULL,
+      finished_at = $2, updated_at = $2, expires_at = $2 + $4::bigint, version = version + 1
+    WHERE id = $1 AND state IN ('queued', 'running') RETURNING *`,
+  deleteJob: `WITH d AS (DELETE FROM jobs WHERE id = $1 RETURNING id),
+    t AS (INSERT INTO tombstones (id, expires_at) SELECT id, $2 FROM d
+      ON CONFLICT (id) DO UPDATE SET expires_at = excluded.expires_at)
+    SELECT count(*)::int AS n FROM d`,
+  getMeta: `SELECT value FROM meta WHERE key = $1`,
+  setMeta: `INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING`,
+  resultToken: `SELECT result_token FROM jobs WHERE id = $1`,
+  chunks: `SELECT seq, data FROM result_chunks WHERE job_id = $1 AND lease_token = $2 AND seq >= $3 ORDER BY seq LIMIT $4`,
+  // Jobs with a callback still owed are kept past their expiry: a dead letter needs its result. Chunks,
+  // deliveries and attempts go with the job (ON DELETE CASCADE).
+  sweep: `WITH expired AS (
+      SELECT id FROM jobs WHERE expires_at IS NOT NULL AND expires_at <= $1
+        AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.job_id = jobs.id AND d.state IN ('waiting', 'pending', 'delivering'))
+      LIMIT $2 FOR UPDATE SKIP LOCKED),
+    gone AS (DELETE FROM jobs USING expired WHERE jobs.id = expired.id RETURNING jobs.id),
+    stones AS (INSERT INTO tombstones (id, expires_at) SELECT id, $3 FROM gone
+      ON CONFLICT (id) DO UPDATE SET expires_at = excluded.expires_at),
+    purged AS (DELETE FROM tombstones WHERE id IN (SELECT id FROM tombstones WHERE expires_at <= $1 LIMIT $2))
+    SELECT count(*)::int AS n FROM gone`,
+  // FOR SHARE: a completion committing meanwhile is waited for, so the callback is made due or left waiting
+  // for the trigger — never stranded.
+  addCallback: `WITH j AS (SELECT id, state FROM jobs WHERE id = $2 FOR SHARE)
+    INSERT INTO deliveries (id, job_id, url, host, method, mode, secret, state, next_attempt_at, created_at, updated_at)
+    SELECT $1, j.id, $3, $4, $5, $6, $7,
+      CASE WHEN j.state IN ('queued', 'running') THEN 'waiting' ELSE 'pending' END,
+      CASE WHEN j.state IN ('queued', 'running') THEN NULL ELSE $8::bigint END, $8, $8
+    FROM j RETURNING *`,
+  // Fair claim: walk the distinct hosts with due work (a skip scan over deliveries_host_due), take at most
+  // what each host may still run here, first attempts before retries, then the best `limit` overall.
+  claimDeliveries: `WITH RECURSIVE hosts(host) AS (
+      (SELECT host FROM deliveries WHERE state = 'pending' ORDER BY host LIMIT 1)
+      UNION ALL
+      SELECT (SELECT d.host FROM deliveries d WHERE d.state = 'pending' AND d.host > hosts.host ORDER BY d.host LIMIT 1)
+      FROM hosts WHERE hosts.host IS NOT NULL),
+    due AS (
+      SELECT c.id, c.round, c.next_attempt_at FROM hosts CROSS JOIN LATERAL (
+        SELECT id, round, next_attempt_at FROM deliveries d
+        WHERE d.state = 'pending' AND d.host = hosts.host AND d.next_attempt_at <= $3
+        ORDER BY round, next_attempt_at
+        LIMIT greatest(0, $5::int - coalesce(($6::jsonb ->> hosts.host)::int, 0))
+        FOR UPDATE SKIP LOCKED) c
+      WHERE hosts.host IS NOT NULL),
+    picked AS (SELECT id FROM due ORDER BY round, next_attempt_at LIMIT $2)
+    UPDATE deliveries SET state = 'delivering', lease_owner = $1, lease_token = lease_token + 1, lease_expires_at = $4,
+      updated_at = $3
+    FROM picked WHERE deliveries.id = picked.id RETURNING deliveries.*`,
+  recordAttempt: `WITH r AS (
+      UPDATE deliveries SET state = $3, attempts = attempts + 1, round = round + 1, next_attempt_at = $4,
+        lease_owner = NULL, lease_expires_at = NULL, updated_at = $5, last_status = $6, last_error = $7
+      WHERE id = $1 AND lease_token = $2 AND state = 'delivering' RETURNING id, attempts)
+    INSERT INTO delivery_attempts (delivery_id, n, at, status, latency_ms, error, snippet)
+    SELECT id, attempts, $5, $6, $8, $7, $9 FROM r RETURNING n`,
+  getDelivery: `SELECT * FROM deliveries WHERE id = $1`,
+  listDeliveries: `SELECT * FROM deliveries WHERE ($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR job_id = $2)
+      AND id > $3 ORDER BY id LIMIT $4`,
+  attempts: `SELECT * FROM delivery_attempts WHERE delivery_id = $1 ORDER BY n`,
+  redeliver: `UPDATE deliveries SET state = 'pending', round = 0, next_attempt_at = $2, updated_at = $2
+      WHERE id = $1 AND state IN ('delivered', 'failed', 'gone')`,
+  redeliverFailed: `UPDATE deliveries SET state = 'pending', round = 0, next_attempt_at = $2, updated_at = $2
+      WHERE state = 'failed' AND updated_at >= $1`,
+} as const;
+
+export type StatementName = keyof typeof SQL;

@@ -14,12 +14,12 @@ export class PostgresUnavailableError extends Error {}
 
 /**
  * Open the PostgreSQL store, waiting for the server if it is down: a clear reason each time and a growing
- * delay (up to 10 s) instead of a crash loop. Wrong credentials or a missing database fail at once.
+ * delay (up to 5 s) instead of a crash loop. Wrong credentials or a missing database fail at once.
  */
 export async function openPostgres(url: string, options: OpenPostgresOptions = {}): Promise<PostgresJobStore> {
   const target = parsePgUrl(url);
   const started = Date.now();
-  for (let delay = 500; ; delay = Math.min(delay * 2, 10_000)) {
+  for (let delay = 500; ; delay = Math.min(delay * 2, 5_000)) {
     try {
       return await PostgresJobStore.open(target, options);
     } catch (error) {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import pg from 'pg';
 import { dropSchemas, PG_URL, postgresAvailable, uniqueSchema } from '../../test/helpers/postgres.js';
 import { migratePostgres } from './postgres/migrate.js';

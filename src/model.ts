@@ -34,7 +34,11 @@ export interface JobRequest {
   url: string;
   /** Headers to forward (control and hop-by-hop headers already removed). */
   headers: HeaderPairs;
+  /** The body when small enough to keep with the job; null when empty or stored in pieces (see bodySize). */
   body: Uint8Array | null;
+  /** Size of the body in bytes. When > 0 and `body` is null, the body is stored in pieces
+   * (`JobStore.readRequestBody`): large uploads are never held whole in memory. */
+  bodySize?: number;
 }
 
 export interface JobProgress {

@@ -21,7 +21,8 @@ Options:
   --retention DURATION     keep finished jobs and results this long (default 24h)
   --timeout DURATION       upstream timeout per attempt (default 30m)
   --max-wait DURATION      cap on Prefer: wait=N (default 60s)
-  --max-body SIZE          largest request body accepted (default 10mb)
+  --max-body SIZE          largest request body accepted (default 100mb; streamed to the store)
+  --max-result SIZE        largest upstream response kept as a result (default 100mb)
   --concurrency N          upstream requests at once (default 64)
   --max-queued N           jobs waiting before new ones get 503 (default 10000)
   --min-poll-interval DUR  answer faster polls with 429 (default off)
@@ -55,6 +56,7 @@ const OPTIONS = {
   timeout: { type: 'string' },
   'max-wait': { type: 'string' },
   'max-body': { type: 'string' },
+  'max-result': { type: 'string' },
   concurrency: { type: 'string' },
   'max-queued': { type: 'string' },
   'min-poll-interval': { type: 'string' },
@@ -89,6 +91,7 @@ export async function serveSettings(argv: string[]): Promise<Settings | null> {
     timeoutMs: durationFlag('timeout', v.timeout),
     maxWaitMs: durationFlag('max-wait', v['max-wait']),
     maxBodyBytes: sizeFlag('max-body', v['max-body']),
+    maxResultBytes: sizeFlag('max-result', v['max-result']),
     concurrency: intFlag('concurrency', v.concurrency, 1, 10_000),
     maxQueued: intFlag('max-queued', v['max-queued'], 1, 100_000_000),
     minPollIntervalMs: durationFlag('min-poll-interval', v['min-poll-interval']),

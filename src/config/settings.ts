@@ -58,7 +58,7 @@ export const DEFAULTS = {
   retentionMs: 24 * 3600_000,
   timeoutMs: 30 * 60_000,
   maxWaitMs: 60_000,
-  maxBodyBytes: 10 * 1024 * 1024,
+  maxBodyBytes: 100 * 1024 * 1024,
   maxResultBytes: 100 * 1024 * 1024,
   concurrency: 64,
   maxQueued: 10_000,

@@ -201,8 +201,8 @@ export class Engine {
     return deleted;
   }
 
-  readResult(id: string): AsyncIterable<Uint8Array> {
-    return this.store.readResult(id);
+  readResult(id: string, range?: { start: number; end: number }): AsyncIterable<Uint8Array> {
+    return this.store.readResult(id, range);
   }
 
   hasTombstone(id: string): Promise<boolean> {

@@ -9,6 +9,8 @@ export interface ExecutionContext {
   /** Fires on cancel, on the attempt's timeout, and on shutdown. `signal.reason` tells which. */
   signal: AbortSignal;
   progress(progress: JobProgress): Promise<void>;
+  /** The request body: in memory when small, else streamed from the store (fresh for every attempt). */
+  body(): Uint8Array | AsyncIterable<Uint8Array> | null;
 }
 
 export type Outcome =

@@ -37,6 +37,7 @@ export async function runAttempt(deps: RunnerDeps, job: Job, controller: AbortCo
         const updated = await store.updateProgress(job.id, p, deps.now());
         if (updated) events.emit(updated);
       },
+      body: () => job.request.body ?? ((job.request.bodySize ?? 0) > 0 ? store.readRequestBody(job.id) : null),
     });
   } catch (error) {
     outcome = failureFromAbort(controller.signal) ?? {

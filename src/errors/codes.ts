@@ -24,6 +24,7 @@ export const PROBLEM_TYPES = {
   'job-gone': { status: 410, title: 'The job was deleted or has expired' },
   'method-not-allowed': { status: 405, title: 'Method not allowed' },
   'result-not-ready': { status: 409, title: 'The job has not finished yet' },
+  'range-not-satisfiable': { status: 416, title: 'No byte of the requested range is in the result' },
   'job-failed': { status: 409, title: 'The job failed without an upstream response' },
   'job-canceled': { status: 409, title: 'The job was canceled' },
   'job-already-finished': { status: 409, title: 'The job has already finished' },

@@ -14,8 +14,8 @@ import type { JobUrls, UrlBuilder } from '../http/urls.js';
 import { TERMINAL_STATES, type Job, type NewJob } from '../model.js';
 import { parseIdempotencyKey } from '../protocol/idempotency-key.js';
 import { formatLink } from '../protocol/link.js';
-import { readBody } from './body.js';
 import { forwardHeaders } from './forward-headers.js';
+import { spoolBody } from './spool.js';
 import type { Negotiation } from './negotiate.js';
 
 /** RFC 9110 §9.2.2: methods whose repetition has the same effect as one request. */
@@ -45,21 +45,32 @@ export async function acceptAsync(
 ): Promise<void> {
   const { engine, settings } = deps;
   const idempotencyKey = asProblem('invalid-idempotency-key', () => parseIdempotencyKey(req.headers['idempotency-key']));
-  const body = preread !== undefined ? preread : await readBody(req, rule?.maxBodySize ?? settings.maxBodyBytes);
   const method = req.method ?? 'GET';
   const url = req.url ?? '/';
+  const id = newJobId();
+  // A body already read (to look for a callback_url field) is small; any other is streamed into the store.
+  const body =
+    preread !== undefined
+      ? { inline: preread, size: preread?.length ?? 0, requestHash: sha256(method, url, preread) }
+      : await spoolBody(req, engine.store, id, rule?.maxBodySize ?? settings.maxBodyBytes, method, url);
   const proto = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
   // Forwarded / X-Forwarded-* / Host, worked out once: every URL of this answer and the job's callbacks use it.
   const origin = deps.urls.origin(req);
   const retryable = IDEMPOTENT.has(method) || idempotencyKey !== undefined || rule?.retry?.unsafe === true;
   const job: NewJob = {
-    id: newJobId(),
+    id,
     dialect: neg.dialect,
     owner: credentialOwner(req.headers, deps.ownerSalt, settings.ownerHeader),
     idempotencyKey: idempotencyKey ?? null,
-    requestHash: sha256(method, url, body),
+    requestHash: body.requestHash,
     // Content-Length is recomputed from the stored body (a callback_url field may have been removed).
-    request: { method, url, headers: forwardHeaders(req, proto).filter(([n]) => n !== 'content-length'), body },
+    request: {
+      method,
+      url,
+      headers: forwardHeaders(req, proto).filter(([n]) => n !== 'content-length'),
+      body: body.inline,
+      bodySize: body.size,
+    },
     options: {
       timeoutMs: rule?.timeout ?? settings.timeoutMs,
       retryable,

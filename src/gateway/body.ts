@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { AsyncgateError } from '../errors/asyncgate-error.js';
+import { tooLarge } from './spool.js';
 
 /** Read a request body whole, refusing (413) as soon as it passes `limit` bytes. null when empty. */
 export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
@@ -13,8 +13,4 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
     chunks.push(chunk);
   }
   return size === 0 ? null : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
-}
-
-function tooLarge(limit: number): AsyncgateError {
-  return new AsyncgateError('body-too-large', `the limit is ${limit} bytes`, { members: { limit } });
 }

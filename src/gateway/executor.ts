@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import type { Agent } from 'undici';
 import { AbortReason, InterruptedStreamError, type Executor, type Outcome } from '../engine/executor.js';
 import { JOB_ERROR_CODES } from '../errors/codes.js';
@@ -16,9 +17,12 @@ const MAX_RETRY_AFTER_MS = 5 * 60_000;
 export function upstreamExecutor(agent: Agent, upstream: URL): Executor {
   const origin = upstream.origin;
   const basePath = upstream.pathname.replace(/\/+$/, '');
-  return async ({ job, signal }): Promise<Outcome> => {
+  return async ({ job, signal, body: requestBody }): Promise<Outcome> => {
     const headers = flatHeaders(job.request.headers);
     headers.push('asyncgate-job-id', job.id);
+    const body = requestBody();
+    // A body streamed from the store has a known size: send it with Content-Length, not chunked.
+    if (body && !(body instanceof Uint8Array)) headers.push('content-length', String(job.request.bodySize));
     let res;
     try {
       res = await agent.request({
@@ -26,7 +30,7 @@ export function upstreamExecutor(agent: Agent, upstream: URL): Executor {
         path: basePath + job.request.url,
         method: job.request.method as 'GET',
         headers,
-        body: job.request.body ?? undefined,
+        body: body === null ? undefined : body instanceof Uint8Array ? body : Readable.from(body),
         signal,
       });
     } catch (error) {

@@ -8,6 +8,7 @@ import { AsyncgateError } from '../errors/asyncgate-error.js';
 import { TERMINAL_STATES, type Job } from '../model.js';
 import { ifNoneMatchMatches } from '../protocol/etag.js';
 import { parsePrefer, preferredWait } from '../protocol/prefer.js';
+import { formatContentRange, parseRange } from '../protocol/range.js';
 import { PollGate } from './poll-gate.js';
 import { httpDate, maxAge, replayResult } from './replay.js';
 import { jobEtag, representation } from './representation.js';
@@ -151,7 +152,21 @@ export class JobRoutes {
       const type = job.state === 'canceled' ? 'job-canceled' : 'job-failed';
       throw new AsyncgateError(type, job.error?.message, { members: { error: job.error } });
     }
-    await replayResult(res, job, this.o.engine.readResult(id), head, now);
+    // Ranges only of a successful 2xx result (RFC 9110 §14.2: a server may ignore Range), and only while
+    // If-Range still names this job's result.
+    const size = job.response.size;
+    const wanted = job.response.status >= 200 && job.response.status < 300 && ifRangeHolds(req, job) ? req.headers.range : undefined;
+    const decision = parseRange(wanted, size);
+    const extra: Headers = { 'accept-ranges': 'bytes' };
+    if (!storedHeader(job, 'etag')) extra.etag = resultEtag(job);
+    if (decision.kind === 'unsatisfiable') {
+      throw new AsyncgateError('range-not-satisfiable', `the result is ${size} bytes`, {
+        headers: { 'content-range': formatContentRange(null, size) },
+        members: { size },
+      });
+    }
+    const range = decision.kind === 'range' ? decision.range : undefined;
+    await replayResult(res, job, this.o.engine.readResult(id, range), head, now, extra, range);
   }
 
   private async cancel(req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {
@@ -170,4 +185,26 @@ export class JobRoutes {
     res.writeHead(204, { 'cache-control': 'no-store' });
     res.end();
   }
+}
+
+/** A stored response header's value (first of its name), if the upstream sent it. */
+function storedHeader(job: Job, name: string): string | undefined {
+  return job.response?.headers.find(([n]) => n.toLowerCase() === name)?.[1];
+}
+
+/** The result's validator: the upstream's ETag if it gave one, else ours — a stored result never changes. */
+function resultEtag(job: Job): string {
+  return storedHeader(job, 'etag') ?? `"result-${job.id}"`;
+}
+
+/**
+ * RFC 9110 §13.1.5: a Range applies only if `If-Range` (when present) still matches — a strong ETag compared
+ * exactly, or the exact Last-Modified date the upstream gave. Otherwise the whole result is sent.
+ */
+function ifRangeHolds(req: IncomingMessage, job: Job): boolean {
+  const condition = req.headers['if-range'];
+  if (condition === undefined) return true;
+  const value = String(condition).trim();
+  if (value.startsWith('"')) return value === resultEtag(job);
+  return value === storedHeader(job, 'last-modified');
 }

@@ -121,8 +121,15 @@ export interface JobStore {
   /** A per-installation secret (e.g. the owner-hash salt), created with `create()` on first use and kept. */
   secret(name: string, create: () => string): Promise<string>;
 
-  /** The stored result body of a finished job, piece by piece, without loading it whole. */
-  readResult(id: string): AsyncIterable<Uint8Array>;
+  /** The stored result body of a finished job, piece by piece, without loading it whole; with `range`
+   * (inclusive byte positions, inside the body) only those bytes, reading only the pieces they fall in. */
+  readResult(id: string, range?: { start: number; end: number }): AsyncIterable<Uint8Array>;
+
+  /** Keep one piece of a large request body. Pieces are written before their job is committed (so a 202
+   * means the whole body is stored); pieces of a job that never is are swept after an hour. */
+  appendRequestChunk(jobId: string, seq: number, data: Uint8Array, now: number): Promise<void>;
+  /** The body of a job whose request was stored in pieces (`request.body` null, `request.bodySize` > 0). */
+  readRequestBody(jobId: string): AsyncIterable<Uint8Array>;
 
   /** Purge up to `limit` expired jobs (leaving tombstones) and expired tombstones. Returns jobs purged. */
   sweep(now: number, limit: number, tombstoneMs: number): Promise<number>;

@@ -12,6 +12,7 @@ export interface JobRow {
   url: string;
   req_headers: string;
   req_body: Buffer | null;
+  req_body_size: number;
   options: string;
   attempts: number;
   lease_owner: string | null;
@@ -43,6 +44,7 @@ export function rowToJob(r: JobRow): Job {
       url: r.url,
       headers: JSON.parse(r.req_headers) as Job['request']['headers'],
       body: r.req_body,
+      bodySize: r.req_body_size,
     },
     options: JSON.parse(r.options) as Job['options'],
     attempts: r.attempts,

@@ -13,12 +13,12 @@ import type {
   MigrationOutcome,
 } from '../port.js';
 import { newJobState, rowToAttempt, rowToDelivery, rowToJob, type AttemptRow, type DeliveryRow, type JobRow } from '../rows.js';
+import { ORPHAN_AFTER_MS, pages, PAGE, sliceOfPieces, type ByteSpan, type Piece, type PieceSize } from '../chunked-read.js';
 import { clientConfig, isTransient, type PgTarget } from './connect.js';
 import { PgListener } from './listener.js';
 import { migratePostgres } from './migrate.js';
 import { SQL, type StatementName } from './sql.js';
 
-const RESULT_PAGE = 16;
 /** A statement that failed on a lost connection is tried again on a new one, this many times. */
 const TRANSIENT_RETRIES = 6;
 
@@ -132,6 +132,7 @@ export class PostgresJobStore implements JobStore {
       job.options.retentionMs,
       job.createdAt,
       JSON.stringify(callbacks),
+      job.request.bodySize ?? job.request.body?.byteLength ?? 0,
     ]);
     if (inserted.length) return { job: newJobState(job), created: true };
     // Nothing inserted: the Idempotency-Key was used before, or this very insert committed and is being
@@ -328,20 +329,29 @@ export class PostgresJobStore implements JobStore {
     return stored!.value;
   }
 
-  async *readResult(id: string): AsyncIterable<Uint8Array> {
+  async *readResult(id: string, range?: ByteSpan): AsyncIterable<Uint8Array> {
     const [token] = await this.run<{ result_token: number | null }>('resultToken', [id]);
     if (!token || token.result_token === null) return;
-    // Page through the chunks so a large body is never held whole in memory.
-    for (let seq = 0; ; ) {
-      const rows = await this.run<{ seq: number; data: Buffer }>('chunks', [id, token.result_token, seq, RESULT_PAGE]);
-      for (const r of rows) yield r.data;
-      if (rows.length < RESULT_PAGE) return;
-      seq = rows[rows.length - 1]!.seq + 1;
+    const t = token.result_token;
+    const fetch = (from: number) => this.run<Piece & pg.QueryResultRow>('chunks', [id, t, from, PAGE]);
+    if (!range) {
+      for await (const piece of pages(fetch)) yield piece.data;
+      return;
     }
+    yield* sliceOfPieces(await this.run<PieceSize & pg.QueryResultRow>('chunkSizes', [id, t]), fetch, range);
+  }
+
+  async appendRequestChunk(jobId: string, seq: number, data: Uint8Array, now: number): Promise<void> {
+    await this.run('insertRequestChunk', [jobId, seq, data, now]);
+  }
+
+  async *readRequestBody(jobId: string): AsyncIterable<Uint8Array> {
+    const fetch = (from: number) => this.run<Piece & pg.QueryResultRow>('requestChunks', [jobId, from, PAGE]);
+    for await (const piece of pages(fetch)) yield piece.data;
   }
 
   async sweep(now: number, limit: number, tombstoneMs: number): Promise<number> {
-    return (await this.run<{ n: number }>('sweep', [now, limit, now + tombstoneMs]))[0]!.n;
+    return (await this.run<{ n: number }>('sweep', [now, limit, now + tombstoneMs, now - ORPHAN_AFTER_MS]))[0]!.n;
   }
 
   async close(): Promise<void> {

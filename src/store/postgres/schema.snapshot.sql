@@ -1,4 +1,4 @@
--- PostgreSQL schema at migration 1 (generated: npm run schema:snapshot)
+-- PostgreSQL schema at migration 2 (generated: npm run schema:snapshot)
 
 -- columns
 asyncgate_migrations.version integer NOT NULL
@@ -56,8 +56,13 @@ jobs.progress text
 jobs.response text
 jobs.result_token integer
 jobs.error text
+jobs.req_body_size bigint NOT NULL DEFAULT 0
 meta.key text NOT NULL
 meta.value text NOT NULL
+request_chunks.job_id text NOT NULL
+request_chunks.seq integer NOT NULL
+request_chunks.data bytea NOT NULL
+request_chunks.created_at bigint NOT NULL
 result_chunks.job_id text NOT NULL
 result_chunks.lease_token integer NOT NULL
 result_chunks.seq integer NOT NULL
@@ -73,6 +78,7 @@ delivery_attempts delivery_attempts_delivery_id_fkey FOREIGN KEY (delivery_id) R
 delivery_attempts delivery_attempts_pkey PRIMARY KEY (delivery_id, n)
 jobs jobs_pkey PRIMARY KEY (id)
 meta meta_pkey PRIMARY KEY (key)
+request_chunks request_chunks_pkey PRIMARY KEY (job_id, seq)
 result_chunks result_chunks_job_id_fkey FOREIGN KEY (job_id) REFERENCES jobs(id) ON DELETE CASCADE
 result_chunks result_chunks_pkey PRIMARY KEY (job_id, lease_token, seq)
 tombstones tombstones_pkey PRIMARY KEY (id)
@@ -93,6 +99,8 @@ CREATE UNIQUE INDEX jobs_pkey ON jobs USING btree (id)
 CREATE INDEX jobs_ready ON jobs USING btree (run_at) WHERE (state = 'queued'::text)
 CREATE INDEX jobs_state ON jobs USING btree (state, id)
 CREATE UNIQUE INDEX meta_pkey ON meta USING btree (key)
+CREATE INDEX request_chunks_age ON request_chunks USING btree (created_at)
+CREATE UNIQUE INDEX request_chunks_pkey ON request_chunks USING btree (job_id, seq)
 CREATE UNIQUE INDEX result_chunks_pkey ON result_chunks USING btree (job_id, lease_token, seq)
 CREATE INDEX tombstones_expiry ON tombstones USING btree (expires_at)
 CREATE UNIQUE INDEX tombstones_pkey ON tombstones USING btree (id)

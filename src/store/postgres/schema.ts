@@ -142,4 +142,15 @@ export const PG_MIGRATIONS: readonly string[] = [
   CREATE TRIGGER deliveries_notify AFTER INSERT OR UPDATE OF state ON deliveries FOR EACH ROW
     WHEN (NEW.state = 'pending') EXECUTE FUNCTION asyncgate_notify_delivery();
   `,
+  /* 2: large request bodies in pieces (written before their job commits: no foreign key) */ `
+  CREATE TABLE request_chunks (
+    job_id     text NOT NULL,
+    seq        integer NOT NULL,
+    data       bytea NOT NULL,
+    created_at bigint NOT NULL,
+    PRIMARY KEY (job_id, seq)
+  );
+  CREATE INDEX request_chunks_age ON request_chunks (created_at);
+  ALTER TABLE jobs ADD COLUMN req_body_size bigint NOT NULL DEFAULT 0;
+  `,
 ];

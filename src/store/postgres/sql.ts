@@ -6,8 +6,8 @@
 export const SQL = {
   insertJob: `WITH j AS (
       INSERT INTO jobs (id, state, dialect, owner, idempotency_key, request_hash, method, url, req_headers, req_body,
-        options, retryable, max_attempts, retention_ms, run_at, created_at, updated_at)
-      VALUES ($1, 'queued', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $14)
+        options, retryable, max_attempts, retention_ms, run_at, created_at, updated_at, req_body_size)
+      VALUES ($1, 'queued', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $14, $16)
       ON CONFLICT DO NOTHING RETURNING id),
     d AS (
       INSERT INTO deliveries (id, job_id, url, host, method, mode, secret, state, created_at, updated_at)
@@ -70,6 +70,7 @@ export const SQL = {
       finished_at = $2, updated_at = $2, expires_at = $2 + $4::bigint, version = version + 1
     WHERE id = $1 AND state IN ('queued', 'running') RETURNING *`,
   deleteJob: `WITH d AS (DELETE FROM jobs WHERE id = $1 RETURNING id),
+    body AS (DELETE FROM request_chunks WHERE job_id IN (SELECT id FROM d)),
     t AS (INSERT INTO tombstones (id, expires_at) SELECT id, $2 FROM d
       ON CONFLICT (id) DO UPDATE SET expires_at = excluded.expires_at)
     SELECT count(*)::int AS n FROM d`,
@@ -77,6 +78,11 @@ export const SQL = {
   setMeta: `INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING`,
   resultToken: `SELECT result_token FROM jobs WHERE id = $1`,
   chunks: `SELECT seq, data FROM result_chunks WHERE job_id = $1 AND lease_token = $2 AND seq >= $3 ORDER BY seq LIMIT $4`,
+  // octet_length of a TOASTed bytea reads its header, not the value: sizing a range costs no body reads.
+  chunkSizes: `SELECT seq, octet_length(data) AS len FROM result_chunks WHERE job_id = $1 AND lease_token = $2 ORDER BY seq`,
+  insertRequestChunk: `INSERT INTO request_chunks (job_id, seq, data, created_at) VALUES ($1, $2, $3, $4)
+      ON CONFLICT (job_id, seq) DO UPDATE SET data = excluded.data`,
+  requestChunks: `SELECT seq, data FROM request_chunks WHERE job_id = $1 AND seq >= $2 ORDER BY seq LIMIT $3`,
   // Jobs with a callback still owed are kept past their expiry: a dead letter needs its result. Chunks,
   // deliveries and attempts go with the job (ON DELETE CASCADE).
   sweep: `WITH expired AS (
@@ -86,7 +92,11 @@ export const SQL = {
     gone AS (DELETE FROM jobs USING expired WHERE jobs.id = expired.id RETURNING jobs.id),
     stones AS (INSERT INTO tombstones (id, expires_at) SELECT id, $3 FROM gone
       ON CONFLICT (id) DO UPDATE SET expires_at = excluded.expires_at),
-    purged AS (DELETE FROM tombstones WHERE id IN (SELECT id FROM tombstones WHERE expires_at <= $1 LIMIT $2))
+    purged AS (DELETE FROM tombstones WHERE id IN (SELECT id FROM tombstones WHERE expires_at <= $1 LIMIT $2)),
+    bodies AS (DELETE FROM request_chunks WHERE job_id IN (SELECT id FROM gone)),
+    orphans AS (DELETE FROM request_chunks WHERE (job_id, seq) IN (
+      SELECT job_id, seq FROM request_chunks r WHERE created_at < $4
+        AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.id = r.job_id) LIMIT $2))
     SELECT count(*)::int AS n FROM gone`,
   // FOR SHARE: a completion committing meanwhile is waited for, so the callback is made due or left waiting
   // for the trigger — never stranded.

@@ -95,4 +95,15 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (delivery_id, n)
   ) STRICT, WITHOUT ROWID;
   `,
+  /* 3: large request bodies in pieces */ `
+  CREATE TABLE request_chunks (
+    job_id     TEXT NOT NULL,
+    seq        INTEGER NOT NULL,
+    data       BLOB NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (job_id, seq)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX request_chunks_age ON request_chunks (created_at);
+  ALTER TABLE jobs ADD COLUMN req_body_size INTEGER NOT NULL DEFAULT 0;
+  `,
 ];

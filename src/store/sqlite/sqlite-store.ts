@@ -17,13 +17,13 @@ import type {
 import { newJobState, rowToAttempt, rowToDelivery, rowToJob, type AttemptRow, type DeliveryRow, type JobRow } from '../rows.js';
 import { SQLITE_MIGRATIONS } from './schema.js';
 import { WriteQueue } from './write-queue.js';
+import { ORPHAN_AFTER_MS, pages, PAGE, sliceOfPieces, type ByteSpan, type Piece, type PieceSize } from '../chunked-read.js';
 
 export interface SqliteStoreOptions {
   /** File path; created with its folder if missing. */
   path: string;
 }
 
-const RESULT_PAGE = 16;
 
 /**
  * The embedded backend: one SQLite file in WAL mode with synchronous=FULL, so a commit is on disk when it
@@ -67,6 +67,7 @@ export class SqliteJobStore implements JobStore {
         url: job.request.url,
         req_headers: JSON.stringify(job.request.headers),
         req_body: job.request.body,
+        req_body_size: job.request.bodySize ?? job.request.body?.byteLength ?? 0,
         options: JSON.stringify(job.options),
         retryable: job.options.retryable ? 1 : 0,
         max_attempts: job.options.maxAttempts,
@@ -200,6 +201,7 @@ export class SqliteJobStore implements JobStore {
       const deleted = this.s.deleteJob.run(id).changes > 0;
       if (deleted) {
         this.s.deleteChunks.run(id);
+        this.s.deleteRequestChunks.run(id);
         this.s.deleteAttemptsOfJob.run(id);
         this.s.deleteDeliveriesOfJob.run(id);
         this.s.insertTombstone.run(id, tombstoneUntil);
@@ -301,16 +303,24 @@ export class SqliteJobStore implements JobStore {
     });
   }
 
-  async *readResult(id: string): AsyncIterable<Uint8Array> {
+  async *readResult(id: string, range?: ByteSpan): AsyncIterable<Uint8Array> {
     const token = this.s.resultToken.get(id) as { result_token: number | null } | undefined;
     if (!token || token.result_token === null) return;
-    // Page through the chunks so a large body is never held whole in memory.
-    for (let seq = 0; ; ) {
-      const rows = this.s.chunks.all(id, token.result_token, seq, RESULT_PAGE) as Array<{ seq: number; data: Buffer }>;
-      for (const r of rows) yield r.data;
-      if (rows.length < RESULT_PAGE) return;
-      seq = rows[rows.length - 1]!.seq + 1;
+    const t = token.result_token;
+    const fetch = async (from: number) => this.s.chunks.all(id, t, from, PAGE) as Piece[];
+    if (!range) {
+      for await (const piece of pages(fetch)) yield piece.data;
+      return;
     }
+    yield* sliceOfPieces(this.s.chunkSizes.all(id, t) as PieceSize[], fetch, range);
+  }
+
+  appendRequestChunk(jobId: string, seq: number, data: Uint8Array, now: number): Promise<void> {
+    return this.writes.write(() => void this.s.insertRequestChunk.run(jobId, seq, data, now));
+  }
+
+  async *readRequestBody(jobId: string): AsyncIterable<Uint8Array> {
+    for await (const piece of pages(async (from) => this.s.requestChunks.all(jobId, from, PAGE) as Piece[])) yield piece.data;
   }
 
   sweep(now: number, limit: number, tombstoneMs: number): Promise<number> {
@@ -319,11 +329,13 @@ export class SqliteJobStore implements JobStore {
       for (const id of ids) {
         this.s.deleteJob.run(id);
         this.s.deleteChunks.run(id);
+        this.s.deleteRequestChunks.run(id);
         this.s.deleteAttemptsOfJob.run(id);
         this.s.deleteDeliveriesOfJob.run(id);
         this.s.insertTombstone.run(id, now + tombstoneMs);
       }
       this.s.purgeTombstones.run(now, limit);
+      this.s.purgeOrphanRequestChunks.run(now - ORPHAN_AFTER_MS, limit);
       return ids.length;
     });
   }
@@ -354,9 +366,9 @@ function prepare(db: Database.Database) {
   const p = (sql: string): Statement => db.prepare(sql);
   return {
     insert: p(`INSERT INTO jobs (id, state, dialect, owner, idempotency_key, request_hash, method, url, req_headers,
-        req_body, options, retryable, max_attempts, run_at, created_at, updated_at)
+        req_body, req_body_size, options, retryable, max_attempts, run_at, created_at, updated_at)
       VALUES (@id, 'queued', @dialect, @owner, @idempotency_key, @request_hash, @method, @url, @req_headers,
-        @req_body, @options, @retryable, @max_attempts, @now, @now, @now)`),
+        @req_body, @req_body_size, @options, @retryable, @max_attempts, @now, @now, @now)`),
     byIdempotencyKey: p(`SELECT * FROM jobs WHERE coalesce(owner, '') = ? AND idempotency_key = ?`),
     get: p(`SELECT * FROM jobs WHERE id = ?`),
     tombstone: p(`SELECT 1 FROM tombstones WHERE id = ? AND expires_at > ?`),
@@ -400,6 +412,14 @@ function prepare(db: Database.Database) {
     resultToken: p(`SELECT result_token FROM jobs WHERE id = ?`),
     chunks: p(`SELECT seq, data FROM result_chunks WHERE job_id = ? AND lease_token = ? AND seq >= ?
       ORDER BY seq LIMIT ?`),
+    // length() of a BLOB reads its header, not its pages: sizing a range costs no body reads.
+    chunkSizes: p(`SELECT seq, length(data) AS len FROM result_chunks WHERE job_id = ? AND lease_token = ? ORDER BY seq`),
+    insertRequestChunk: p(`INSERT OR REPLACE INTO request_chunks (job_id, seq, data, created_at) VALUES (?, ?, ?, ?)`),
+    requestChunks: p(`SELECT seq, data FROM request_chunks WHERE job_id = ? AND seq >= ? ORDER BY seq LIMIT ?`),
+    deleteRequestChunks: p(`DELETE FROM request_chunks WHERE job_id = ?`),
+    purgeOrphanRequestChunks: p(`DELETE FROM request_chunks WHERE (job_id, seq) IN (
+      SELECT job_id, seq FROM request_chunks WHERE created_at < ?
+        AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.id = request_chunks.job_id) LIMIT ?)`),
     // Jobs with a callback still to deliver are kept past their expiry: a dead letter needs its result.
     expired: p(`SELECT id FROM jobs WHERE expires_at IS NOT NULL AND expires_at <= ?
       AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.job_id = jobs.id AND d.state IN ('waiting', 'pending', 'delivering'))

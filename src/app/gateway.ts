@@ -3,9 +3,8 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Agent } from 'undici';
 import type { Settings } from '../config/settings.js';
-import { Engine } from '../engine/engine.js';
+import type { Engine } from '../engine/engine.js';
 import { AsyncgateError } from '../errors/asyncgate-error.js';
-import { createRuntime } from './runtime.js';
 import { acceptAsync, type AcceptDeps } from '../gateway/accept.js';
 import { readBody } from '../gateway/body.js';
 import { bodyCallback } from '../gateway/body-callback.js';
@@ -16,6 +15,7 @@ import { createUpstreamAgent } from '../gateway/upstream.js';
 import { applyCors, isPreflight } from '../http/cors.js';
 import { sendProblem } from '../http/respond.js';
 import type { JobStore } from '../store/port.js';
+import { createRuntime } from './runtime.js';
 
 export interface Gateway {
   server: Server;

@@ -1,10 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-
-const live = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const child of live) child.kill('SIGKILL');
-});
+import { killOnExit, signalAndWait } from './gateway-process.js';
 
 /**
  * A TypeScript app (an example, a fixture) run as a real child process through tsx. It must print
@@ -28,8 +24,7 @@ export class AppProcess {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
-    live.add(child);
-    child.once('exit', () => live.delete(child));
+    killOnExit(child);
     child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
     createInterface({ input: child.stdout! }).on('line', (line) => {
       this.lines.push(line);
@@ -75,11 +70,6 @@ export class AppProcess {
   }
 
   private signal(sig: NodeJS.Signals): Promise<number | null> {
-    const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child?.exitCode ?? null);
-    return new Promise((resolve) => {
-      child.once('exit', (code) => resolve(code));
-      child.kill(sig);
-    });
+    return signalAndWait(this.child, sig);
   }
 }

@@ -1,30 +1,21 @@
-import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Agent } from 'undici';
 import type { Settings } from '../config/settings.js';
-import { Engine } from '../engine/engine.js';
+import type { Engine } from '../engine/engine.js';
 import { AsyncgateError } from '../errors/asyncgate-error.js';
-import { DeliveryDispatcher } from '../delivery/dispatcher.js';
-import { createGuardedAgent } from '../delivery/guarded-agent.js';
-import { loadEd25519Signer, newEd25519Signer, newSigningSecret } from '../delivery/signing.js';
-import { TERMINAL_STATES } from '../model.js';
 import { acceptAsync, type AcceptDeps } from '../gateway/accept.js';
 import { readBody } from '../gateway/body.js';
 import { bodyCallback } from '../gateway/body-callback.js';
-import { registerCallback } from '../gateway/register-callback.js';
 import { upstreamExecutor } from '../gateway/executor.js';
 import { negotiate } from '../gateway/negotiate.js';
 import { passThrough } from '../gateway/passthrough.js';
 import { createUpstreamAgent } from '../gateway/upstream.js';
-import { AdminRoutes } from '../http/admin-routes.js';
 import { applyCors, isPreflight } from '../http/cors.js';
-import { JobRoutes } from '../http/job-routes.js';
-import { sendJson, sendProblem } from '../http/respond.js';
-import { UrlBuilder } from '../http/urls.js';
-import { openStore } from '../store/open.js';
+import { sendProblem } from '../http/respond.js';
 import type { JobStore } from '../store/port.js';
+import { createRuntime } from './runtime.js';
 
 export interface Gateway {
   server: Server;
@@ -39,75 +30,9 @@ export interface Gateway {
 
 /** Build the gateway: store, engine, upstream client, and the HTTP server that routes between them. */
 export async function createGateway(settings: Settings, log: Logger): Promise<Gateway> {
-  const store = await openStore(settings.db, {
-    onRetry: (reason, delayMs) => log.warn({ retryInMs: delayMs }, `${reason}; retrying in ${Math.round(delayMs / 100) / 10} s`),
-    onConnectionState: (state, error) => {
-      if (state === 'lost') log.warn({ err: error }, 'lost a connection to the database; reconnecting');
-      else log.info('database notifications connected');
-    },
-  });
   const agent: Agent = createUpstreamAgent(settings.concurrency);
-  const engine = new Engine({
-    store,
-    log,
-    executor: upstreamExecutor(agent, settings.upstream),
-    concurrency: settings.concurrency,
-    maxQueued: settings.maxQueued,
-    leaseMs: settings.leaseMs,
-    tombstoneMs: settings.retentionMs,
-    // Sweep often enough that short retentions are honoured promptly, rarely enough to cost nothing.
-    sweepEveryMs: Math.min(60_000, Math.max(1_000, Math.floor(settings.retentionMs / 4))),
-    maxResultBytes: settings.maxResultBytes,
-  });
-  const ownerSalt = await store.secret('owner-salt', () => randomBytes(32).toString('base64url'));
-  const signingSecrets = settings.callbacks.signingSecrets.length
-    ? settings.callbacks.signingSecrets
-    : [await store.secret('signing-secret', newSigningSecret)];
-  const ed25519 = loadEd25519Signer(await store.secret('ed25519-key', () => newEd25519Signer().stored));
-  const callbackAgent = createGuardedAgent(settings.callbacks.policy, { connections: settings.callbacks.perHost });
-  const urls = new UrlBuilder(settings.prefix, settings.publicUrl, `${settings.host}:${settings.port}`);
-  let wakeDeliveries = () => {};
-  const jobs = new JobRoutes({
-    registerCallback: async (req, job) => {
-      const created = await registerCallback(req, job, store, settings.callbacks.policy);
-      wakeDeliveries();
-      return created;
-    },
-    engine,
-    urls,
-    ownerSalt,
-    ownerHeader: settings.ownerHeader,
-    maxWaitMs: settings.maxWaitMs,
-    minPollIntervalMs: settings.minPollIntervalMs,
-    retentionMs: settings.retentionMs,
-  });
-  const deliveries = new DeliveryDispatcher(
-    store,
-    callbackAgent,
-    {
-      workerId: engine.workerId,
-      concurrency: settings.callbacks.concurrency,
-      perHost: settings.callbacks.perHost,
-      leaseMs: settings.leaseMs,
-      pollMs: 500,
-      timeoutMs: settings.callbacks.timeoutMs,
-      schedule: settings.callbacks.retryScheduleMs,
-      secrets: signingSecrets,
-      ed25519,
-      urlsFor: (job) => urls.forOrigin(job.options.origin ?? `http://${settings.host}:${settings.port}`, job.id),
-    },
-    log,
-  );
-  wakeDeliveries = () => deliveries.wake();
-  // A job that just finished may have callbacks due: look now rather than at the next poll.
-  engine.events.onAny((job) => {
-    if (TERMINAL_STATES.has(job.state)) deliveries.wake();
-  });
-  // Deliveries made due by another process (its job finished there, or an operator redelivered).
-  store.listen?.((change) => {
-    if (change.kind === 'deliveries' || change.kind === 'resync') deliveries.wake();
-  });
-  const admin = new AdminRoutes(settings.adminToken, store, urls, () => deliveries.wake());
+  const runtime = await createRuntime(settings, `${settings.host}:${settings.port}`, upstreamExecutor(agent, settings.upstream), log);
+  const { engine, store, urls, ownerSalt } = runtime;
   const acceptDeps: AcceptDeps = { engine, settings, urls, ownerSalt };
   const basePath = settings.upstream.pathname.replace(/\/+$/, '');
   const prefix = settings.prefix;
@@ -122,16 +47,8 @@ export async function createGateway(settings: Settings, log: Logger): Promise<Ga
       if (isPreflight(req)) return void res.writeHead(204).end();
     }
     if (path === prefix || path.startsWith(prefix + '/')) {
-      const rest = path.slice(prefix.length);
-      if (rest === '/webhook-key' && (req.method === 'GET' || req.method === 'HEAD')) {
-        // SPEC §3.3: the ed25519 public key for v1a signatures, so receivers need no shared secret.
-        return sendJson(res, 200, { algorithm: 'ed25519', publicKey: ed25519.publicKey }, { 'cache-control': 'public, max-age=300' });
-      }
-      if (rest === '/health') {
-        return sendJson(res, closing ? 503 : 200, { status: closing ? 'stopping' : 'ok', ...engine.stats }, { 'cache-control': 'no-store' });
-      }
-      if (await jobs.handle(req, res, rest)) return;
-      if (await admin.handle(req, res, rest, new URLSearchParams(q === -1 ? '' : url.slice(q + 1)))) return;
+      const query = new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
+      if (await runtime.handlePrefixed(req, res, path.slice(prefix.length), query, closing)) return;
       throw new AsyncgateError('not-found', `no asyncgate endpoint at ${path}`);
     }
     if (closing) throw new AsyncgateError('shutting-down', undefined, { headers: { 'retry-after': '5', connection: 'close' } });
@@ -177,8 +94,7 @@ export async function createGateway(settings: Settings, log: Logger): Promise<Ga
     store,
     url: '',
     async listen() {
-      await engine.start();
-      deliveries.start();
+      await runtime.start();
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(settings.port, settings.host, () => resolve());
@@ -193,14 +109,11 @@ export async function createGateway(settings: Settings, log: Logger): Promise<Ga
       closing = true;
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      // Deliveries first: attempts in flight finish (or are aborted) before the store hands back every lease.
-      await deliveries.stop(Math.min(graceMs, 5_000));
-      await engine.stop(graceMs);
+      await runtime.stop(graceMs);
       setTimeout(() => server.closeAllConnections(), 1_000).unref();
       await stopped;
       await agent.close();
-      await callbackAgent.close();
-      await store.close();
+      await runtime.close();
     },
   };
   return gateway;

@@ -89,16 +89,10 @@ export async function loadConfigFile(path: string): Promise<ConfigFile> {
   return parsed.data;
 }
 
+type Flags = Partial<Omit<Settings, 'routes' | 'upstream' | 'callbacks'>> & { callbacks?: CallbackFlags };
+
 /** Merge file and flags over the defaults. `flags` holds already-parsed values (ms, bytes). */
-export function resolveSettings(
-  file: Partial<ConfigFile>,
-  flags: Partial<Omit<Settings, 'routes' | 'upstream' | 'callbacks'>> & { upstream?: string; callbacks?: CallbackFlags },
-): Settings {
-  const pick = <K extends keyof typeof DEFAULTS>(
-    k: K,
-    fromFile: (typeof DEFAULTS)[K] | undefined,
-    fromFlag: (typeof DEFAULTS)[K] | undefined,
-  ) => fromFlag ?? fromFile ?? DEFAULTS[k];
+export function resolveSettings(file: Partial<ConfigFile>, flags: Flags & { upstream?: string }): Settings {
   const upstreamText = flags.upstream ?? file.upstream;
   if (!upstreamText) throw new ConfigError('an upstream is required: --upstream http://127.0.0.1:3000 (or "upstream" in the config file)');
   let upstream: URL;
@@ -110,6 +104,16 @@ export function resolveSettings(
   if (upstream.protocol !== 'http:' && upstream.protocol !== 'https:') {
     throw new ConfigError(`--upstream must be http:// or https://, got "${upstreamText}"`);
   }
+  return { upstream, ...resolveCommonSettings(file, flags) };
+}
+
+/** Everything but the upstream: what library mode needs too. */
+export function resolveCommonSettings(file: Partial<ConfigFile>, flags: Flags): Omit<Settings, 'upstream'> {
+  const pick = <K extends keyof typeof DEFAULTS>(
+    k: K,
+    fromFile: (typeof DEFAULTS)[K] | undefined,
+    fromFlag: (typeof DEFAULTS)[K] | undefined,
+  ) => fromFlag ?? fromFile ?? DEFAULTS[k];
   let routes: RouteTable;
   try {
     routes = new RouteTable(file.routes ?? []);
@@ -117,7 +121,6 @@ export function resolveSettings(
     throw new ConfigError((error as Error).message);
   }
   return {
-    upstream,
     port: pick('port', file.port, flags.port),
     host: pick('host', file.host, flags.host),
     db: flags.db ?? file.db ?? DEFAULTS.db,

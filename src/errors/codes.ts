@@ -35,6 +35,7 @@ export const PROBLEM_TYPES = {
   'shutting-down': { status: 503, title: 'The gateway is shutting down' },
   'upstream-unreachable': { status: 502, title: 'The upstream could not be reached' },
   'upstream-timeout': { status: 504, title: 'The upstream did not answer in time' },
+  'handler-failed': { status: 500, title: 'The route handler failed' },
   'unauthorized': { status: 401, title: 'Admin token required' },
   'internal': { status: 500, title: 'Internal error' },
 } as const satisfies Record<string, { status: number; title: string }>;
@@ -56,6 +57,10 @@ export const JOB_ERROR_CODES = {
   Canceled: 'the job was canceled',
   /** The upstream response was larger than the configured result limit. */
   ResultTooLarge: 'the upstream response exceeded the result size limit',
+  /** Library mode: the route's handler threw (or rejected); the message is the error's message. */
+  HandlerFailed: 'the route handler threw an error',
+  /** Library mode: no handler of the job's name is registered in the process that claimed it. */
+  HandlerNotRegistered: 'no handler of this name is registered in this process',
   /** The gateway failed the job for an internal reason (a bug or a storage failure). */
   InternalError: 'internal error',
 } as const;

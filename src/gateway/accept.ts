@@ -24,7 +24,7 @@ const DEFAULT_ATTEMPTS = 5;
 
 export interface AcceptDeps {
   engine: Engine;
-  settings: Settings;
+  settings: Pick<Settings, 'maxBodyBytes' | 'ownerHeader' | 'timeoutMs' | 'retentionMs'>;
   urls: UrlBuilder;
   ownerSalt: string;
 }
@@ -40,13 +40,15 @@ export async function acceptAsync(
   neg: Extract<Negotiation, { async: true }>,
   rule: RouteRule | undefined,
   deps: AcceptDeps,
-  /** The body, when it was already read (to look for a `callback_url` field). */
+  /** The body, when it was already read (to look for a `callback_url` field, or by an app's body parser). */
   preread?: Buffer | null,
+  /** The request URL when `req.url` was rewritten (Express strips a mounted router's path). */
+  originalUrl?: string,
 ): Promise<void> {
   const { engine, settings } = deps;
   const idempotencyKey = asProblem('invalid-idempotency-key', () => parseIdempotencyKey(req.headers['idempotency-key']));
   const method = req.method ?? 'GET';
-  const url = req.url ?? '/';
+  const url = originalUrl ?? req.url ?? '/';
   const id = newJobId();
   // A body already read (to look for a callback_url field) is small; any other is streamed into the store.
   const body =
@@ -137,6 +139,13 @@ function answerAccepted(res: ServerResponse, job: Job, urls: JobUrls, neg: Extra
 /** A job that failed without any upstream response, answered in-band after a `wait` race. */
 function jobFailure(job: Job, link: string): AsyncgateError {
   const code = job.error?.code;
-  const type = code === 'UpstreamTimeout' ? 'upstream-timeout' : code === 'Canceled' ? 'job-canceled' : 'upstream-unreachable';
+  const type =
+    code === 'UpstreamTimeout'
+      ? 'upstream-timeout'
+      : code === 'Canceled'
+        ? 'job-canceled'
+        : code === 'HandlerFailed' || code === 'HandlerNotRegistered'
+          ? 'handler-failed'
+          : 'upstream-unreachable';
   return new AsyncgateError(type, job.error?.message, { members: { error: job.error }, headers: { link } });
 }

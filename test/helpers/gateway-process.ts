@@ -31,8 +31,7 @@ export class GatewayProcess {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
-    live.add(child);
-    child.once('exit', () => live.delete(child));
+    killOnExit(child);
     child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
     const lines = createInterface({ input: child.stdout! });
     await new Promise<void>((resolve, reject) => {
@@ -72,13 +71,23 @@ export class GatewayProcess {
   }
 
   private signal(sig: NodeJS.Signals): Promise<number | null> {
-    const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child?.exitCode ?? null);
-    return new Promise((resolve) => {
-      child.once('exit', (code) => resolve(code));
-      child.kill(sig);
-    });
+    return signalAndWait(this.child, sig);
   }
+}
+
+/** Send `sig` to a child (if still running) and resolve with its exit code once it is gone. */
+export function signalAndWait(child: ChildProcess | undefined, sig: NodeJS.Signals): Promise<number | null> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child?.exitCode ?? null);
+  return new Promise((resolve) => {
+    child.once('exit', (code) => resolve(code));
+    child.kill(sig);
+  });
+}
+
+/** Kill `child` if it is still running when the test process ends. */
+export function killOnExit(child: ChildProcess): void {
+  live.add(child);
+  child.once('exit', () => live.delete(child));
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

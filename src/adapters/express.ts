@@ -1,0 +1,34 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Asyncgate } from '../library/asyncgate.js';
+import type { AsyncHandler } from '../library/handler.js';
+import type { RouteOptions } from '../library/options.js';
+import { encodeParsedBody } from '../library/parsed-body.js';
+
+export * from '../library/public.js';
+
+// Structural types: Express's own Request/Response extend these, and nothing here needs express at run time.
+type ExpressRequest = IncomingMessage & { body?: unknown; originalUrl?: string };
+type Next = (error?: unknown) => void;
+
+/**
+ * Middleware answering asyncgate's monitor routes under the prefix. Mount it before body parsers
+ * (`express.json()`): registering a callback reads the request body itself.
+ */
+export function monitor(gate: Asyncgate): (req: ExpressRequest, res: ServerResponse, next: Next) => void {
+  return (req, res, next) => {
+    gate.handleMonitor(req, res, { url: req.originalUrl ?? req.url }).then((handled) => handled || next(), next);
+  };
+}
+
+/** An Express handler for an asynchronous route (see `Asyncgate.route`). Bodies parsed by middleware are kept. */
+export function asyncRoute(
+  gate: Asyncgate,
+  name: string,
+  handler: AsyncHandler,
+  options?: RouteOptions,
+): (req: ExpressRequest, res: ServerResponse, next: Next) => void {
+  const route = gate.route(name, handler, options);
+  return (req, res, next) => {
+    route(req, res, { body: encodeParsedBody(req, req.body), url: req.originalUrl ?? req.url ?? '/' }).catch(next);
+  };
+}

@@ -1,0 +1,156 @@
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { CallbackSettings, Settings } from '../config/settings.js';
+import { DeliveryDispatcher } from '../delivery/dispatcher.js';
+import { createGuardedAgent } from '../delivery/guarded-agent.js';
+import { loadEd25519Signer, newEd25519Signer, newSigningSecret } from '../delivery/signing.js';
+import { Engine } from '../engine/engine.js';
+import type { Executor } from '../engine/executor.js';
+import { registerCallback } from '../gateway/register-callback.js';
+import { AdminRoutes } from '../http/admin-routes.js';
+import { JobRoutes } from '../http/job-routes.js';
+import { sendJson } from '../http/respond.js';
+import { UrlBuilder } from '../http/urls.js';
+import { TERMINAL_STATES } from '../model.js';
+import { openStore } from '../store/open.js';
+import type { JobStore } from '../store/port.js';
+
+/** What the engine, the job routes and callback delivery need: the gateway's Settings without the proxy parts. */
+export type RuntimeSettings = Pick<
+  Settings,
+  | 'db'
+  | 'prefix'
+  | 'publicUrl'
+  | 'adminToken'
+  | 'retentionMs'
+  | 'maxWaitMs'
+  | 'maxResultBytes'
+  | 'concurrency'
+  | 'maxQueued'
+  | 'minPollIntervalMs'
+  | 'leaseMs'
+  | 'ownerHeader'
+> & { callbacks: CallbackSettings };
+
+/**
+ * The parts every face of asyncgate shares, wired together: store, engine (with a face's executor), callback
+ * delivery, and the handler of the reserved prefix (monitor, result, cancel, admin). The gateway adds the
+ * reverse proxy in front; library mode adds the app's routes.
+ */
+export interface Runtime {
+  store: JobStore;
+  engine: Engine;
+  urls: UrlBuilder;
+  /** Salt of the owner hash (SPEC §2.2), kept in the store so restarts and other processes agree. */
+  ownerSalt: string;
+  /** Answer a request under the prefix (`rest` is the path after it). false when nothing there matched. */
+  handlePrefixed(req: IncomingMessage, res: ServerResponse, rest: string, query: URLSearchParams, stopping: boolean): Promise<boolean>;
+  start(): Promise<void>;
+  /** Stop working: deliveries first (attempts in flight finish or abort), then the engine hands back its leases. */
+  stop(graceMs: number): Promise<void>;
+  /** Release the store and connections, once nothing answers requests any more. */
+  close(): Promise<void>;
+}
+
+/** Open the store and build the shared parts. `fallbackHost` names this server when a request has no Host. */
+export async function createRuntime(settings: RuntimeSettings, fallbackHost: string, executor: Executor, log: Logger): Promise<Runtime> {
+  const store = await openStore(settings.db, {
+    onRetry: (reason, delayMs) => log.warn({ retryInMs: delayMs }, `${reason}; retrying in ${Math.round(delayMs / 100) / 10} s`),
+    onConnectionState: (state, error) => {
+      if (state === 'lost') log.warn({ err: error }, 'lost a connection to the database; reconnecting');
+      else log.info('database notifications connected');
+    },
+  });
+  const engine = new Engine({
+    store,
+    log,
+    executor,
+    concurrency: settings.concurrency,
+    maxQueued: settings.maxQueued,
+    leaseMs: settings.leaseMs,
+    tombstoneMs: settings.retentionMs,
+    // Sweep often enough that short retentions are honoured promptly, rarely enough to cost nothing.
+    sweepEveryMs: Math.min(60_000, Math.max(1_000, Math.floor(settings.retentionMs / 4))),
+    maxResultBytes: settings.maxResultBytes,
+  });
+  const ownerSalt = await store.secret('owner-salt', () => randomBytes(32).toString('base64url'));
+  const signingSecrets = settings.callbacks.signingSecrets.length
+    ? settings.callbacks.signingSecrets
+    : [await store.secret('signing-secret', newSigningSecret)];
+  const ed25519 = loadEd25519Signer(await store.secret('ed25519-key', () => newEd25519Signer().stored));
+  const callbackAgent = createGuardedAgent(settings.callbacks.policy, { connections: settings.callbacks.perHost });
+  const urls = new UrlBuilder(settings.prefix, settings.publicUrl, fallbackHost);
+  const deliveries = new DeliveryDispatcher(
+    store,
+    callbackAgent,
+    {
+      workerId: engine.workerId,
+      concurrency: settings.callbacks.concurrency,
+      perHost: settings.callbacks.perHost,
+      leaseMs: settings.leaseMs,
+      pollMs: 500,
+      timeoutMs: settings.callbacks.timeoutMs,
+      schedule: settings.callbacks.retryScheduleMs,
+      secrets: signingSecrets,
+      ed25519,
+      urlsFor: (job) => urls.forOrigin(job.options.origin ?? `http://${fallbackHost}`, job.id),
+    },
+    log,
+  );
+  const jobs = new JobRoutes({
+    registerCallback: async (req, job) => {
+      const created = await registerCallback(req, job, store, settings.callbacks.policy);
+      deliveries.wake();
+      return created;
+    },
+    engine,
+    urls,
+    ownerSalt,
+    ownerHeader: settings.ownerHeader,
+    maxWaitMs: settings.maxWaitMs,
+    minPollIntervalMs: settings.minPollIntervalMs,
+    retentionMs: settings.retentionMs,
+  });
+  // A job that just finished may have callbacks due: look now rather than at the next poll.
+  engine.events.onAny((job) => {
+    if (TERMINAL_STATES.has(job.state)) deliveries.wake();
+  });
+  // Deliveries made due by another process (its job finished there, or an operator redelivered).
+  store.listen?.((change) => {
+    if (change.kind === 'deliveries' || change.kind === 'resync') deliveries.wake();
+  });
+  const admin = new AdminRoutes(settings.adminToken, store, urls, () => deliveries.wake());
+
+  return {
+    store,
+    engine,
+    urls,
+    ownerSalt,
+    async handlePrefixed(req, res, rest, query, stopping) {
+      if (rest === '/webhook-key' && (req.method === 'GET' || req.method === 'HEAD')) {
+        // SPEC §3.3: the ed25519 public key for v1a signatures, so receivers need no shared secret.
+        sendJson(res, 200, { algorithm: 'ed25519', publicKey: ed25519.publicKey }, { 'cache-control': 'public, max-age=300' });
+        return true;
+      }
+      if (rest === '/health') {
+        sendJson(res, stopping ? 503 : 200, { status: stopping ? 'stopping' : 'ok', ...engine.stats }, { 'cache-control': 'no-store' });
+        return true;
+      }
+      if (await jobs.handle(req, res, rest)) return true;
+      return admin.handle(req, res, rest, query);
+    },
+    async start() {
+      await engine.start();
+      deliveries.start();
+    },
+    async stop(graceMs) {
+      await deliveries.stop(Math.min(graceMs, 5_000));
+      await engine.stop(graceMs);
+    },
+    async close() {
+      await callbackAgent.close();
+      await store.close();
+    },
+  };
+}

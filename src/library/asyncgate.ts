@@ -1,0 +1,123 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { createLogger } from '../app/logger.js';
+import { createRuntime, type Runtime } from '../app/runtime.js';
+import type { RouteRule } from '../config/routes.js';
+import { resolveCommonSettings } from '../config/settings.js';
+import type { Engine } from '../engine/engine.js';
+import { AsyncgateError } from '../errors/asyncgate-error.js';
+import { acceptAsync, type AcceptDeps } from '../gateway/accept.js';
+import { readBody } from '../gateway/body.js';
+import { negotiate } from '../gateway/negotiate.js';
+import { sendProblem } from '../http/respond.js';
+import type { JobStore } from '../store/port.js';
+import { handlerExecutor } from './executor.js';
+import type { AsyncHandler } from './handler.js';
+import { runInline } from './inline.js';
+import { parseLibraryOptions, parseRouteOptions, type AsyncgateOptions, type RouteOptions } from './options.js';
+
+/** A request as an adapter hands it over: node's objects, plus what the framework already did to them. */
+export interface AdapterInput {
+  /** The body, when the framework already read or parsed it (re-encoded: JSON for objects). */
+  body?: Buffer | null;
+  /** The request URL when the framework rewrote `req.url` (Express routers strip their mount path). */
+  url?: string;
+}
+
+/** A declared asynchronous route: call it with node's request and response (adapters do). */
+export type RouteHandler = (req: IncomingMessage, res: ServerResponse, input?: AdapterInput) => Promise<void>;
+
+/** asyncgate inside an app (SPEC §8): the engine, the monitor routes, and the app's asynchronous routes. */
+export interface Asyncgate {
+  readonly prefix: string;
+  readonly engine: Engine;
+  readonly store: JobStore;
+  /**
+   * Declare an asynchronous route. `name` is stored with each job: a restarted process runs queued jobs with
+   * the handler registered under the same name, so names must be stable and unique.
+   */
+  route(name: string, handler: AsyncHandler, options?: RouteOptions): RouteHandler;
+  /** Answer a request under the prefix (monitor, result, cancel, …). false when the path is not under it. */
+  handleMonitor(req: IncomingMessage, res: ServerResponse, input?: AdapterInput): Promise<boolean>;
+  /** Begin running jobs — after every route is declared, so queued jobs find their handlers. */
+  start(): Promise<void>;
+  /** Stop taking work, let running handlers finish for `graceMs` (then abort them), close the store. */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** Open the store and build the engine. Declare routes, then `start()`. */
+export async function createAsyncgate(options: AsyncgateOptions = {}): Promise<Asyncgate> {
+  const { logger, ...rest } = options;
+  const file = parseLibraryOptions(rest);
+  const settings = resolveCommonSettings(file, {});
+  const log: Logger = logger ?? createLogger(process.env.ASYNCGATE_LOG_LEVEL ?? 'warn');
+  const handlers = new Map<string, AsyncHandler>();
+  const runtime: Runtime = await createRuntime(settings, 'localhost', handlerExecutor(handlers), log);
+  const acceptDeps: AcceptDeps = { engine: runtime.engine, settings, urls: runtime.urls, ownerSalt: runtime.ownerSalt };
+  const prefix = settings.prefix;
+  let state: 'new' | 'started' | 'closing' = 'new';
+
+  return {
+    prefix,
+    engine: runtime.engine,
+    store: runtime.store,
+
+    route(name, handler, routeOptions = {}) {
+      if (handlers.has(name)) throw new Error(`asyncgate: a route named "${name}" is already declared`);
+      if (state !== 'new') throw new Error('asyncgate: declare routes before start(), so queued jobs find their handlers');
+      const rule = libraryRule(name, routeOptions);
+      handlers.set(name, handler);
+      return async (req, res, input = {}) => {
+        const url = input.url ?? req.url ?? '/';
+        try {
+          if (state === 'closing') throw new AsyncgateError('shutting-down', undefined, { headers: { 'retry-after': '5' } });
+          const neg = negotiate(req.headers, rule, settings.maxWaitMs, settings.callbacks.policy);
+          if (neg.async) return await acceptAsync(req, res, neg, rule, acceptDeps, input.body, url);
+          const body = input.body !== undefined ? input.body : await readBody(req, rule.maxBodySize ?? settings.maxBodyBytes);
+          await runInline(req, res, handler, { url, body, timeoutMs: rule.timeout ?? settings.timeoutMs }, log);
+        } catch (error) {
+          if (!(error instanceof AsyncgateError)) log.error({ err: error, url }, 'request failed');
+          sendProblem(res, error, url);
+        }
+      };
+    },
+
+    async handleMonitor(req, res, input = {}) {
+      const url = input.url ?? req.url ?? '/';
+      const q = url.indexOf('?');
+      const path = q === -1 ? url : url.slice(0, q);
+      if (path !== prefix && !path.startsWith(prefix + '/')) return false;
+      try {
+        const query = new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
+        if (!(await runtime.handlePrefixed(req, res, path.slice(prefix.length), query, state === 'closing'))) {
+          throw new AsyncgateError('not-found', `no asyncgate endpoint at ${path}`);
+        }
+      } catch (error) {
+        if (!(error instanceof AsyncgateError)) log.error({ err: error, url }, 'request failed');
+        sendProblem(res, error, url);
+      }
+      return true;
+    },
+
+    async start() {
+      if (state !== 'new') return;
+      state = 'started';
+      await runtime.start();
+    },
+
+    async close(graceMs = 10_000) {
+      if (state === 'closing') return;
+      const wasStarted = state === 'started';
+      state = 'closing';
+      if (wasStarted) await runtime.stop(graceMs);
+      await runtime.close();
+    },
+  };
+}
+
+/** A route's options as the route rule the gateway's negotiation and accept code already understand. */
+function libraryRule(name: string, options: RouteOptions): RouteRule {
+  const rule = parseRouteOptions(name, options);
+  // A handler that throws is not re-run unless the route asks for retries (BullMQ's default is one attempt too).
+  return { ...rule, name, retry: rule.retry ?? { attempts: 1, unsafe: false } };
+}

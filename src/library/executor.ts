@@ -1,0 +1,53 @@
+import type { Executor, Outcome } from '../engine/executor.js';
+import { handlerRequest, toReply, type AsyncHandler } from './handler.js';
+
+/**
+ * Library mode's executor: runs the handler registered under the job's route name (stored with the job, so
+ * a restarted process finds it again). A thrown error fails the job with `HandlerFailed` — or is retried,
+ * when the route allows retries and attempts are left.
+ */
+export function handlerExecutor(handlers: ReadonlyMap<string, AsyncHandler>): Executor {
+  return async ({ job, signal, progress, body: storedBody }): Promise<Outcome> => {
+    const name = job.options.route;
+    const handler = name === undefined ? undefined : handlers.get(name);
+    if (!handler) {
+      // Failing beats waiting forever: a job nobody here can run would otherwise hold a queue slot silently.
+      return {
+        kind: 'fail',
+        error: { code: 'HandlerNotRegistered', message: `no handler named "${name ?? ''}" is registered in this process` },
+      };
+    }
+    const { method, url, headers } = job.request;
+    // Handlers get the body in one piece; a large upload was streamed into the store and is read back here.
+    const body = await whole(storedBody());
+    let value;
+    try {
+      value = await handler({
+        jobId: job.id,
+        request: handlerRequest(method, url, headers, body),
+        progress: (current, total, message) => progress(progressOf(current, total, message)),
+        signal,
+      });
+    } catch (error) {
+      // Aborted (cancel, timeout, shutdown): the runner knows why and records it.
+      if (signal.aborted) throw error;
+      const message = error instanceof Error ? error.message : String(error);
+      return { kind: 'retry', sent: true, error: { code: 'HandlerFailed', message: message || 'the handler threw' } };
+    }
+    return { kind: 'response', ...toReply(value) };
+  };
+}
+
+function progressOf(current: number, total?: number, message?: string) {
+  if (!Number.isFinite(current) || (total !== undefined && !Number.isFinite(total))) {
+    throw new TypeError('progress(current, total?, message?) takes finite numbers');
+  }
+  return { current, ...(total !== undefined ? { total } : {}), ...(message !== undefined ? { message } : {}) };
+}
+
+async function whole(body: Uint8Array | AsyncIterable<Uint8Array> | null): Promise<Uint8Array | null> {
+  if (body === null || body instanceof Uint8Array) return body;
+  const parts: Uint8Array[] = [];
+  for await (const part of body) parts.push(part);
+  return Buffer.concat(parts);
+}

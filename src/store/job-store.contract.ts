@@ -71,6 +71,20 @@ export function jobStoreContract(name: string, factory: () => Promise<JobStore>)
       assert.equal(anon2.job.id, anon1.job.id);
     });
 
+    test('inserts made together (one group commit) keep their own outcomes, repeated keys included', async () => {
+      const store = await open();
+      const keyed = (owner: string) => newJob({ idempotencyKey: 'same-turn', owner });
+      const jobs = [newJob(), keyed('carol'), newJob(), keyed('carol'), keyed('dave'), newJob({ callbacks: [
+        { id: 'cb-group-1', url: 'https://example.com/hook', method: 'POST', mode: 'notify', secret: null },
+      ] })];
+      const outcomes = await Promise.all(jobs.map((j) => store.insertJob(j)));
+      assert.deepEqual(outcomes.map((o) => o.created), [true, true, true, false, true, true]);
+      assert.equal(outcomes[3]!.job.id, outcomes[1]!.job.id, 'the repeat gets the first job of its key');
+      for (const i of [0, 1, 2, 4, 5]) assert.equal((await store.getJob(jobs[i]!.id))?.state, 'queued');
+      assert.equal(await store.getJob(jobs[3]!.id), null);
+      assert.equal((await store.getDelivery('cb-group-1'))?.state, 'waiting');
+    });
+
     test('claims give each job to one worker, with a fencing token', async () => {
       const store = await open();
       for (let i = 0; i < 5; i++) await store.insertJob(newJob());

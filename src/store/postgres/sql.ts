@@ -14,6 +14,24 @@ export const SQL = {
       SELECT c.id, j.id, c.url, c.host, c.method, c.mode, c.secret, 'waiting', $14, $14
       FROM j, json_to_recordset($15::json) AS c(id text, url text, host text, method text, mode text, secret text))
     SELECT id FROM j`,
+  // Group commit of the inserts made in one event-loop turn (see batcher.ts). Bodies travel as base64.
+  insertJobs: `WITH input AS (
+      SELECT * FROM json_to_recordset($1::json) AS x(id text, dialect text, owner text, idempotency_key text,
+        request_hash text, method text, url text, req_headers text, req_body text, options text, retryable boolean,
+        max_attempts integer, retention_ms bigint, created_at bigint, req_body_size bigint, callbacks json)),
+    j AS (
+      INSERT INTO jobs (id, state, dialect, owner, idempotency_key, request_hash, method, url, req_headers, req_body,
+        options, retryable, max_attempts, retention_ms, run_at, created_at, updated_at, req_body_size)
+      SELECT id, 'queued', dialect, owner, idempotency_key, request_hash, method, url, req_headers,
+        decode(req_body, 'base64'), options, retryable, max_attempts, retention_ms, created_at, created_at, created_at,
+        req_body_size
+      FROM input ON CONFLICT DO NOTHING RETURNING id, created_at),
+    d AS (
+      INSERT INTO deliveries (id, job_id, url, host, method, mode, secret, state, created_at, updated_at)
+      SELECT c.id, j.id, c.url, c.host, c.method, c.mode, c.secret, 'waiting', j.created_at, j.created_at
+      FROM j JOIN input ON input.id = j.id,
+        json_to_recordset(input.callbacks) AS c(id text, url text, host text, method text, mode text, secret text))
+    SELECT id FROM j`,
   byIdempotencyKey: `SELECT * FROM jobs WHERE coalesce(owner, '') = $1 AND idempotency_key = $2`,
   getJob: `SELECT * FROM jobs WHERE id = $1`,
   tombstone: `SELECT 1 FROM tombstones WHERE id = $1 AND expires_at > $2`,
@@ -57,6 +75,23 @@ export const SQL = {
       INSERT INTO result_chunks (job_id, lease_token, seq, data) SELECT id, $2, 0, $8 FROM c WHERE $8::bytea IS NOT NULL
       ON CONFLICT (job_id, lease_token, seq) DO UPDATE SET data = excluded.data),
     stale AS (DELETE FROM result_chunks WHERE job_id = (SELECT id FROM c) AND lease_token <> $2)
+    SELECT * FROM c`,
+  // Group commit of the completions made in one event-loop turn, each fenced by its lease token.
+  completeJobs: `WITH input AS (
+      SELECT * FROM json_to_recordset($1::json) AS x(id text, token integer, state text, response text, error text,
+        finished_at bigint, expires_at bigint, body text)),
+    c AS (
+      UPDATE jobs SET state = input.state, response = input.response, error = input.error, result_token = input.token,
+        lease_owner = NULL, lease_expires_at = NULL, finished_at = input.finished_at, updated_at = input.finished_at,
+        expires_at = input.expires_at, version = jobs.version + 1
+      FROM input WHERE jobs.id = input.id AND jobs.lease_token = input.token AND jobs.state = 'running'
+      RETURNING jobs.*),
+    body AS (
+      INSERT INTO result_chunks (job_id, lease_token, seq, data)
+      SELECT c.id, c.lease_token, 0, decode(input.body, 'base64') FROM c JOIN input ON input.id = c.id
+      WHERE input.body IS NOT NULL
+      ON CONFLICT (job_id, lease_token, seq) DO UPDATE SET data = excluded.data),
+    stale AS (DELETE FROM result_chunks r USING c WHERE r.job_id = c.id AND r.lease_token <> c.lease_token)
     SELECT * FROM c`,
   requeueJob: `WITH r AS (
       UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL, run_at = $3, updated_at = $4,

@@ -1,0 +1,50 @@
+/**
+ * Group commit for PostgreSQL: calls made in the same event-loop turn are sent as ONE statement (one
+ * transaction, one WAL flush). This matters more here than in SQLite: a transaction that NOTIFYs holds a
+ * database-wide lock from its pre-commit to its end, so notifying transactions commit one at a time — one
+ * batch of 50 jobs costs about what one job alone does.
+ *
+ * If a batch fails (one bad row fails the whole statement), each call is run again alone, so one caller's
+ * error never becomes another's.
+ */
+export class Batcher<I, O> {
+  private pending: Array<{ input: I; resolve: (o: O) => void; reject: (e: unknown) => void }> = [];
+  private scheduled = false;
+
+  constructor(
+    /** Run a batch; returns one output per input, in order. */
+    private readonly runMany: (inputs: I[]) => Promise<O[]>,
+    /** Run one call alone (a batch of one, or the fallback after a failed batch). */
+    private readonly runOne: (input: I) => Promise<O>,
+    private readonly maxBatch = 500,
+  ) {}
+
+  run(input: I): Promise<O> {
+    return new Promise<O>((resolve, reject) => {
+      this.pending.push({ input, resolve, reject });
+      if (this.pending.length >= this.maxBatch) this.flush();
+      else if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const batch = this.pending;
+    this.pending = [];
+    if (batch.length === 0) return;
+    if (batch.length === 1) {
+      const [only] = batch;
+      this.runOne(only!.input).then(only!.resolve, only!.reject);
+      return;
+    }
+    this.runMany(batch.map((b) => b.input)).then(
+      (outputs) => batch.forEach((b, i) => b.resolve(outputs[i]!)),
+      () => {
+        for (const b of batch) this.runOne(b.input).then(b.resolve, b.reject);
+      },
+    );
+  }
+}

@@ -7,6 +7,7 @@ import { parseLinkHeader } from '../dist/protocol/link.js';
 import { ifNoneMatchMatches } from '../dist/protocol/etag.js';
 import { requestOrigin } from '../dist/protocol/forwarded.js';
 import { parseIdempotencyKey } from '../dist/protocol/idempotency-key.js';
+import { parseProgress } from '../dist/protocol/progress.js';
 
 const ITERATIONS = Number(process.env.ITERATIONS ?? 200_000);
 
@@ -20,6 +21,7 @@ const cases = [
     () => requestOrigin({ forwarded: 'for=192.0.2.60;proto=https;host="api.example.com:8443"', host: 'internal:3000' }, 'http', 'localhost'),
   ],
   ['parseIdempotencyKey', () => parseIdempotencyKey('"8e03978e-40d5-43e8-bc93-6894a57f9324"')],
+  ['parseProgress', () => parseProgress('3/20 "POST http://example.com/item/3" 8020/8591489 (bytes)')],
 ];
 
 // Results are kept reachable so the JIT cannot drop the calls as dead code.

@@ -9,7 +9,7 @@ import { AsyncgateError } from '../errors/asyncgate-error.js';
 import { DeliveryDispatcher } from '../delivery/dispatcher.js';
 import { createGuardedAgent } from '../delivery/guarded-agent.js';
 import { loadEd25519Signer, newEd25519Signer, newSigningSecret } from '../delivery/signing.js';
-import { TERMINAL_STATES } from '../model.js';
+import { TERMINAL_STATES, type Job } from '../model.js';
 import { acceptAsync, type AcceptDeps } from '../gateway/accept.js';
 import { readBody } from '../gateway/body.js';
 import { bodyCallback } from '../gateway/body-callback.js';
@@ -17,6 +17,8 @@ import { registerCallback } from '../gateway/register-callback.js';
 import { upstreamExecutor } from '../gateway/executor.js';
 import { negotiate } from '../gateway/negotiate.js';
 import { passThrough } from '../gateway/passthrough.js';
+import { handleProgressReport } from '../gateway/progress-route.js';
+import { ProgressTokens } from '../gateway/progress-token.js';
 import { createUpstreamAgent } from '../gateway/upstream.js';
 import { AdminRoutes } from '../http/admin-routes.js';
 import { applyCors, isPreflight } from '../http/cors.js';
@@ -41,10 +43,13 @@ export interface Gateway {
 export async function createGateway(settings: Settings, log: Logger): Promise<Gateway> {
   const store = await openStore(settings.db);
   const agent: Agent = createUpstreamAgent(settings.concurrency);
+  const urls = new UrlBuilder(settings.prefix, settings.publicUrl, `${settings.host}:${settings.port}`);
+  const jobUrls = (job: Job) => urls.forOrigin(job.options.origin ?? `http://${settings.host}:${settings.port}`, job.id);
+  const progressTokens = new ProgressTokens(await store.secret('progress-key', () => randomBytes(32).toString('base64url')));
   const engine = new Engine({
     store,
     log,
-    executor: upstreamExecutor(agent, settings.upstream),
+    executor: upstreamExecutor(agent, settings.upstream, (job) => ({ url: jobUrls(job).progress, token: progressTokens.issue(job.id) })),
     concurrency: settings.concurrency,
     maxQueued: settings.maxQueued,
     leaseMs: settings.leaseMs,
@@ -59,7 +64,6 @@ export async function createGateway(settings: Settings, log: Logger): Promise<Ga
     : [await store.secret('signing-secret', newSigningSecret)];
   const ed25519 = loadEd25519Signer(await store.secret('ed25519-key', () => newEd25519Signer().stored));
   const callbackAgent = createGuardedAgent(settings.callbacks.policy, { connections: settings.callbacks.perHost });
-  const urls = new UrlBuilder(settings.prefix, settings.publicUrl, `${settings.host}:${settings.port}`);
   let wakeDeliveries = () => {};
   const jobs = new JobRoutes({
     registerCallback: async (req, job) => {
@@ -88,7 +92,7 @@ export async function createGateway(settings: Settings, log: Logger): Promise<Ga
       schedule: settings.callbacks.retryScheduleMs,
       secrets: signingSecrets,
       ed25519,
-      urlsFor: (job) => urls.forOrigin(job.options.origin ?? `http://${settings.host}:${settings.port}`, job.id),
+      urlsFor: jobUrls,
     },
     log,
   );
@@ -120,6 +124,8 @@ export async function createGateway(settings: Settings, log: Logger): Promise<Ga
       if (rest === '/health') {
         return sendJson(res, closing ? 503 : 200, { status: closing ? 'stopping' : 'ok', ...engine.stats }, { 'cache-control': 'no-store' });
       }
+      const progress = /^\/jobs\/([^/]+)\/progress$/.exec(rest);
+      if (progress) return handleProgressReport(req, res, progress[1]!, engine, progressTokens);
       if (await jobs.handle(req, res, rest)) return;
       if (await admin.handle(req, res, rest, new URLSearchParams(q === -1 ? '' : url.slice(q + 1)))) return;
       throw new AsyncgateError('not-found', `no asyncgate endpoint at ${path}`);

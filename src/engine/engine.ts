@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { AsyncgateError } from '../errors/asyncgate-error.js';
 import { JOB_ERROR_CODES } from '../errors/codes.js';
-import { TERMINAL_STATES, type Job, type NewJob } from '../model.js';
+import { TERMINAL_STATES, type Job, type JobProgress, type NewJob } from '../model.js';
 import type { InsertOutcome, JobStore } from '../store/port.js';
 import { Dispatcher } from './dispatcher.js';
 import { JobEvents } from './events.js';
@@ -137,6 +137,16 @@ export class Engine {
     }
     const job = await changed;
     return job === undefined ? this.store.getJob(id) : job;
+  }
+
+  /**
+   * Record progress reported from outside the attempt (the upstream's progress endpoint) and wake its
+   * watchers. null when the job is gone or already finished: the store never moves a finished job.
+   */
+  async reportProgress(id: string, progress: JobProgress): Promise<Job | null> {
+    const job = await this.store.updateProgress(id, progress, Date.now());
+    if (job) this.events.emit(job);
+    return job;
   }
 
   /** Cancel a job: a queued one never runs; a running one has its upstream request aborted. */

@@ -35,6 +35,8 @@ export const PROBLEM_TYPES = {
   'upstream-unreachable': { status: 502, title: 'The upstream could not be reached' },
   'upstream-timeout': { status: 504, title: 'The upstream did not answer in time' },
   'unauthorized': { status: 401, title: 'Admin token required' },
+  'progress-token-required': { status: 401, title: 'Progress token required' },
+  'progress-token-invalid': { status: 403, title: 'Progress token does not match the job' },
   'internal': { status: 500, title: 'Internal error' },
 } as const satisfies Record<string, { status: number; title: string }>;
 

@@ -7,6 +7,7 @@ import { asProblem } from '../errors/as-problem.js';
 import { AsyncgateError } from '../errors/asyncgate-error.js';
 import { TERMINAL_STATES, type Job } from '../model.js';
 import { ifNoneMatchMatches } from '../protocol/etag.js';
+import { formatLink } from '../protocol/link.js';
 import { parsePrefer, preferredWait } from '../protocol/prefer.js';
 import { PollGate } from './poll-gate.js';
 import { httpDate, maxAge, replayResult } from './replay.js';
@@ -112,7 +113,7 @@ export class JobRoutes {
     const urls = this.o.urls.job(req, id);
     const now = Date.now();
     const terminal = TERMINAL_STATES.has(job.state);
-    const headers: Headers = { etag: jobEtag(job), vary: 'Prefer' };
+    const headers: Headers = { etag: jobEtag(job), vary: 'Prefer', link: formatLink(urls.events, { rel: 'events' }) };
     if (terminal) {
       headers['cache-control'] = `private, max-age=${maxAge(job, now)}`;
     } else {

@@ -77,6 +77,7 @@ export async function createGateway(settings: Settings, log: Logger): Promise<Ga
     ownerHeader: settings.ownerHeader,
     maxWaitMs: settings.maxWaitMs,
     minPollIntervalMs: settings.minPollIntervalMs,
+    heartbeatMs: settings.eventsHeartbeatMs,
     retentionMs: settings.retentionMs,
   });
   const deliveries = new DeliveryDispatcher(
@@ -187,6 +188,7 @@ export async function createGateway(settings: Settings, log: Logger): Promise<Ga
     async close(graceMs = 10_000) {
       if (closing) return;
       closing = true;
+      jobs.streams.closeAll();
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       // Deliveries first: attempts in flight finish (or are aborted) before the store hands back every lease.

@@ -122,8 +122,8 @@ export class Engine {
     timeoutMs: number,
     signal?: AbortSignal,
   ): Promise<Job | null> {
-    // One controller linked by hand rather than AbortSignal.any: on Node 20 a composed signal costs several KB
-    // of heap, and thousands of long polls each hold one (bench section E).
+    // One controller linked by hand rather than AbortSignal.any: a composed signal per waiter is more objects,
+    // held until collected, and thousands of long polls each wait here (bench section E).
     const gaveUp = new AbortController();
     const onAbort = () => gaveUp.abort();
     if (signal?.aborted) gaveUp.abort();

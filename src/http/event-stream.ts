@@ -32,6 +32,8 @@ class JobStream {
 
   /** Start answering with the state read after subscribing (the current one, unless a newer event came). */
   start(res: ServerResponse, current: Job, urls: JobUrls): void {
+    // The client may have gone while the job was being read: its 'close' has fired already.
+    if (res.destroyed || !res.socket || res.socket.destroyed) return this.close();
     this.res = res;
     this.urls = urls;
     res.once('close', () => this.close());

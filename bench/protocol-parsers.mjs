@@ -8,6 +8,7 @@ import { ifNoneMatchMatches } from '../dist/protocol/etag.js';
 import { requestOrigin } from '../dist/protocol/forwarded.js';
 import { parseIdempotencyKey } from '../dist/protocol/idempotency-key.js';
 import { parseRange } from '../dist/protocol/range.js';
+import { parseProgress } from '../dist/protocol/progress.js';
 
 const ITERATIONS = Number(process.env.ITERATIONS ?? 200_000);
 
@@ -22,6 +23,7 @@ const cases = [
   ],
   ['parseIdempotencyKey', () => parseIdempotencyKey('"8e03978e-40d5-43e8-bc93-6894a57f9324"')],
   ['parseRange', () => parseRange('bytes=1048576-2097151', 104857600)],
+  ['parseProgress', () => parseProgress('3/20 "POST http://example.com/item/3" 8020/8591489 (bytes)')],
 ];
 
 // Results are kept reachable so the JIT cannot drop the calls as dead code.

@@ -15,6 +15,8 @@
 //   C. synchronous pass-through: sequential latency p50/p90/p99 vs direct, and concurrent req/s
 //   D. callbacks: D1 deliveries/s to a local receiver (a burst of jobs), D2 end-to-end jobs/s (accept →
 //      upstream → callback acknowledged, closed loop) for asyncgate and for the Fastify + BullMQ baseline
+//   E. idle connections: RSS, heap and CPU of one gateway holding 5,000 event streams, then 5,000 long polls
+//      (bench/idle-streams.mjs, run as a child after the others; about 90 s)
 //
 // A markdown report goes to stdout; progress goes to stderr. See `node bench/run.mjs --help`.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -48,7 +50,7 @@ const HELP = `Usage: node bench/run.mjs [options]     (or: npm run bench, which 
   --no-probe            run the gateway without bench/gateway-probe.mjs (no batch / event-loop figures)
   --cpu-prof DIR        run each gateway child under --cpu-prof, write profiles to DIR, print top functions
                         (profiling slows the gateway: use it to look, not for the headline numbers)
-  --sections LIST       which sections to run (default A,A2,B,C,D)
+  --sections LIST       which sections to run (default A,A2,B,C,D,E)
   --d-jobs N            D1: jobs in the callback burst (default 3000, after 300 warm-up jobs)
   --e2e-inflight N      D2: jobs kept in flight end to end (default 50); D2 runs --warmup + --duration seconds
   --drain S             D: longest wait for outstanding callbacks after a load (default 20)
@@ -71,7 +73,7 @@ const { values: opt } = parseArgs({
     'max-queued': { type: 'string', default: '10000000' },
     'no-probe': { type: 'boolean', default: false },
     'cpu-prof': { type: 'string' },
-    sections: { type: 'string', default: 'A,A2,B,C,D' },
+    sections: { type: 'string', default: 'A,A2,B,C,D,E' },
     'd-jobs': { type: 'string', default: '3000' },
     'e2e-inflight': { type: 'string', default: '50' },
     drain: { type: 'string', default: '20' },
@@ -1125,6 +1127,12 @@ async function main() {
       }
     }
     process.stdout.write(`${report(results)}\n`);
+    if (SECTIONS.has('E')) {
+      log('section E: idle event streams and long polls (bench/idle-streams.mjs)');
+      const e = spawnSync(process.execPath, [path.join(BENCH, 'idle-streams.mjs')], { cwd: ROOT, stdio: ['ignore', 'pipe', 2], encoding: 'utf8' });
+      if (e.status !== 0) throw new Error(`section E failed (exit ${e.status ?? e.signal})`);
+      process.stdout.write(`\n${e.stdout}`);
+    }
     log(`done in ${fmt(results.elapsedS, 1)} s`);
     if (opt.json) writeFileSync(opt.json, `${JSON.stringify(results, null, 2)}\n`);
   } finally {

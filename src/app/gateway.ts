@@ -31,7 +31,13 @@ export interface Gateway {
 /** Build the gateway: store, engine, upstream client, and the HTTP server that routes between them. */
 export async function createGateway(settings: Settings, log: Logger): Promise<Gateway> {
   const agent: Agent = createUpstreamAgent(settings.concurrency);
-  const runtime = await createRuntime(settings, `${settings.host}:${settings.port}`, upstreamExecutor(agent, settings.upstream), log);
+  const runtime = await createRuntime(
+    settings,
+    `${settings.host}:${settings.port}`,
+    ({ jobUrls, progressTokens }) =>
+      upstreamExecutor(agent, settings.upstream, (job) => ({ url: jobUrls(job).progress, token: progressTokens.issue(job.id) })),
+    log,
+  );
   const { engine, store, urls, ownerSalt } = runtime;
   const acceptDeps: AcceptDeps = { engine, settings, urls, ownerSalt };
   const basePath = settings.upstream.pathname.replace(/\/+$/, '');

@@ -7,12 +7,14 @@ import { createGuardedAgent } from '../delivery/guarded-agent.js';
 import { loadEd25519Signer, newEd25519Signer, newSigningSecret } from '../delivery/signing.js';
 import { Engine } from '../engine/engine.js';
 import type { Executor } from '../engine/executor.js';
+import { handleProgressReport } from '../gateway/progress-route.js';
+import { ProgressTokens } from '../gateway/progress-token.js';
 import { registerCallback } from '../gateway/register-callback.js';
 import { AdminRoutes } from '../http/admin-routes.js';
 import { JobRoutes } from '../http/job-routes.js';
 import { sendJson } from '../http/respond.js';
-import { UrlBuilder } from '../http/urls.js';
-import { TERMINAL_STATES } from '../model.js';
+import { UrlBuilder, type JobUrls } from '../http/urls.js';
+import { TERMINAL_STATES, type Job } from '../model.js';
 import { openStore } from '../store/open.js';
 import type { JobStore } from '../store/port.js';
 
@@ -31,6 +33,7 @@ export type RuntimeSettings = Pick<
   | 'minPollIntervalMs'
   | 'leaseMs'
   | 'ownerHeader'
+  | 'eventsHeartbeatMs'
 > & { callbacks: CallbackSettings };
 
 /**
@@ -53,8 +56,20 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
+/** What an executor may need from the runtime: the job's URLs (its progress URL) and progress tokens. */
+export interface ExecutorParts {
+  jobUrls: (job: Job) => JobUrls;
+  progressTokens: ProgressTokens;
+}
+
 /** Open the store and build the shared parts. `fallbackHost` names this server when a request has no Host. */
-export async function createRuntime(settings: RuntimeSettings, fallbackHost: string, executor: Executor, log: Logger): Promise<Runtime> {
+export async function createRuntime(
+  settings: RuntimeSettings,
+  fallbackHost: string,
+  /** Builds the face's executor; given what it may need to tell the work where to report progress. */
+  makeExecutor: (parts: ExecutorParts) => Executor,
+  log: Logger,
+): Promise<Runtime> {
   const store = await openStore(settings.db, {
     onRetry: (reason, delayMs) => log.warn({ retryInMs: delayMs }, `${reason}; retrying in ${Math.round(delayMs / 100) / 10} s`),
     onConnectionState: (state, error) => {
@@ -62,10 +77,13 @@ export async function createRuntime(settings: RuntimeSettings, fallbackHost: str
       else log.info('database notifications connected');
     },
   });
+  const urls = new UrlBuilder(settings.prefix, settings.publicUrl, fallbackHost);
+  const jobUrls = (job: Job) => urls.forOrigin(job.options.origin ?? `http://${fallbackHost}`, job.id);
+  const progressTokens = new ProgressTokens(await store.secret('progress-key', () => randomBytes(32).toString('base64url')));
   const engine = new Engine({
     store,
     log,
-    executor,
+    executor: makeExecutor({ jobUrls, progressTokens }),
     concurrency: settings.concurrency,
     maxQueued: settings.maxQueued,
     leaseMs: settings.leaseMs,
@@ -80,7 +98,6 @@ export async function createRuntime(settings: RuntimeSettings, fallbackHost: str
     : [await store.secret('signing-secret', newSigningSecret)];
   const ed25519 = loadEd25519Signer(await store.secret('ed25519-key', () => newEd25519Signer().stored));
   const callbackAgent = createGuardedAgent(settings.callbacks.policy, { connections: settings.callbacks.perHost });
-  const urls = new UrlBuilder(settings.prefix, settings.publicUrl, fallbackHost);
   const deliveries = new DeliveryDispatcher(
     store,
     callbackAgent,
@@ -94,7 +111,7 @@ export async function createRuntime(settings: RuntimeSettings, fallbackHost: str
       schedule: settings.callbacks.retryScheduleMs,
       secrets: signingSecrets,
       ed25519,
-      urlsFor: (job) => urls.forOrigin(job.options.origin ?? `http://${fallbackHost}`, job.id),
+      urlsFor: jobUrls,
     },
     log,
   );
@@ -109,6 +126,7 @@ export async function createRuntime(settings: RuntimeSettings, fallbackHost: str
     ownerSalt,
     ownerHeader: settings.ownerHeader,
     maxWaitMs: settings.maxWaitMs,
+    heartbeatMs: settings.eventsHeartbeatMs,
     minPollIntervalMs: settings.minPollIntervalMs,
     retentionMs: settings.retentionMs,
   });
@@ -137,6 +155,11 @@ export async function createRuntime(settings: RuntimeSettings, fallbackHost: str
         sendJson(res, stopping ? 503 : 200, { status: stopping ? 'stopping' : 'ok', ...engine.stats }, { 'cache-control': 'no-store' });
         return true;
       }
+      const progress = /^\/jobs\/([^/]+)\/progress$/.exec(rest);
+      if (progress) {
+        await handleProgressReport(req, res, progress[1]!, engine, progressTokens);
+        return true;
+      }
       if (await jobs.handle(req, res, rest)) return true;
       return admin.handle(req, res, rest, query);
     },
@@ -145,6 +168,7 @@ export async function createRuntime(settings: RuntimeSettings, fallbackHost: str
       deliveries.start();
     },
     async stop(graceMs) {
+      jobs.streams.closeAll();
       await deliveries.stop(Math.min(graceMs, 5_000));
       await engine.stop(graceMs);
     },

@@ -67,6 +67,9 @@ Try it:
   # see what the callback receiver got (Status header, webhook-id/-timestamp/-signature, the body)
   curl -s ${upstream.url}/inbox
 
+  # follow a job live (take the id of a new 202): an event per change, progress included, until it finishes
+  curl -N ${g}${settings.prefix}/jobs/<id>/events
+
 Press Ctrl-C to stop.
 `);
   process.once('exit', () => void upstream.close());

@@ -27,6 +27,7 @@ Options:
   --max-queued N           jobs waiting before new ones get 503 (default 10000)
   --min-poll-interval DUR  answer faster polls with 429 (default off)
   --lease DURATION         lease time; a crashed process's jobs are rescued after it (default 10s)
+  --events-heartbeat DUR   keep-alive comment interval on event streams (default 15s)
   --public-url URL         absolute base for Location headers (default: from the request)
   --prefix PATH            where asyncgate's own endpoints live (default /_async)
   --owner-header NAME      header that binds jobs to their submitter (default Authorization, then Cookie)
@@ -61,6 +62,7 @@ const OPTIONS = {
   'max-queued': { type: 'string' },
   'min-poll-interval': { type: 'string' },
   lease: { type: 'string' },
+  'events-heartbeat': { type: 'string' },
   'public-url': { type: 'string' },
   prefix: { type: 'string' },
   'owner-header': { type: 'string' },
@@ -96,6 +98,7 @@ export async function serveSettings(argv: string[]): Promise<Settings | null> {
     maxQueued: intFlag('max-queued', v['max-queued'], 1, 100_000_000),
     minPollIntervalMs: durationFlag('min-poll-interval', v['min-poll-interval']),
     leaseMs: durationFlag('lease', v.lease),
+    eventsHeartbeatMs: heartbeatFlag(v['events-heartbeat']),
     publicUrl: v['public-url'],
     prefix: v.prefix,
     ownerHeader: v['owner-header'],
@@ -108,6 +111,12 @@ export async function serveSettings(argv: string[]): Promise<Settings | null> {
       signingSecret: v['signing-secret'] ?? process.env.ASYNCGATE_SIGNING_SECRET,
     },
   });
+}
+
+function heartbeatFlag(value: string | undefined): number | undefined {
+  const ms = durationFlag('events-heartbeat', value);
+  if (ms !== undefined && (ms < 100 || ms > 3_600_000)) throw new UsageError('--events-heartbeat must be from 100ms to 1h');
+  return ms;
 }
 
 /** Start a gateway and stop it gracefully on SIGTERM / SIGINT. */

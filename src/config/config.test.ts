@@ -59,3 +59,11 @@ test('settings: flags win over the file, the file over defaults', () => {
   assert.equal(s.prefix, '/_async');
   assert.throws(() => resolveSettings({}, {}), ConfigError);
 });
+
+test('events heartbeat: 15 s by default; file and flag; bounded', () => {
+  assert.equal(resolveSettings({ upstream: 'http://a:1' }, {}).eventsHeartbeatMs, 15_000);
+  assert.equal(resolveSettings({ upstream: 'http://a:1', eventsHeartbeat: 5000 }, {}).eventsHeartbeatMs, 5000);
+  assert.equal(resolveSettings({ upstream: 'http://a:1', eventsHeartbeat: 5000 }, { eventsHeartbeatMs: 250 }).eventsHeartbeatMs, 250);
+  assert.equal(configFileSchema.parse({ eventsHeartbeat: '2s' }).eventsHeartbeat, 2000);
+  for (const bad of ['10ms', '2h', 'often']) assert.equal(configFileSchema.safeParse({ eventsHeartbeat: bad }).success, false, bad);
+});

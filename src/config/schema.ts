@@ -69,6 +69,8 @@ export const configFileSchema = z
     maxQueued: z.number().int().min(1).optional(),
     minPollInterval: duration.optional(),
     leaseTime: duration.optional(),
+    /** Interval of `: keep-alive` comments on event streams (default 15s). */
+    eventsHeartbeat: duration.refine((ms) => ms >= 100 && ms <= 3_600_000, 'must be from 100ms to 1h').optional(),
     /** Header whose value binds a job to its submitter; default Authorization, then Cookie. */
     ownerHeader: z.string().min(1).optional(),
     cors: z.boolean().optional(),

@@ -24,6 +24,8 @@ export interface Settings {
   maxQueued: number;
   minPollIntervalMs: number;
   leaseMs: number;
+  /** Interval of `: keep-alive` comments on event streams. */
+  eventsHeartbeatMs: number;
   ownerHeader: string | undefined;
   cors: boolean;
   routes: RouteTable;
@@ -64,6 +66,7 @@ export const DEFAULTS = {
   maxQueued: 10_000,
   minPollIntervalMs: 0,
   leaseMs: 10_000,
+  eventsHeartbeatMs: 15_000,
 };
 
 /** A configuration problem the user must fix; the CLI prints the message and exits 2. */
@@ -136,6 +139,7 @@ export function resolveCommonSettings(file: Partial<ConfigFile>, flags: Flags): 
     maxQueued: pick('maxQueued', file.maxQueued, flags.maxQueued),
     minPollIntervalMs: pick('minPollIntervalMs', file.minPollInterval, flags.minPollIntervalMs),
     leaseMs: pick('leaseMs', file.leaseTime, flags.leaseMs),
+    eventsHeartbeatMs: pick('eventsHeartbeatMs', file.eventsHeartbeat, flags.eventsHeartbeatMs),
     ownerHeader: flags.ownerHeader ?? file.ownerHeader,
     cors: flags.cors ?? file.cors ?? false,
     routes,

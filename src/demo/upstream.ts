@@ -8,9 +8,9 @@ export interface DemoUpstream {
 
 const ENDPOINTS = {
   'GET /hello': 'fast plain-text answer',
-  'GET /reports/:year?seconds=3': 'a JSON report that takes a few seconds',
+  'GET /reports/:year?seconds=3': 'a JSON report that takes a few seconds (progress: 102 Processing + Progress)',
   'POST /cart/checkout': 'a checkout that takes 2 s (JSON body, e.g. {"cart_id":1234})',
-  'POST /exports?seconds=5': 'a CSV export',
+  'POST /exports?seconds=5': 'a CSV export (progress: POSTed to the gateway)',
   'GET /fail': 'always answers 500',
   'ANY /echo': 'echoes method, path, headers and body',
   'ANY /inbox/*': 'a callback receiver: keeps the last 20 callbacks it gets',
@@ -30,6 +30,28 @@ const sleep = (ms: number, signal: AbortSignal) =>
     const t = setTimeout(resolve, ms);
     signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
   });
+
+/**
+ * Work for `total` ms in steps, reporting progress after each the way asyncgate asks upstreams to: `102
+ * Processing` + `Progress` when `interim` (node's res.writeProcessing() sends no header fields, so the line
+ * goes on the socket), else a POST to the progress URL the gateway sent. Only for requests the gateway runs
+ * as jobs (they carry asyncgate-job-id).
+ */
+async function workWithProgress(req: IncomingMessage, res: ServerResponse, totalMs: number, interim: boolean, signal: AbortSignal): Promise<void> {
+  const steps = Math.max(1, Math.min(20, Math.round(totalMs / 1000)));
+  const url = req.headers['asyncgate-progress-url'];
+  const token = req.headers['asyncgate-progress-token'];
+  for (let i = 1; i <= steps && !signal.aborted; i++) {
+    await sleep(totalMs / steps, signal);
+    if (!req.headers['asyncgate-job-id'] || i === steps) continue;
+    if (interim) {
+      if (!res.headersSent && res.socket?.writable) res.socket.write(`HTTP/1.1 102 Processing\r\nProgress: ${i}/${steps} "step ${i} of ${steps}"\r\n\r\n`);
+    } else if (typeof url === 'string' && typeof token === 'string') {
+      const body = JSON.stringify({ percentComplete: Math.round((100 * i) / steps), message: `exported ${i} of ${steps} parts` });
+      await fetch(url, { method: 'POST', body, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, signal }).catch(() => undefined);
+    }
+  }
+}
 
 function seconds(url: URL, fallback: number): number {
   const n = Number(url.searchParams.get('seconds') ?? fallback);
@@ -69,7 +91,7 @@ export async function startDemoUpstream(port = 3001, host = '127.0.0.1'): Promis
       }
       const report = /^GET \/reports\/(\w+)$/.exec(route);
       if (report) {
-        await sleep(seconds(url, 3) * 1000, closed.signal);
+        await workWithProgress(req, res, seconds(url, 3) * 1000, true, closed.signal);
         return json(res, 200, { report: report[1], rows: 1234, generatedAt: new Date().toISOString() });
       }
       if (route === 'POST /cart/checkout') {
@@ -85,7 +107,7 @@ export async function startDemoUpstream(port = 3001, host = '127.0.0.1'): Promis
       }
       if (route === 'POST /exports') {
         await readText(req);
-        await sleep(seconds(url, 5) * 1000, closed.signal);
+        await workWithProgress(req, res, seconds(url, 5) * 1000, false, closed.signal);
         res.writeHead(200, { 'content-type': 'text/csv' });
         return res.end('id,name\n1,alpha\n2,beta\n');
       }

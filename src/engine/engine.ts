@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { AsyncgateError } from '../errors/asyncgate-error.js';
 import { JOB_ERROR_CODES } from '../errors/codes.js';
-import { TERMINAL_STATES, type Job, type NewJob } from '../model.js';
+import { TERMINAL_STATES, type Job, type JobProgress, type NewJob } from '../model.js';
 import type { InsertOutcome, JobStore, StoreChange } from '../store/port.js';
 import { Dispatcher } from './dispatcher.js';
 import { JobEvents } from './events.js';
@@ -160,21 +160,35 @@ export class Engine {
     timeoutMs: number,
     signal?: AbortSignal,
   ): Promise<Job | null> {
+    // One controller linked by hand rather than AbortSignal.any: a composed signal per waiter is more objects,
+    // held until collected, and thousands of long polls each wait here (bench section E).
     const gaveUp = new AbortController();
-    const changed = this.events.waitFor(
-      id,
-      accept,
-      timeoutMs,
-      signal ? AbortSignal.any([signal, gaveUp.signal]) : gaveUp.signal,
-    );
-    // Subscribe first, then read: a change between the two is not missed.
-    const current = await this.store.getJob(id);
-    if (!current || accept(current)) {
-      gaveUp.abort();
-      return current;
+    const onAbort = () => gaveUp.abort();
+    if (signal?.aborted) gaveUp.abort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      const changed = this.events.waitFor(id, accept, timeoutMs, gaveUp.signal);
+      // Subscribe first, then read: a change between the two is not missed.
+      const current = await this.store.getJob(id);
+      if (!current || accept(current)) {
+        gaveUp.abort();
+        return current;
+      }
+      const job = await changed;
+      return job === undefined ? this.store.getJob(id) : job;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
     }
-    const job = await changed;
-    return job === undefined ? this.store.getJob(id) : job;
+  }
+
+  /**
+   * Record progress reported from outside the attempt (the upstream's progress endpoint) and wake its
+   * watchers. null when the job is gone or already finished: the store never moves a finished job.
+   */
+  async reportProgress(id: string, progress: JobProgress): Promise<Job | null> {
+    const job = await this.store.updateProgress(id, progress, Date.now());
+    if (job) this.events.emit(job);
+    return job;
   }
 
   /** Cancel a job: a queued one never runs; a running one has its upstream request aborted. */

@@ -37,6 +37,8 @@ export const PROBLEM_TYPES = {
   'upstream-timeout': { status: 504, title: 'The upstream did not answer in time' },
   'handler-failed': { status: 500, title: 'The route handler failed' },
   'unauthorized': { status: 401, title: 'Admin token required' },
+  'progress-token-required': { status: 401, title: 'Progress token required' },
+  'progress-token-invalid': { status: 403, title: 'Progress token does not match the job' },
   'internal': { status: 500, title: 'Internal error' },
 } as const satisfies Record<string, { status: number; title: string }>;
 

@@ -122,7 +122,7 @@ function answerAccepted(res: ServerResponse, job: Job, urls: JobUrls, neg: Extra
     location: urls.self,
     'operation-location': urls.self,
     'retry-after': String(suggestedPollSeconds(job, Date.now())),
-    link: formatLink(urls.self, { rel: 'monitor' }),
+    link: `${formatLink(urls.self, { rel: 'monitor' })}, ${formatLink(urls.events, { rel: 'events' })}`,
     vary: 'Prefer',
     // The body is the monitor's representation (RFC 9110 §8.7), so the ETag is the monitor's too.
     'content-location': urls.self,

@@ -1,10 +1,19 @@
 import { Readable } from 'node:stream';
 import type { Agent } from 'undici';
-import { AbortReason, InterruptedStreamError, type Executor, type Outcome } from '../engine/executor.js';
+import { AbortReason, InterruptedStreamError, type ExecutionContext, type Executor, type Outcome } from '../engine/executor.js';
 import { JOB_ERROR_CODES } from '../errors/codes.js';
+import type { Job, JobProgress } from '../model.js';
+import { parseProgress } from '../protocol/progress.js';
 import { parseRetryAfter } from '../protocol/retry-after.js';
 import { responseHeaderPairs } from './forward-headers.js';
+import { PROGRESS_TOKEN_HEADER, PROGRESS_URL_HEADER } from './progress-route.js';
 import { flatHeaders, neverReachedUpstream } from './upstream.js';
+
+/** Where and with what token the upstream may report a job's progress. */
+export type ProgressEndpoint = (job: Job) => { url: string; token: string };
+
+/** Headers only the gateway sets: a client's copies are dropped, so the upstream cannot be misled. */
+const OWN_HEADERS = new Set(['asyncgate-job-id', PROGRESS_URL_HEADER, PROGRESS_TOKEN_HEADER]);
 
 /** Upstream statuses that mean "try again" (SPEC §3.1) — only acted on when the request is safe to repeat. */
 const RETRY_STATUSES = new Set([502, 503, 504]);
@@ -12,14 +21,20 @@ const MAX_RETRY_AFTER_MS = 5 * 60_000;
 
 /**
  * The gateway's executor: sends a job's stored request to the upstream and hands back its response
- * (streamed). The upstream also learns the job id, so it can log or report progress against it.
+ * (streamed). The upstream also learns the job id and where to report progress (with the job's token); it
+ * may instead send `102 Processing` interim responses with a `Progress` header, which are recorded too.
  */
-export function upstreamExecutor(agent: Agent, upstream: URL): Executor {
+export function upstreamExecutor(agent: Agent, upstream: URL, progressEndpoint?: ProgressEndpoint): Executor {
   const origin = upstream.origin;
   const basePath = upstream.pathname.replace(/\/+$/, '');
-  return async ({ job, signal, body: requestBody }): Promise<Outcome> => {
-    const headers = flatHeaders(job.request.headers);
+  return async ({ job, signal, progress, body: requestBody }): Promise<Outcome> => {
+    const headers = flatHeaders(job.request.headers.filter(([name]) => !OWN_HEADERS.has(name)));
     headers.push('asyncgate-job-id', job.id);
+    if (progressEndpoint) {
+      const { url, token } = progressEndpoint(job);
+      headers.push(PROGRESS_URL_HEADER, url, PROGRESS_TOKEN_HEADER, token);
+    }
+    const report = latestOnly(progress);
     const body = requestBody();
     // A body streamed from the store has a known size: send it with Content-Length, not chunked.
     if (body && !(body instanceof Uint8Array)) headers.push('content-length', String(job.request.bodySize));
@@ -32,6 +47,12 @@ export function upstreamExecutor(agent: Agent, upstream: URL): Executor {
         headers,
         body: body === null ? undefined : body instanceof Uint8Array ? body : Readable.from(body),
         signal,
+        // undici hands every 1xx but 100 to onInfo, headers parsed (draft-wright-http-progress: 102 + Progress).
+        onInfo: ({ statusCode, headers: info }) => {
+          if (statusCode !== 102) return;
+          const p = parseProgress(info.progress);
+          if (p) report(p);
+        },
       });
     } catch (error) {
       if (signal.aborted) throw signal.reason instanceof AbortReason ? signal.reason : error;
@@ -53,6 +74,28 @@ export function upstreamExecutor(agent: Agent, upstream: URL): Executor {
       outcome.retryAfterMs = Math.min(MAX_RETRY_AFTER_MS, parseRetryAfter(header(res.headers['retry-after'])) ?? 0);
     }
     return outcome;
+  };
+}
+
+/**
+ * Record progress one write at a time, keeping only the newest report while a write is under way: an
+ * upstream that sends 102s faster than the store writes costs one write per store round trip, not a queue.
+ */
+function latestOnly(record: ExecutionContext['progress']): (p: JobProgress) => void {
+  let pending: JobProgress | undefined;
+  let writing = false;
+  const pump = async () => {
+    writing = true;
+    while (pending) {
+      const next = pending;
+      pending = undefined;
+      await record(next).catch(() => undefined); // progress is advisory: a failed write never fails the job
+    }
+    writing = false;
+  };
+  return (p) => {
+    pending = p;
+    if (!writing) void pump();
   };
 }
 

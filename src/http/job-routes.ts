@@ -7,8 +7,10 @@ import { asProblem } from '../errors/as-problem.js';
 import { AsyncgateError } from '../errors/asyncgate-error.js';
 import { TERMINAL_STATES, type Job } from '../model.js';
 import { ifNoneMatchMatches } from '../protocol/etag.js';
+import { formatLink } from '../protocol/link.js';
 import { parsePrefer, preferredWait } from '../protocol/prefer.js';
 import { formatContentRange, parseRange } from '../protocol/range.js';
+import { EventStreams, lastEventId } from './event-stream.js';
 import { PollGate } from './poll-gate.js';
 import { httpDate, maxAge, replayResult } from './replay.js';
 import { jobEtag, representation } from './representation.js';
@@ -24,6 +26,8 @@ export interface JobRoutesOptions {
   ownerHeader: string | undefined;
   maxWaitMs: number;
   minPollIntervalMs: number;
+  /** Interval of the event streams' `: keep-alive` comments. */
+  heartbeatMs: number;
   retentionMs: number;
 }
 
@@ -34,9 +38,11 @@ export interface JobRoutesOptions {
  */
 export class JobRoutes {
   private readonly pollGate: PollGate;
+  readonly streams: EventStreams;
 
   constructor(private readonly o: JobRoutesOptions) {
     this.pollGate = new PollGate(o.minPollIntervalMs);
+    this.streams = new EventStreams(o.engine.events, o.heartbeatMs);
   }
 
   /** Route `/jobs/{id}[/sub]` (path relative to the prefix). Returns false when nothing matched. */
@@ -56,6 +62,10 @@ export class JobRoutes {
         allow(['GET', 'HEAD', 'DELETE']);
         if (method === 'DELETE') await this.remove(req, res, id);
         else await this.monitor(req, res, id, method === 'HEAD');
+        return true;
+      case '/events':
+        allow(['GET']);
+        await this.eventStream(req, res, id);
         return true;
       case '/result':
         allow(['GET', 'HEAD']);
@@ -113,7 +123,7 @@ export class JobRoutes {
     const urls = this.o.urls.job(req, id);
     const now = Date.now();
     const terminal = TERMINAL_STATES.has(job.state);
-    const headers: Headers = { etag: jobEtag(job), vary: 'Prefer' };
+    const headers: Headers = { etag: jobEtag(job), vary: 'Prefer', link: formatLink(urls.events, { rel: 'events' }) };
     if (terminal) {
       headers['cache-control'] = `private, max-age=${maxAge(job, now)}`;
     } else {
@@ -132,6 +142,22 @@ export class JobRoutes {
       return;
     }
     sendJson(res, 200, representation(job, urls), headers, head);
+  }
+
+  /**
+   * The event stream: the same authorisation as the monitor; no minimum poll interval, since one stream
+   * replaces a series of polls (as a long poll does).
+   */
+  private async eventStream(req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {
+    const stream = this.streams.attach(id, lastEventId(req.headers['last-event-id']));
+    let job: Job;
+    try {
+      job = await this.load(req, id);
+    } catch (error) {
+      stream.close();
+      throw error;
+    }
+    stream.start(res, job, this.o.urls.job(req, id));
   }
 
   private longPollMs(req: IncomingMessage): number {

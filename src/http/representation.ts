@@ -31,6 +31,7 @@ export function representation(job: Job, urls: JobUrls): Record<string, unknown>
     self: { href: urls.self },
     result: { href: urls.result },
     cancel: { href: urls.cancel },
+    events: { href: urls.events },
     callbacks: { href: urls.callbacks },
   };
   return out;

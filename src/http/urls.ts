@@ -7,6 +7,10 @@ export interface JobUrls {
   result: string;
   cancel: string;
   callbacks: string;
+  /** The job's event stream (text/event-stream). */
+  events: string;
+  /** Where the upstream reports progress (gateway mode). */
+  progress: string;
 }
 
 export class UrlBuilder {
@@ -30,6 +34,13 @@ export class UrlBuilder {
   /** A job's URLs from a stored origin: for callbacks, sent long after the request is gone. */
   forOrigin(origin: string, id: string): JobUrls {
     const self = `${this.publicUrl ?? origin}${this.prefix}/jobs/${id}`;
-    return { self, result: `${self}/result`, cancel: `${self}/cancel`, callbacks: `${self}/callbacks` };
+    return {
+      self,
+      result: `${self}/result`,
+      cancel: `${self}/cancel`,
+      callbacks: `${self}/callbacks`,
+      events: `${self}/events`,
+      progress: `${self}/progress`,
+    };
   }
 }

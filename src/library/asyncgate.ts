@@ -52,7 +52,7 @@ export async function createAsyncgate(options: AsyncgateOptions = {}): Promise<A
   const settings = resolveCommonSettings(file, {});
   const log: Logger = logger ?? createLogger(process.env.ASYNCGATE_LOG_LEVEL ?? 'warn');
   const handlers = new Map<string, AsyncHandler>();
-  const runtime: Runtime = await createRuntime(settings, 'localhost', handlerExecutor(handlers), log);
+  const runtime: Runtime = await createRuntime(settings, 'localhost', () => handlerExecutor(handlers), log);
   const acceptDeps: AcceptDeps = { engine: runtime.engine, settings, urls: runtime.urls, ownerSalt: runtime.ownerSalt };
   const prefix = settings.prefix;
   let state: 'new' | 'started' | 'closing' = 'new';

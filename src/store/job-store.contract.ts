@@ -225,6 +225,22 @@ export function jobStoreContract(name: string, factory: () => Promise<JobStore>)
       assert.deepEqual(updated.progress, { current: 2, total: 75, message: 'working' });
     });
 
+    test('progress never touches a finished job (it cannot move it out of its terminal state)', async () => {
+      const store = await open();
+      const { job } = await store.insertJob(newJob());
+      const [claimed] = await store.claimJobs('w', 1, Date.now(), 1000);
+      const done = await store.completeJob(job.id, claimed!.leaseToken, { state: 'succeeded', response: { status: 204, headers: [], size: 0, contentType: null }, error: null, finishedAt: Date.now() }, 1000);
+      assert.equal(await store.updateProgress(job.id, { percent: 10 }, Date.now()), null);
+      const after = await store.getJob(job.id);
+      assert.equal(after?.state, 'succeeded');
+      assert.equal(after?.version, done?.version);
+      assert.equal(after?.progress, null);
+      const canceled = await store.insertJob(newJob());
+      await store.cancelJob(canceled.job.id, { code: 'Canceled', message: 'canceled' }, Date.now(), 1000);
+      assert.equal(await store.updateProgress(canceled.job.id, { percent: 10 }, Date.now()), null);
+      assert.equal(await store.updateProgress('missing', { percent: 10 }, Date.now()), null);
+    });
+
     test('delete leaves a tombstone; the sweeper purges expired jobs and old tombstones', async () => {
       const store = await open();
       const { job } = await store.insertJob(newJob());

@@ -59,6 +59,11 @@ test('asyncgate demo prints curl examples that all work', { timeout: 90_000 }, a
     assert.match(inbox, /"status": "200 OK"/);
     assert.match(inbox, /"webhook-signature": "v1,/);
     assert.match(inbox, /\\"report\\": \\"2026\\"/);
+    // 9. the event stream of a new job: its progress (the demo report sends 102 + Progress), then the end
+    const again = /^location: (\S+)/im.exec(curl(lines[0]!))![1]!.split('/').pop()!;
+    const events = curl(lines[8]!.replace('<id>', again));
+    assert.match(events, /event: status\ndata: \{"id":"[^"]+","status":"Running","percentComplete":\d+,"progress":\{"current":\d,"total":5/);
+    assert.match(events, /"status":"Succeeded"[^\n]*\n\n$/);
   } finally {
     child.kill('SIGTERM');
   }

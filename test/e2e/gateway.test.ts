@@ -70,13 +70,14 @@ describe('Prefer: respond-async (RFC 7240)', () => {
     assert.equal(res.headers.get('operation-location'), monitor);
     assert.equal(res.headers.get('content-location'), monitor);
     assert.equal(res.headers.get('preference-applied'), 'respond-async');
-    assert.equal(res.headers.get('link'), `<${monitor}>; rel="monitor"`);
+    assert.equal(res.headers.get('link'), `<${monitor}>; rel="monitor", <${monitor}/events>; rel="events"`);
     assert.match(res.headers.get('vary') ?? '', /Prefer/);
     assert.ok(Number(res.headers.get('retry-after')) >= 1);
     assert.match(body.id, /^[A-Za-z0-9_-]{30}$/);
     assert.ok(['NotStarted', 'Running', 'Succeeded'].includes(body.status));
     assert.deepEqual(body.request, { method: 'POST', url: '/echo?x=1' });
     assert.equal(body.links.self!.href, monitor);
+    assert.equal(body.links.events!.href, `${monitor}/events`);
 
     const done = await until(body.id, terminal);
     assert.equal(done.status, 'Succeeded');

@@ -1,0 +1,87 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { z } from 'zod';
+import type { Engine } from '../engine/engine.js';
+import { isJobId } from '../engine/ids.js';
+import { AsyncgateError } from '../errors/asyncgate-error.js';
+import { TERMINAL_STATES, type JobProgress } from '../model.js';
+import { readBody } from './body.js';
+import type { ProgressTokens } from './progress-token.js';
+
+/** A progress report is a few numbers and a line of text. */
+const MAX_BODY_BYTES = 16 * 1024;
+export const PROGRESS_TOKEN_HEADER = 'asyncgate-progress-token';
+export const PROGRESS_URL_HEADER = 'asyncgate-progress-url';
+
+const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const reportSchema = z
+  .object({
+    percentComplete: z.number().min(0).max(100).optional(),
+    current: count.optional(),
+    total: count.optional(),
+    message: z.string().max(1000).optional(),
+  })
+  .strict()
+  .refine((r) => r.percentComplete !== undefined || r.current !== undefined || r.message !== undefined, {
+    message: 'give at least one of percentComplete, current, message',
+  })
+  .refine((r) => r.total === undefined || (r.current !== undefined && r.current <= r.total), {
+    message: 'total needs current, and current must not exceed it',
+  });
+
+/**
+ * `POST {prefix}/jobs/{id}/progress`: the upstream reports progress (SPEC §2, §3.1). Authorised by the job's
+ * progress token alone — the upstream has no client credentials — checked before the job is even looked
+ * up, so a caller without the token learns nothing, not even whether the job exists.
+ */
+export async function handleProgressReport(
+  req: IncomingMessage,
+  res: ServerResponse,
+  id: string,
+  engine: Engine,
+  tokens: ProgressTokens,
+): Promise<void> {
+  if (req.method !== 'POST') throw new AsyncgateError('method-not-allowed', 'use POST', { headers: { allow: 'POST' } });
+  const token = presentedToken(req);
+  if (token === undefined) {
+    throw new AsyncgateError('progress-token-required', `send the token the upstream request carried in ${PROGRESS_TOKEN_HEADER}, as Authorization: Bearer <token>`, {
+      headers: { 'www-authenticate': 'Bearer realm="asyncgate-progress"' },
+    });
+  }
+  if (!isJobId(id) || !tokens.verify(id, token)) throw new AsyncgateError('progress-token-invalid');
+  const progress = parseReport(await readBody(req, MAX_BODY_BYTES));
+  const updated = await engine.reportProgress(id, progress);
+  if (!updated) {
+    const job = await engine.getJob(id);
+    if (job && TERMINAL_STATES.has(job.state)) throw new AsyncgateError('job-already-finished', `the job has already ${job.state}; progress is no longer recorded`);
+    throw new AsyncgateError((await engine.hasTombstone(id)) ? 'job-gone' : 'job-not-found');
+  }
+  res.writeHead(204, { 'cache-control': 'no-store' });
+  res.end();
+}
+
+/** `Authorization: Bearer <token>` (RFC 6750 §2.1), or the token echoed back in the header it came in. */
+function presentedToken(req: IncomingMessage): string | undefined {
+  const auth = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i.exec(req.headers.authorization ?? '');
+  if (auth) return auth[1];
+  const echoed = req.headers[PROGRESS_TOKEN_HEADER];
+  return typeof echoed === 'string' && echoed !== '' ? echoed : undefined;
+}
+
+function parseReport(body: Buffer | null): JobProgress {
+  if (!body) throw new AsyncgateError('invalid-body', 'send a JSON object: {"percentComplete": 40} or {"current": 2, "total": 75, "message": "…"}');
+  let json: unknown;
+  try {
+    json = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new AsyncgateError('invalid-body', 'the body is not JSON');
+  }
+  const parsed = reportSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const where = issue.path.length ? `${issue.path.join('.')}: ` : '';
+    throw new AsyncgateError('invalid-body', `${where}${issue.message}`);
+  }
+  const { percentComplete, ...rest } = parsed.data;
+  // A report is the whole progress, as a Progress header is: fields it leaves out are no longer known.
+  return { ...rest, ...(percentComplete !== undefined ? { percent: percentComplete } : {}) };
+}

@@ -142,7 +142,9 @@ async function settle(outcome: Outcome, op: Operation, ctx: WatchContext, reques
   }
 }
 
-async function getResult(url: string, ctx: WatchContext, request: Request, op: Operation): Promise<Response> {
+async function getResult(href: string, ctx: WatchContext, request: Request, op: Operation): Promise<Response> {
+  // Links in a status document are relative to the monitor that served it.
+  const url = new URL(href, op.monitor).href;
   const headers = ctx.headersFor(url);
   headers.set('accept', request.headers.get('accept') ?? '*/*');
   try {

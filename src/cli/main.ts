@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config/settings.js';
 import { StoreUrlError } from '../store/open.js';
 import { demo, DEMO_HELP } from './demo.js';
+import { FETCH_HELP, runFetch } from './fetch.js';
 import { UsageError } from './flags.js';
 import { runGateway, serveSettings, SERVE_HELP } from './serve.js';
 
@@ -13,6 +14,7 @@ Make any HTTP API asynchronous: durable 202 Accepted, status monitors, result re
 Commands:
   serve     run the gateway in front of an upstream API
   demo      run the gateway in front of a built-in demo API (SQLite), with curl examples
+  fetch     send a request asynchronously and wait for its final response, with a progress bar
   help      show help for a command: asyncgate help serve
 
 Options:
@@ -22,7 +24,7 @@ Options:
 Run "asyncgate <command> --help" for a command's options.
 `;
 
-const COMMAND_HELP: Record<string, string> = { serve: SERVE_HELP, demo: DEMO_HELP };
+const COMMAND_HELP: Record<string, string> = { serve: SERVE_HELP, demo: DEMO_HELP, fetch: FETCH_HELP };
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -56,6 +58,8 @@ async function main(argv: string[]): Promise<number> {
     case 'demo':
       await demo(rest);
       return -1;
+    case 'fetch':
+      return runFetch(rest);
     default:
       throw new UsageError(`unknown command '${command}'`);
   }

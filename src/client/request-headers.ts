@@ -30,7 +30,9 @@ export function askForAsync(headers: Headers, preferWait: number | undefined, ca
   } catch {
     throw new TypeError(`the request's Prefer header is malformed: ${headers.get('prefer')}`);
   }
-  if (!existing.has('respond-async')) prefer.push('respond-async');
+  // A request that already names seed 004's dialect (`Accept-Asynchronous: polling`) keeps it: with Prefer too,
+  // the server would follow the Prefer rules instead (SPEC §2).
+  if (!existing.has('respond-async') && !headers.has('accept-asynchronous')) prefer.push('respond-async');
   if (preferWait !== undefined && !existing.has('wait')) {
     if (!Number.isInteger(preferWait) || preferWait < 0) throw new TypeError('preferWait must be whole seconds >= 0');
     prefer.push(`wait=${preferWait}`);

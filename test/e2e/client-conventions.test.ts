@@ -6,15 +6,9 @@
 import assert from 'node:assert/strict';
 import type { ServerResponse } from 'node:http';
 import { after, describe, test } from 'node:test';
-import {
-  AsyncJobCanceledError,
-  AsyncJobFailedError,
-  AsyncJobGoneError,
-  AsyncMonitorError,
-  AsyncTimeoutError,
-  fetchAsync,
-  type AsyncProgress,
-} from '../../src/client/index.js';
+import { AsyncJobCanceledError, AsyncJobFailedError, AsyncJobGoneError, AsyncMonitorError, AsyncTimeoutError } from '../../src/client/errors.js';
+import { fetchAsync } from '../../src/client/fetch-async.js';
+import type { AsyncProgress } from '../../src/client/status.js';
 import { json, TinyServer, type TinyRequest } from '../helpers/tiny-server.js';
 
 const servers: TinyServer[] = [];

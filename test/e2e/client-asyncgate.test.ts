@@ -72,6 +72,24 @@ describe('fetchAsync against asyncgate', () => {
     assert.equal(anonymous.status, 404);
   });
 
+  test('when asyncgate offers the event stream, the client listens to it instead of polling', async (t) => {
+    const probe = await fetch(`${gw.url}/ok`, { headers: { prefer: 'respond-async' } });
+    const links = ((await probe.json()) as { links: Record<string, unknown> }).links;
+    // The stream endpoint is built on another branch; once merged, this test runs.
+    if (!links.events) return t.skip('this asyncgate has no event stream yet');
+    let streams = 0;
+    const counter = countingFetch();
+    const res = await fetchAsync(`${gw.url}/slow?ms=1500`, {}, {
+      fetch: ((input: string | URL | Request, init?: RequestInit) => {
+        if (String(input instanceof Request ? input.url : input).endsWith('/events')) streams++;
+        return counter.fetch(input, init);
+      }) as typeof fetch,
+    });
+    assert.deepEqual(await res.json(), { slept: 1500 });
+    assert.equal(streams, 1);
+    assert.equal(counter.monitor, 0);
+  });
+
   test('an upstream 4xx/5xx is the final response (the job is Failed, its response kept at the result link)', async () => {
     const res = await fetchAsync(`${gw.url}/status/503`, { method: 'POST' }, { pollInterval: 100 });
     assert.equal(res.status, 503);

@@ -8,21 +8,26 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CLI, eventually, GatewayProcess, tempDir } from './helpers/gateway-process.js';
+import { verifyWebhook } from '../src/client/verify-webhook.js';
+import { Receiver } from './helpers/receiver.js';
 import { TestUpstream } from './helpers/upstream.js';
 
 const upstream = new TestUpstream();
+const receiver = new Receiver();
 const dir = tempDir();
 let gw: GatewayProcess;
 
 before(async () => {
   await upstream.start();
+  await receiver.start();
   const config = join(dir, 'fetch.config.json');
-  writeFileSync(config, JSON.stringify({ routes: [{ match: 'GET /hang', timeout: '1s', retry: { attempts: 1 } }] }));
+  writeFileSync(config, JSON.stringify({ callbacks: { allowHosts: ['127.0.0.1'] }, routes: [{ match: 'GET /hang', timeout: '1s', retry: { attempts: 1 } }] }));
   gw = await new GatewayProcess(['--upstream', upstream.url, '--db', `sqlite:${join(dir, 'fetch.db')}`, '--config', config]).start();
 });
 after(async () => {
   await gw.stop();
   await upstream.close();
+  await receiver.close();
 });
 
 interface Run {
@@ -97,6 +102,14 @@ describe('asyncgate fetch', () => {
     assert.equal(noWait.status, 0);
     assert.match(noWait.stdout, /^HTTP\/1\.1 202 Accepted\r\n/);
     assert.match(noWait.stdout, /\r\noperation-location: http:/);
+  });
+
+  test('--callback with --no-wait: the 202 is printed and the signed result reaches the receiver', async () => {
+    const r = await fetchCli('--callback', `${receiver.url}/cli`, '--callback-secret', 'cli-secret', '--no-wait', `${gw.url}/ok`);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^HTTP\/1\.1 202 Accepted\r\n/);
+    const delivery = await eventually(async () => receiver.received.find((d) => d.url === '/cli'));
+    assert.equal(verifyWebhook('cli-secret', delivery.headers, delivery.body), 'Hello world');
   });
 
   test('usage errors exit 2 with a readable message', async () => {

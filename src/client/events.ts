@@ -20,6 +20,7 @@ export async function watchEvents(op: Operation, ctx: WatchContext): Promise<Out
   let lastEventId = '';
   let failures = 0;
   let retryMs = 500;
+  let handlerError: { error: unknown } | undefined;
   while (failures < MAX_FAILURES) {
     const connection = new AbortController();
     const abort = () => connection.abort(ctx.signal.reason);
@@ -51,7 +52,13 @@ export async function watchEvents(op: Operation, ctx: WatchContext): Promise<Out
         if (!reading) continue;
         op.representation = representation;
         learnLinks(op, reading);
-        ctx.observe(reading, representation);
+        try {
+          ctx.observe(reading, representation);
+        } catch (error) {
+          // The caller's onProgress threw: that ends the wait, it is not a broken connection.
+          handlerError = { error };
+          throw error;
+        }
         if (isTerminal(reading.status)) {
           const response = new Response(event.data, { status: 200, headers: { 'content-type': 'application/json' } });
           return { type: 'status', reading, representation, response };
@@ -60,7 +67,7 @@ export async function watchEvents(op: Operation, ctx: WatchContext): Promise<Out
       failures++;
     } catch (error) {
       if (ctx.signal.aborted) throw ctx.signal.reason;
-      if (error instanceof AsyncClientError) throw error;
+      if (error instanceof AsyncClientError || (handlerError && error === handlerError.error)) throw error;
       failures++;
     } finally {
       clearTimeout(watchdog);

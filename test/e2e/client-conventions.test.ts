@@ -247,6 +247,27 @@ describe('event stream (asyncgate wire contract)', () => {
     await assert.rejects(fetchAsync(`${s.url}/x`, { method: 'POST' }), AsyncJobGoneError);
   });
 
+  test('an error thrown by onProgress rejects fetchAsync, whether the update came by stream or by poll', async () => {
+    const s = await start((req, res) => {
+      if (req.method === 'POST') {
+        const events = req.path === '/stream' ? { events: { href: '/jobs/p/events' } } : {};
+        return json(res, 202, { status: 'NotStarted', links: { self: { href: '/jobs/p' }, ...events } }, { 'operation-location': '/jobs/p' });
+      }
+      if (req.path === '/jobs/p/events') {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        return void res.write(`id: 2\nevent: status\ndata: ${rep('Running')}\n\n`);
+      }
+      json(res, 200, { status: 'Running' });
+    });
+    const onProgress = (p: AsyncProgress) => {
+      if (p.status === 'Running') throw new Error('handler bug');
+    };
+    for (const path of ['/stream', '/poll']) {
+      await assert.rejects(fetchAsync(`${s.url}${path}`, { method: 'POST' }, { ...fast, onProgress }), /handler bug/);
+    }
+    assert.equal(s.requests('/jobs/p/events').length, 1, 'no reconnect: the stream was fine');
+  });
+
   test('no stream after all (404), or a silent one: falls back to polling', async () => {
     let polls = 0;
     const s = await start((req, res) => {

@@ -2,7 +2,7 @@
  * `fetchAsync`: a `fetch` that asks for an asynchronous answer and waits through it, so the caller gets the
  * final `Response` whether the server answered at once or with `202 Accepted` (SPEC §9).
  */
-import { progressReporter, type Outcome, type WatchContext } from './context.js';
+import { progressReporter, responseWith, type Outcome, type WatchContext } from './context.js';
 import { discoverOperation, type Operation } from './discovery.js';
 import { AsyncJobCanceledError, AsyncJobFailedError, AsyncMonitorError, AsyncTimeoutError } from './errors.js';
 import { watchEvents } from './events.js';
@@ -75,7 +75,7 @@ export async function fetchAsync(input: string | URL | Request, init: RequestIni
     const text = await res.text();
     op = discoverOperation(res, text, request.url);
     // A 202 without a monitor: there is nothing to wait on, the acknowledgement is the answer.
-    if (!op) return new Response(text, { status: 202, statusText: res.statusText, headers: res.headers });
+    if (!op) return responseWith(res, text);
     options.onAccepted?.({ monitor: op.monitor, response: res });
     const ctx: WatchContext = {
       fetch: doFetch,

@@ -291,6 +291,7 @@ describe('request options', () => {
   test('callback options become the dialect headers; wait: false returns the 202; a 200 comes back as is', async () => {
     const s = await start((req, res) => {
       if (req.path === '/sync') return res.writeHead(200).end('right away');
+      if (req.path === '/nomonitor') return res.writeHead(202, { 'x-note': 'queued' }).end('thanks');
       json(res, 202, { status: 'NotStarted' }, { 'operation-location': '/ops/1' });
     });
     const ack = await fetchAsync(`${s.url}/a`, { method: 'POST', headers: { prefer: 'return=minimal' } }, {
@@ -309,6 +310,8 @@ describe('request options', () => {
     assert.equal(h['accept-asynchronous'], 'notify');
     assert.equal(h['asynchronous-end-point'], 'https://hooks.example/n');
     assert.equal(await (await fetchAsync(`${s.url}/sync`)).text(), 'right away');
+    const bare = await fetchAsync(`${s.url}/nomonitor`);
+    assert.deepEqual([bare.status, bare.headers.get('x-note'), await bare.text(), bare.url], [202, 'queued', 'thanks', `${s.url}/nomonitor`]);
     await assert.rejects(fetchAsync(`${s.url}/a`, {}, { callback: { url: 'ftp://x' } }), TypeError);
     await assert.rejects(fetchAsync(`${s.url}/a`, {}, { callback: { url: 'https://x', mode: 'ping', secret: 'k' } }), TypeError);
   });

@@ -7,28 +7,21 @@ import { spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { CLI, eventually, GatewayProcess, tempDir } from './helpers/gateway-process.js';
+import { CLI, eventually, tempDir, type GatewayProcess } from './helpers/gateway-process.js';
 import { verifyWebhook } from '../src/client/verify-webhook.js';
-import { Receiver } from './helpers/receiver.js';
-import { TestUpstream } from './helpers/upstream.js';
+import type { Receiver } from './helpers/receiver.js';
+import { ClientTestbed } from './helpers/client-testbed.js';
 
-const upstream = new TestUpstream();
-const receiver = new Receiver();
-const dir = tempDir();
+const bed = new ClientTestbed();
 let gw: GatewayProcess;
+let receiver: Receiver;
+const dir = tempDir();
 
 before(async () => {
-  await upstream.start();
-  await receiver.start();
-  const config = join(dir, 'fetch.config.json');
-  writeFileSync(config, JSON.stringify({ callbacks: { allowHosts: ['127.0.0.1'] }, routes: [{ match: 'GET /hang', timeout: '1s', retry: { attempts: 1 } }] }));
-  gw = await new GatewayProcess(['--upstream', upstream.url, '--db', `sqlite:${join(dir, 'fetch.db')}`, '--config', config]).start();
+  await bed.start();
+  ({ gw, receiver } = bed);
 });
-after(async () => {
-  await gw.stop();
-  await upstream.close();
-  await receiver.close();
-});
+after(() => bed.stop());
 
 interface Run {
   status: number | null;

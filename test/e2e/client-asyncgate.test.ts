@@ -5,8 +5,6 @@
  * in client-conventions.test.ts.)
  */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
   AsyncJobFailedError,
@@ -16,28 +14,22 @@ import {
   verifyWebhook,
   type AsyncProgress,
 } from 'asyncgate/client'; // the package's own exports map: what users import
-import { eventually, GatewayProcess, tempDir } from '../helpers/gateway-process.js';
-import { Receiver } from '../helpers/receiver.js';
-import { TestUpstream } from '../helpers/upstream.js';
+import { eventually, type GatewayProcess } from '../helpers/gateway-process.js';
+import type { Receiver } from '../helpers/receiver.js';
+import { ClientTestbed } from '../helpers/client-testbed.js';
+import type { TestUpstream } from '../helpers/upstream.js';
 
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
-const upstream = new TestUpstream();
-const receiver = new Receiver();
-const dir = tempDir();
+const bed = new ClientTestbed();
 let gw: GatewayProcess;
+let upstream: TestUpstream;
+let receiver: Receiver;
 
 before(async () => {
-  await upstream.start();
-  await receiver.start();
-  const config = join(dir, 'client.config.json');
-  writeFileSync(config, JSON.stringify({ callbacks: { allowHosts: ['127.0.0.1'] }, routes: [{ match: 'GET /hang', timeout: '1s', retry: { attempts: 1 } }] }));
-  gw = await new GatewayProcess(['--upstream', upstream.url, '--db', `sqlite:${join(dir, 'client.db')}`, '--config', config, '--signing-secret', SECRET]).start();
+  await bed.start(['--signing-secret', SECRET]);
+  ({ gw, upstream, receiver } = bed);
 });
-after(async () => {
-  await gw.stop();
-  await upstream.close();
-  await receiver.close();
-});
+after(() => bed.stop());
 
 /** The global fetch, counting the requests that went to asyncgate's monitor. */
 function countingFetch() {

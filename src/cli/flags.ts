@@ -7,11 +7,20 @@ export class UsageError extends Error {}
 type Options = NonNullable<ParseArgsConfig['options']>;
 
 /** node's parseArgs in strict mode, with its errors reworded for people. */
-type Parsed<T extends Options> = ReturnType<typeof parseArgs<{ args: string[]; options: T; strict: true; allowPositionals: false }>>;
+type Parsed<T extends Options, P extends boolean> = ReturnType<typeof parseArgs<{ args: string[]; options: T; strict: true; allowPositionals: P }>>;
 
-export function parseFlags<T extends Options>(argv: string[], options: T): Parsed<T> {
+export function parseFlags<T extends Options>(argv: string[], options: T): Parsed<T, false> {
+  return reworded(() => parseArgs({ args: argv, options, strict: true, allowPositionals: false }));
+}
+
+/** parseFlags for commands that also take operands (`asyncgate fetch URL`). */
+export function parseFlagsAndArgs<T extends Options>(argv: string[], options: T): Parsed<T, true> {
+  return reworded(() => parseArgs({ args: argv, options, strict: true, allowPositionals: true }));
+}
+
+function reworded<R>(parse: () => R): R {
   try {
-    return parseArgs({ args: argv, options, strict: true, allowPositionals: false });
+    return parse();
   } catch (error) {
     const msg = (error as Error).message
       .replace(/^Unknown option '([^']+)'.*$/s, "unknown flag '$1'")

@@ -4,6 +4,7 @@ import { ConfigError } from '../config/settings.js';
 import { StoreUrlError } from '../store/open.js';
 import { PostgresUnavailableError } from '../store/postgres/open.js';
 import { demo, DEMO_HELP } from './demo.js';
+import { FETCH_HELP, runFetch } from './fetch.js';
 import { UsageError } from './flags.js';
 import { migrate, MIGRATE_HELP } from './migrate.js';
 import { runGateway, serveSettings, SERVE_HELP } from './serve.js';
@@ -16,6 +17,7 @@ Commands:
   serve     run the gateway in front of an upstream API
   demo      run the gateway in front of a built-in demo API (SQLite), with curl examples
   migrate   create or upgrade the database tables (SQLite or PostgreSQL), then exit
+  fetch     send a request asynchronously and wait for its final response, with a progress bar
   help      show help for a command: asyncgate help serve
 
 Options:
@@ -25,7 +27,7 @@ Options:
 Run "asyncgate <command> --help" for a command's options.
 `;
 
-const COMMAND_HELP: Record<string, string> = { serve: SERVE_HELP, demo: DEMO_HELP, migrate: MIGRATE_HELP };
+const COMMAND_HELP: Record<string, string> = { serve: SERVE_HELP, demo: DEMO_HELP, migrate: MIGRATE_HELP, fetch: FETCH_HELP };
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -61,6 +63,8 @@ async function main(argv: string[]): Promise<number> {
       return -1;
     case 'migrate':
       return migrate(rest);
+    case 'fetch':
+      return runFetch(rest);
     default:
       throw new UsageError(`unknown command '${command}'`);
   }

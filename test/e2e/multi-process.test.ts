@@ -11,6 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { eventually, GatewayProcess, sleep } from '../helpers/gateway-process.js';
 import { adminQuery, dropSchemas, postgresAvailable, schemaUrl, uniqueSchema } from '../helpers/postgres.js';
 import { Receiver } from '../helpers/receiver.js';
+import { SseReader } from '../helpers/sse.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
 
 const available = await postgresAvailable();
@@ -66,7 +67,7 @@ describe('multi-process on PostgreSQL', { skip: !available && 'PostgreSQL not re
     await dropSchemas(schemas);
   });
 
-  test('submit on A, poll on B, long-poll on C: woken when the job finishes on whichever process ran it', async () => {
+  test('submit on A, poll and stream on B, long-poll on C: woken when the job finishes wherever it ran', async () => {
     const schema = uniqueSchema('mp_space');
     schemas.push(schema);
     const [a, b, c] = await startCluster(schemaUrl(schema), upstream.url);
@@ -75,6 +76,18 @@ describe('multi-process on PostgreSQL', { skip: !available && 'PostgreSQL not re
     const accepted = await fetch(`${a!.url}/report?ms=1500`, { method: 'POST', headers: { prefer: 'respond-async' }, body: 'x' });
     assert.equal(accepted.status, 202);
     const { id } = (await accepted.json()) as { id: string };
+
+    // An event stream on B: it must see the job through to the end, whichever process runs it.
+    const stream = await SseReader.open(`${b!.url}/_async/jobs/${id}/events`);
+    assert.equal(stream.status, 200);
+    const streamed: string[] = [];
+    const streamDone = (async () => {
+      for (;;) {
+        const event = await stream.nextEvent(20_000);
+        if (event === 'end') return;
+        streamed.push((JSON.parse(event.data) as { status: string }).status);
+      }
+    })();
 
     const polled = await fetch(`${b!.url}/_async/jobs/${id}`);
     assert.equal(polled.status, 200);
@@ -93,6 +106,8 @@ describe('multi-process on PostgreSQL', { skip: !available && 'PostgreSQL not re
       status = ((await res.json()) as { status: string }).status;
     }
     assert.equal(status, 'Succeeded');
+    await streamDone;
+    assert.equal(streamed.at(-1), 'Succeeded', `the stream on B saw ${streamed.join(' → ')} and ended`);
 
     const result = await fetch(`${c!.url}/_async/jobs/${id}/result`);
     assert.equal(result.status, 200);

@@ -21,6 +21,8 @@ const schemas: string[] = [];
 /** An upstream that counts how often it saw each job, answering after `?ms=` (default 300 ms). */
 class CountingUpstream {
   readonly seen = new Map<string, number>();
+  /** Jobs whose request the gateway abandoned before the answer (canceled, timed out). */
+  readonly aborted = new Set<string>();
   private readonly server: Server;
   url = '';
   constructor() {
@@ -30,7 +32,10 @@ class CountingUpstream {
       req.resume();
       const ms = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('ms') ?? 300);
       const t = setTimeout(() => res.writeHead(200, { 'content-type': 'text/plain' }).end(`done ${req.url}`), ms);
-      res.on('close', () => clearTimeout(t));
+      res.on('close', () => {
+        clearTimeout(t);
+        if (!res.writableFinished) this.aborted.add(id);
+      });
     });
   }
   async start(): Promise<this> {
@@ -119,6 +124,21 @@ describe('multi-process on PostgreSQL', { skip: !available && 'PostgreSQL not re
     assert.ok(listed.items.some((j) => j.id === id), 'the admin API of another process sees the job');
     assert.equal(upstream.seen.get(id), 1);
     await stopAll(a!, b!, c!);
+  });
+
+  test('a job canceled through one process has its upstream request aborted by the process running it', async () => {
+    const schema = uniqueSchema('mp_cancel');
+    schemas.push(schema);
+    const [a, b] = await startCluster(schemaUrl(schema), upstream.url, [], 2);
+    gateways.push(a!, b!);
+    const res = await fetch(`${a!.url}/long?ms=20000`, { method: 'POST', headers: { prefer: 'respond-async' }, body: 'x' });
+    const { id } = (await res.json()) as { id: string };
+    await eventually(async () => upstream.seen.has(id));
+    // Submitted (and so most likely run) on A, canceled through B: A learns of it from B's NOTIFY.
+    const canceled = (await (await fetch(`${b!.url}/_async/jobs/${id}/cancel`, { method: 'POST' })).json()) as { status: string };
+    assert.equal(canceled.status, 'Canceled');
+    await eventually(async () => upstream.aborted.has(id), 5_000);
+    await stopAll(a!, b!);
   });
 
   test('work spreads over the processes; each callback is delivered once', async () => {

@@ -8,11 +8,11 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { eventually, GatewayProcess, tempDir } from '../helpers/gateway-process.js';
 import { dropSchemas, postgresAvailable, schemaUrl, uniqueSchema } from '../helpers/postgres.js';
+import { closeNow, listenLoopback } from '../helpers/loopback.js';
 
 const MiB = 1024 * 1024;
 const SIZE = Number(process.env.LARGE_MIB ?? 100) * MiB;
@@ -68,13 +68,11 @@ class BigUpstream {
     });
   }
   async start(): Promise<this> {
-    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.url = await listenLoopback(this.server);
     return this;
   }
-  async close(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise((r) => this.server.close(r));
+  close(): Promise<void> {
+    return closeNow(this.server);
   }
 }
 

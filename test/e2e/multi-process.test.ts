@@ -6,13 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { eventually, GatewayProcess, sleep } from '../helpers/gateway-process.js';
 import { adminQuery, dropSchemas, postgresAvailable, schemaUrl, uniqueSchema } from '../helpers/postgres.js';
 import { Receiver } from '../helpers/receiver.js';
 import { SseReader } from '../helpers/sse.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
+import { closeNow, listenLoopback } from '../helpers/loopback.js';
 
 const available = await postgresAvailable();
 const TOKEN = 'admin-token-0123456789abcdef';
@@ -39,13 +39,11 @@ class CountingUpstream {
     });
   }
   async start(): Promise<this> {
-    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.url = await listenLoopback(this.server);
     return this;
   }
-  async close(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise((r) => this.server.close(r));
+  close(): Promise<void> {
+    return closeNow(this.server);
   }
 }
 

@@ -1,9 +1,9 @@
+import { StoreUrlError } from './errors.js';
 import type { JobStore } from './port.js';
 import { openPostgres, type OpenPostgresOptions } from './postgres/open.js';
 import { SqliteJobStore } from './sqlite/sqlite-store.js';
 
-/** Thrown for a --db value asyncgate cannot open; the message says what is accepted. */
-export class StoreUrlError extends Error {}
+export { StoreUrlError };
 
 export type OpenStoreOptions = OpenPostgresOptions;
 

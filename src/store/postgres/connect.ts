@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { StoreUrlError } from '../errors.js';
 
 export interface PgTarget {
   /** The connection string without asyncgate's own parameters (safe to hand to pg). */
@@ -22,16 +23,16 @@ export function parsePgUrl(url: string): PgTarget {
   try {
     parsed = new URL(url);
   } catch {
-    throw new Error(`--db "${redact(url)}" is not a valid PostgreSQL URL (postgres://user@host:5432/database)`);
+    throw new StoreUrlError(`--db "${redact(url)}" is not a valid PostgreSQL URL (postgres://user@host:5432/database)`);
   }
   const schema = parsed.searchParams.get('schema') ?? 'public';
   if (!SCHEMA_NAME.test(schema)) {
-    throw new Error(`schema "${schema}" must be a lower-case SQL identifier (letters, digits, _)`);
+    throw new StoreUrlError(`schema "${schema}" must be a lower-case SQL identifier (letters, digits, _)`);
   }
   const poolText = parsed.searchParams.get('pool') ?? '10';
   const poolSize = Number(poolText);
   if (!Number.isInteger(poolSize) || poolSize < 1 || poolSize > 1000) {
-    throw new Error(`pool=${poolText} must be a whole number of connections between 1 and 1000`);
+    throw new StoreUrlError(`pool=${poolText} must be a whole number of connections between 1 and 1000`);
   }
   parsed.searchParams.delete('schema');
   parsed.searchParams.delete('pool');

@@ -1,0 +1,2 @@
+/** Thrown for a --db value asyncgate cannot open; the message says what is accepted. (A leaf module.) */
+export class StoreUrlError extends Error {}

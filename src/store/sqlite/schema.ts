@@ -95,4 +95,8 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (delivery_id, n)
   ) STRICT, WITHOUT ROWID;
   `,
+  /* 3: delivery claims that do not scan the backlog (see delivery-claim.ts) */ `
+  CREATE INDEX deliveries_host_due ON deliveries (host, round > 0, next_attempt_at) WHERE state = 'pending';
+  DROP INDEX deliveries_due;
+  `,
 ];

@@ -14,6 +14,7 @@ import type {
   StoreCapabilities,
 } from '../port.js';
 import { newJobState, rowToAttempt, rowToDelivery, rowToJob, type AttemptRow, type DeliveryRow, type JobRow } from './rows.js';
+import { DeliveryClaimer } from './delivery-claim.js';
 import { SQLITE_MIGRATIONS } from './schema.js';
 import { WriteQueue } from './write-queue.js';
 
@@ -34,6 +35,7 @@ export class SqliteJobStore implements JobStore {
   readonly db: Database.Database;
   readonly writes: WriteQueue;
   private readonly s: ReturnType<typeof prepare>;
+  private readonly claimer: DeliveryClaimer;
 
   constructor(options: SqliteStoreOptions) {
     if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
@@ -45,6 +47,7 @@ export class SqliteJobStore implements JobStore {
     migrate(this.db);
     this.s = prepare(this.db);
     this.writes = new WriteQueue(this.db);
+    this.claimer = new DeliveryClaimer(this.db);
   }
 
   insertJob(job: NewJob): Promise<InsertOutcome> {
@@ -237,11 +240,7 @@ export class SqliteJobStore implements JobStore {
     perHost: number,
     inflight: Readonly<Record<string, number>>,
   ): Promise<Delivery[]> {
-    return this.writes.write(() =>
-      (
-        this.s.claimDeliveries.all({ owner, limit, now, lease: now + leaseMs, perHost, inflight: JSON.stringify(inflight) }) as DeliveryRow[]
-      ).map(rowToDelivery),
-    );
+    return this.writes.write(() => this.claimer.claim({ owner, limit, now, leaseMs, perHost, inflight }));
   }
 
   recordAttempt(a: DeliveryAttempt, leaseToken: number, next: DeliveryNext): Promise<boolean> {
@@ -402,20 +401,9 @@ function prepare(db: Database.Database) {
     jobState: p(`SELECT state FROM jobs WHERE id = ?`),
     insertDelivery: p(`INSERT INTO deliveries (id, job_id, url, host, method, mode, secret, state, next_attempt_at, created_at, updated_at)
       VALUES (@id, @job, @url, @host, @method, @mode, @secret, @state, @next, @now, @now)`),
-    activateDeliveries: p(`UPDATE deliveries SET state = 'pending', next_attempt_at = @now, updated_at = @now
-      WHERE job_id = @job AND state = 'waiting'`),
-    // First attempts (round 0) before retries; at most perHost in flight per host, counting those running here.
-    claimDeliveries: p(`UPDATE deliveries SET state = 'delivering', lease_owner = @owner, lease_token = lease_token + 1,
-        lease_expires_at = @lease, updated_at = @now
-      WHERE id IN (
-        SELECT id FROM (
-          SELECT id, host, round, next_attempt_at,
-            row_number() OVER (PARTITION BY host ORDER BY round, next_attempt_at) AS rn
-          FROM deliveries WHERE state = 'pending' AND next_attempt_at <= @now
-        ) AS due
-        WHERE rn <= @perHost - coalesce((SELECT value FROM json_each(@inflight) WHERE key = due.host), 0)
-        ORDER BY round, next_attempt_at LIMIT @limit)
-      RETURNING *`),
+    // INDEXED BY: without statistics the planner prefers deliveries_state and scans every waiting delivery.
+    activateDeliveries: p(`UPDATE deliveries INDEXED BY deliveries_job SET state = 'pending', next_attempt_at = @now,
+        updated_at = @now WHERE job_id = @job AND state = 'waiting'`),
     renewDeliveries: p(`UPDATE deliveries SET lease_expires_at = ? WHERE state = 'delivering' AND lease_owner = ?`),
     rescueDeliveries: p(`UPDATE deliveries SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL,
         next_attempt_at = @now, updated_at = @now WHERE state = 'delivering' AND lease_expires_at < @now`),

@@ -7,7 +7,7 @@ import { ClaimLoop } from '../shared/claim-loop.js';
 import type { DeliveryNext, JobStore } from '../store/port.js';
 import { buildCallback } from './payload.js';
 import { judgeAttempt, nextDelayMs } from './schedule.js';
-import { signWebhook, type Ed25519Signer } from './signing.js';
+import { signWebhookOffThread, type Ed25519Signer } from './signing.js';
 
 export interface DeliveryOptions {
   workerId: string;
@@ -101,7 +101,7 @@ export class DeliveryDispatcher {
     const secrets = d.secret ? [d.secret, ...this.o.secrets] : [...this.o.secrets];
     Object.assign(
       call.headers,
-      signWebhook({ id: d.id, timestamp: Math.floor(started / 1000), body: call.body, secrets, ed25519: this.o.ed25519 }),
+      await signWebhookOffThread({ id: d.id, timestamp: Math.floor(started / 1000), body: call.body, secrets, ed25519: this.o.ed25519 }),
     );
     let status: number | undefined;
     let retryAfterMs: number | undefined;

@@ -12,7 +12,7 @@ export interface DeliveryClaim {
 }
 
 interface Candidate {
-  id: string;
+  rowid: number;
   retry: number;
   due: number;
 }
@@ -39,12 +39,12 @@ export class DeliveryClaimer {
       )
       .pluck();
     this.dueOfHost = db.prepare(
-      `SELECT id, next_attempt_at AS due FROM deliveries WHERE state = 'pending' AND host = @host
+      `SELECT rowid, next_attempt_at AS due FROM deliveries WHERE state = 'pending' AND host = @host
         AND (round > 0) = @retry AND next_attempt_at <= @now ORDER BY next_attempt_at LIMIT @n`,
     );
     this.lease = db.prepare(`UPDATE deliveries SET state = 'delivering', lease_owner = @owner,
         lease_token = lease_token + 1, lease_expires_at = @lease, updated_at = @now
-      WHERE id = @id AND state = 'pending' RETURNING *`);
+      WHERE rowid = @rowid AND state = 'pending' RETURNING *`);
   }
 
   claim(c: DeliveryClaim): Delivery[] {
@@ -56,18 +56,18 @@ export class DeliveryClaimer {
       candidates.push(...first);
       if (first.length < room) candidates.push(...this.due(host, 1, c.now, room - first.length));
     }
-    candidates.sort((a, b) => a.retry - b.retry || a.due - b.due || (a.id < b.id ? -1 : 1));
+    candidates.sort((a, b) => a.retry - b.retry || a.due - b.due || a.rowid - b.rowid);
     const out: Delivery[] = [];
     const lease = c.now + c.leaseMs;
-    for (const { id } of candidates.slice(0, c.limit)) {
-      const row = this.lease.get({ id, owner: c.owner, lease, now: c.now }) as DeliveryRow | undefined;
+    for (const { rowid } of candidates.slice(0, c.limit)) {
+      const row = this.lease.get({ rowid, owner: c.owner, lease, now: c.now }) as DeliveryRow | undefined;
       if (row) out.push(rowToDelivery(row));
     }
     return out;
   }
 
   private due(host: string, retry: 0 | 1, now: number, n: number): Candidate[] {
-    const rows = this.dueOfHost.all({ host, retry, now, n }) as Array<{ id: string; due: number }>;
-    return rows.map((r) => ({ id: r.id, retry, due: r.due }));
+    const rows = this.dueOfHost.all({ host, retry, now, n }) as Array<{ rowid: number; due: number }>;
+    return rows.map((r) => ({ rowid: r.rowid, retry, due: r.due }));
   }
 }

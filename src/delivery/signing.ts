@@ -180,11 +180,12 @@ export async function signWebhookOffThread(input: SignInput): Promise<WebhookHea
   return headersOf(input, signatures);
 }
 
-export interface WebhookHeaders {
+/** A type, not an interface, so that it stays assignable to `Record<string, string>`. */
+export type WebhookHeaders = {
   'webhook-id': string;
   'webhook-timestamp': string;
   'webhook-signature': string;
-}
+};
 
 /** Validates the input and computes the v1 (HMAC) signatures. */
 function hmacSignatures(input: SignInput): { prefix: Buffer; body: Uint8Array; signatures: string[] } {

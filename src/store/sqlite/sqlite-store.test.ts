@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { jobStoreContract, newJob } from '../job-store.contract.js';
+import { SQLITE_MIGRATIONS } from './schema.js';
 import { SqliteJobStore } from './sqlite-store.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'asyncgate-sqlite-'));
@@ -39,4 +41,25 @@ test('sqlite: data survives reopening the file', async () => {
   const again = new SqliteJobStore({ path });
   assert.equal((await again.getJob(job.id))?.id, job.id);
   await again.close();
+});
+
+test('sqlite: a file from schema 2 migrates, and its pending and failed deliveries are still found', async () => {
+  const path = join(dir, 'schema2.db');
+  const old = new Database(path);
+  for (const [i, sql] of SQLITE_MIGRATIONS.slice(0, 2).entries()) {
+    old.exec(sql);
+    old.pragma(`user_version = ${i + 1}`);
+  }
+  const insert = old.prepare(`INSERT INTO deliveries (id, job_id, url, host, method, mode, state, round, next_attempt_at, created_at, updated_at)
+    VALUES (?, 'j', 'https://a.example/cb', 'a.example', 'POST', 'response', ?, ?, 1, 1, ?)`);
+  insert.run('msg_due', 'pending', 0, 1);
+  insert.run('msg_retry', 'pending', 2, 1);
+  insert.run('msg_dead', 'failed', 0, 5);
+  old.close();
+  const store = new SqliteJobStore({ path });
+  assert.equal(store.db.pragma('user_version', { simple: true }), SQLITE_MIGRATIONS.length);
+  const claimed = await store.claimDeliveries('d', 10, 10, 1000, 4, {});
+  assert.deepEqual(claimed.map((d) => d.id), ['msg_due', 'msg_retry']);
+  assert.equal(await store.redeliverFailedSince(5, 20), 1);
+  await store.close();
 });

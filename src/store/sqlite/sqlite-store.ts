@@ -16,6 +16,7 @@ import type {
 import { newJobState, rowToAttempt, rowToDelivery, rowToJob, type AttemptRow, type DeliveryRow, type JobRow } from './rows.js';
 import { DeliveryClaimer } from './delivery-claim.js';
 import { SQLITE_MIGRATIONS } from './schema.js';
+import { openWalSync, type WalSync } from './wal-sync.js';
 import { WriteQueue } from './write-queue.js';
 
 export interface SqliteStoreOptions {
@@ -26,9 +27,10 @@ export interface SqliteStoreOptions {
 const RESULT_PAGE = 16;
 
 /**
- * The embedded backend: one SQLite file in WAL mode with synchronous=FULL, so a commit is on disk when it
- * returns. Writes go through a group-commit queue; reads go straight to the database (WAL readers see every
- * committed write).
+ * The embedded backend: one SQLite file in WAL mode. Writes go through a group-commit queue that
+ * acknowledges a write only once its commit is on disk (the WAL is fdatasynced off the event loop, see
+ * wal-sync.ts; synchronous=FULL when there is no WAL file). Reads go straight to the database once the
+ * last commit is on disk, so they never show a change a crash could undo.
  */
 export class SqliteJobStore implements JobStore {
   readonly capabilities: StoreCapabilities = { crossProcessEvents: false };
@@ -36,6 +38,7 @@ export class SqliteJobStore implements JobStore {
   readonly writes: WriteQueue;
   private readonly s: ReturnType<typeof prepare>;
   private readonly claimer: DeliveryClaimer;
+  private readonly walSync: WalSync | undefined;
 
   constructor(options: SqliteStoreOptions) {
     if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
@@ -46,7 +49,8 @@ export class SqliteJobStore implements JobStore {
     this.db.pragma('foreign_keys = ON');
     migrate(this.db);
     this.s = prepare(this.db);
-    this.writes = new WriteQueue(this.db);
+    this.walSync = openWalSync(this.db, options.path);
+    this.writes = new WriteQueue(this.db, this.walSync?.sync ?? (() => Promise.resolve()));
     this.claimer = new DeliveryClaimer(this.db);
   }
 
@@ -77,19 +81,23 @@ export class SqliteJobStore implements JobStore {
   }
 
   async getJob(id: string): Promise<Job | null> {
+    await this.writes.durable();
     const row = this.s.get.get(id) as JobRow | undefined;
     return row ? rowToJob(row) : null;
   }
 
   async hasTombstone(id: string, now: number): Promise<boolean> {
+    await this.writes.durable();
     return this.s.tombstone.get(id, now) !== undefined;
   }
 
   async countQueued(): Promise<number> {
+    await this.writes.durable();
     return (this.s.countQueued.get() as { n: number }).n;
   }
 
   async listJobs(q: JobListQuery): Promise<Job[]> {
+    await this.writes.durable();
     const rows = this.s.list.all({ state: q.state ?? null, after: q.after ?? '', limit: q.limit }) as JobRow[];
     return rows.map(rowToJob);
   }
@@ -263,16 +271,19 @@ export class SqliteJobStore implements JobStore {
   }
 
   async getDelivery(id: string): Promise<Delivery | null> {
+    await this.writes.durable();
     const row = this.s.getDelivery.get(id) as DeliveryRow | undefined;
     return row ? rowToDelivery(row) : null;
   }
 
   async listDeliveries(q: DeliveryListQuery): Promise<Delivery[]> {
+    await this.writes.durable();
     const rows = this.s.listDeliveries.all({ state: q.state ?? null, job: q.jobId ?? null, after: q.after ?? '', limit: q.limit }) as DeliveryRow[];
     return rows.map(rowToDelivery);
   }
 
   async attemptsOf(deliveryId: string): Promise<DeliveryAttempt[]> {
+    await this.writes.durable();
     return (this.s.attempts.all(deliveryId) as AttemptRow[]).map(rowToAttempt);
   }
 
@@ -299,10 +310,12 @@ export class SqliteJobStore implements JobStore {
   }
 
   async *readResult(id: string): AsyncIterable<Uint8Array> {
+    await this.writes.durable();
     const token = this.s.resultToken.get(id) as { result_token: number | null } | undefined;
     if (!token || token.result_token === null) return;
     // Page through the chunks so a large body is never held whole in memory.
     for (let seq = 0; ; ) {
+      if (seq > 0) await this.writes.durable();
       const rows = this.s.chunks.all(id, token.result_token, seq, RESULT_PAGE) as Array<{ seq: number; data: Buffer }>;
       for (const r of rows) yield r.data;
       if (rows.length < RESULT_PAGE) return;
@@ -326,8 +339,10 @@ export class SqliteJobStore implements JobStore {
   }
 
   async close(): Promise<void> {
-    this.writes.flush();
-    if (this.db.open) this.db.close();
+    if (!this.db.open) return;
+    await this.writes.drain();
+    this.walSync?.close();
+    this.db.close();
   }
 }
 

@@ -1,6 +1,7 @@
 // Store-level micro benchmark of one callback job's writes (no HTTP): insert with a callback, claim, complete,
 // claim its delivery, record the attempt. Also times claimDeliveries alone against a backlog of pending
 // deliveries. Usage: npm run build && node bench/store-lifecycle.mjs [jobs] [backlog]
+// PRAGMAS="cache_size=-65536;…" applies pragmas after opening (for experiments only).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -81,3 +81,16 @@ test('drain commits and syncs what is queued, after the sync in flight', async (
   assert.equal(syncs, 2);
   assert.equal(q.durable(), undefined);
 });
+
+test('a batch that changes nothing settles without a sync', async () => {
+  const { db, insert, count } = table();
+  const disk = controlledSync();
+  const q = new WriteQueue(db, disk.sync);
+  assert.equal(await q.write(() => count()), 0);
+  assert.equal(disk.calls.length, 0);
+  const written = q.write(() => insert.run(1));
+  await turn();
+  assert.equal(disk.calls.length, 1);
+  disk.calls[0]!.finish();
+  await written;
+});

@@ -17,7 +17,8 @@ export type SyncFn = () => Promise<void>;
  * while the disk works, and a slow disk makes batches bigger instead of stalling everything.
  *
  * At most one sync is in flight, and no batch commits during it; `durable()` lets reads wait for it, so a
- * read never shows a change that a crash could still undo. Writes rarely fail, so a batch runs without
+ * read never shows a change that a crash could still undo. A batch that changed nothing (a claim that found
+ * nothing) settles without a sync. Writes rarely fail, so a batch runs without
  * per-write savepoints; if one throws, the whole transaction rolls back and every write of the batch runs
  * again in a transaction of its own, so the failing one rejects alone. If a sync fails, the queue stops
  * (every later write rejects): after a failed fsync the kernel may have dropped the pages, and a later
@@ -30,6 +31,7 @@ export class WriteQueue {
   private broken: unknown;
   private readonly runOne: (fn: () => unknown) => unknown;
   private readonly runBatch: (batch: Pending[]) => unknown[];
+  private readonly totalChanges: () => number;
   /** Batches committed and writes in them, for metrics and benchmarks. */
   readonly stats = { batches: 0, writes: 0, retriedBatches: 0, syncs: 0 };
 
@@ -40,6 +42,8 @@ export class WriteQueue {
   ) {
     this.runOne = db.transaction((fn: () => unknown) => fn());
     this.runBatch = db.transaction((batch: Pending[]) => batch.map((p) => p.fn()));
+    const changes = db.prepare('SELECT total_changes()').pluck();
+    this.totalChanges = () => changes.get() as number;
   }
 
   /** Run `fn` (synchronous SQL) in the next group commit; settles once that commit is on disk. */
@@ -74,6 +78,7 @@ export class WriteQueue {
   private flush(): void {
     this.scheduled = false;
     if (this.syncing) return; // a stale turn (drain() flushed first): the sync's end schedules the next
+    const changesBefore = this.totalChanges();
     const done: Array<{ p: Pending; value: unknown }> = [];
     while (this.pending.length) {
       const batch = this.pending.splice(0, this.maxBatch);
@@ -99,6 +104,11 @@ export class WriteQueue {
       }
     }
     if (done.length === 0) return;
+    if (this.totalChanges() === changesBefore) {
+      // Nothing was written (e.g. claims that found nothing): what they read was synced before this batch.
+      for (const d of done) d.p.resolve(d.value);
+      return;
+    }
     this.stats.syncs++;
     this.syncing = this.sync()
       .then(

@@ -49,6 +49,7 @@ test('sqlite: data survives reopening the file', async () => {
   await store.close();
   const again = new SqliteJobStore({ path });
   assert.equal((await again.getJob(job.id))?.id, job.id);
+  assert.equal(again.db.pragma('synchronous', { simple: true }), 1); // the WAL file was found again
   await again.close();
 });
 

@@ -31,7 +31,7 @@ export class DeliveryClaimer {
   private readonly lease: Database.Statement;
 
   constructor(db: Database.Database) {
-    // INDEXED BY: the planner would otherwise walk deliveries_state and sort.
+    // INDEXED BY: without statistics the planner chose another index (deliveries_state, since dropped) and sorted.
     this.nextHost = db
       .prepare(
         `SELECT host FROM deliveries INDEXED BY deliveries_host_due

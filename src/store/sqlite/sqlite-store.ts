@@ -418,7 +418,8 @@ function prepare(db: Database.Database) {
     jobState: p(`SELECT state FROM jobs WHERE id = ?`),
     insertDelivery: p(`INSERT INTO deliveries (id, job_id, url, host, method, mode, secret, state, next_attempt_at, created_at, updated_at)
       VALUES (@id, @job, @url, @host, @method, @mode, @secret, @state, @next, @now, @now)`),
-    // INDEXED BY: without statistics the planner prefers deliveries_state and scans every waiting delivery.
+    // INDEXED BY: without statistics the planner preferred deliveries_state (since dropped) and scanned every
+    // waiting delivery on each completion.
     activateDeliveries: p(`UPDATE deliveries INDEXED BY deliveries_job SET state = 'pending', next_attempt_at = @now,
         updated_at = @now WHERE job_id = @job AND state = 'waiting'`),
     renewDeliveries: p(`UPDATE deliveries SET lease_expires_at = ? WHERE state = 'delivering' AND lease_owner = ?`),

@@ -1,9 +1,11 @@
 // Preloaded into the gateway child (`node --import ./bench/gateway-probe.mjs dist/cli/main.js serve ...`) to
 // observe it without touching src/:
 //
-//  - group commit: every top-level better-sqlite3 transaction is one COMMIT, i.e. one WAL fsync under
-//    synchronous=FULL; WriteQueue hands it the batch of writes as an array. We count commits, writes per commit, and the wall time spent inside
-//    them (the event loop is blocked for that time: better-sqlite3 is synchronous).
+//  - group commit: every top-level better-sqlite3 transaction is one COMMIT, followed by one fdatasync of the
+//    WAL (on the thread pool since the WriteQueue syncs it itself; inside the COMMIT under synchronous=FULL
+//    before that). WriteQueue hands it the batch of writes as an array. We count commits, writes per commit,
+//    and the wall time spent inside them (the event loop is blocked for that time: better-sqlite3 is
+//    synchronous).
 //  - the event loop: utilization (ELU) and delay (monitorEventLoopDelay).
 //
 // On SIGUSR2 it writes one JSON line {"asyncgateBenchProbe": {...}} on stderr with the counters since the

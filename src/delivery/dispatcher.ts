@@ -7,7 +7,7 @@ import { ClaimLoop } from '../shared/claim-loop.js';
 import type { DeliveryNext, JobStore } from '../store/port.js';
 import { buildCallback } from './payload.js';
 import { judgeAttempt, nextDelayMs } from './schedule.js';
-import { signWebhook, type Ed25519Signer } from './signing.js';
+import { signWebhookOffThread, type Ed25519Signer } from './signing.js';
 
 export interface DeliveryOptions {
   workerId: string;
@@ -75,20 +75,29 @@ export class DeliveryDispatcher {
   private launch(d: Delivery): void {
     this.active++;
     this.inflight.set(d.host, (this.inflight.get(d.host) ?? 0) + 1);
-    const p = this.attempt(d)
+    // The per-host bound limits requests open at the receiver: the slot is freed as soon as the exchange
+    // ends, not after the attempt is recorded (that commit is our cost, not the receiver's).
+    let holdsHost = true;
+    const releaseHost = (): void => {
+      if (!holdsHost) return;
+      holdsHost = false;
+      const n = (this.inflight.get(d.host) ?? 1) - 1;
+      if (n > 0) this.inflight.set(d.host, n);
+      else this.inflight.delete(d.host);
+      this.wake();
+    };
+    const p = this.attempt(d, releaseHost)
       .catch((error: unknown) => this.log.error({ err: error, delivery: d.id }, 'delivery attempt crashed'))
       .finally(() => {
         this.active--;
-        const n = (this.inflight.get(d.host) ?? 1) - 1;
-        if (n > 0) this.inflight.set(d.host, n);
-        else this.inflight.delete(d.host);
+        releaseHost();
         this.running.delete(p);
         this.wake();
       });
     this.running.add(p);
   }
 
-  private async attempt(d: Delivery): Promise<void> {
+  private async attempt(d: Delivery, releaseHost: () => void): Promise<void> {
     const job = await this.store.getJob(d.jobId);
     const started = Date.now();
     if (!job) {
@@ -101,7 +110,7 @@ export class DeliveryDispatcher {
     const secrets = d.secret ? [d.secret, ...this.o.secrets] : [...this.o.secrets];
     Object.assign(
       call.headers,
-      signWebhook({ id: d.id, timestamp: Math.floor(started / 1000), body: call.body, secrets, ed25519: this.o.ed25519 }),
+      await signWebhookOffThread({ id: d.id, timestamp: Math.floor(started / 1000), body: call.body, secrets, ed25519: this.o.ed25519 }),
     );
     let status: number | undefined;
     let retryAfterMs: number | undefined;
@@ -127,6 +136,7 @@ export class DeliveryDispatcher {
       timedOut = timeout.aborted;
       error = timedOut ? `no answer within ${this.o.timeoutMs} ms` : describe(e);
     }
+    releaseHost();
     const verdict = judgeAttempt(status, retryAfterMs, timedOut);
     let next: DeliveryNext;
     if (verdict.kind === 'delivered') next = { state: 'delivered' };

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createHmac, createPublicKey, generateKeyPairSync, verify } from 'node:crypto';
 import fc from 'fast-check';
 import { Webhook } from 'standardwebhooks';
-import { loadEd25519Signer, newEd25519Signer, newSigningSecret, secretKey, signWebhook, verifyWebhook } from './signing.js';
+import { loadEd25519Signer, newEd25519Signer, newSigningSecret, secretKey, signWebhook, signWebhookOffThread, verifyWebhook } from './signing.js';
 
 const now = (): number => Math.floor(Date.now() / 1000);
 const body = '{"type":"job.completed","data":{"id":"0AbC_-x"}}';
@@ -143,6 +143,20 @@ describe('v1a (ed25519)', () => {
     const input = { id: 'msg_10', timestamp: 1_700_000_000, body, secrets: [] };
     // ed25519 is deterministic (RFC 8032), so the restored key signs identically.
     assert.deepEqual(signWebhook({ ...input, ed25519: restored }), signWebhook({ ...input, ed25519: signer }));
+  });
+
+  it('signing off the event loop gives the same headers, and checks its input the same way', async () => {
+    const { signer } = newEd25519Signer();
+    const secrets = [newSigningSecret(), newSigningSecret()];
+    for (const input of [
+      { id: 'msg_11', timestamp: 1_700_000_000, body, secrets, ed25519: signer },
+      { id: 'msg_12', timestamp: 1_700_000_001, body: Buffer.from([0xff, 0x00, 0x80]), secrets: [], ed25519: signer },
+      { id: 'msg_13', timestamp: 1_700_000_002, body, secrets },
+    ]) {
+      assert.deepEqual(await signWebhookOffThread(input), signWebhook(input));
+    }
+    await assert.rejects(signWebhookOffThread({ id: 'msg.14', timestamp: 1, body, secrets }), RangeError);
+    await assert.rejects(signWebhookOffThread({ id: 'msg_15', timestamp: 1, body, secrets: [] }), RangeError);
   });
 
   it('also loads a raw 32-byte seed or a 64-byte seed‖public key, and refuses garbage', () => {

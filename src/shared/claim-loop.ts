@@ -12,7 +12,7 @@ export interface ClaimLoopOptions<T> {
 
 /**
  * The claim loop both dispatchers (jobs, callbacks) share. `wake()` is cheap to call often: wakes during a
- * loop coalesce into one more pass. Each pass claims while there is capacity and the store has work.
+ * loop coalesce into one more pass. Each pass claims while there is capacity and the last claim was full.
  * A leaf module: it imports nothing.
  */
 export class ClaimLoop<T> {
@@ -54,9 +54,12 @@ export class ClaimLoop<T> {
       do {
         this.again = false;
         while (!this.stopped && this.o.capacity() > 0) {
-          const items = await this.o.claim(this.o.capacity());
+          const asked = this.o.capacity();
+          const items = await this.o.claim(asked);
           for (const item of items) this.o.launch(item);
-          if (items.length === 0) break;
+          // Fewer than asked: nothing else was due. Asking again at once would only cost an empty claim;
+          // work that arrives meanwhile calls wake(), which sets `again`.
+          if (items.length < asked) break;
         }
       } while (this.again && !this.stopped);
     } catch (error) {

@@ -330,6 +330,46 @@ export function jobStoreContract(name: string, factory: () => Promise<JobStore>)
       assert.equal(next[0]?.round, 0);
     });
 
+    test('delivery claims: a host at its limit never holds up the others, however long its queue', async () => {
+      const store = await open();
+      const specs = [
+        ...Array.from({ length: 40 }, (_, i) => cb('https://busy.example/cb', `msg_b${i}`)),
+        cb('https://quiet.example/cb', 'msg_q0'),
+      ];
+      const { job } = await store.insertJob(newJob({ callbacks: specs }));
+      await finish(store, job.id);
+      const now = Date.now() + 10;
+      // busy.example is at its limit (3 of 3 in flight here): only quiet.example's one is taken.
+      const first = await store.claimDeliveries('d', 10, now, 1000, 3, { 'busy.example': 3 });
+      assert.deepEqual(first.map((d) => d.id), ['msg_q0']);
+      // With 1 slot free, exactly one of busy.example's is taken.
+      const second = await store.claimDeliveries('d', 10, now, 1000, 3, { 'busy.example': 2, 'quiet.example': 1 });
+      assert.deepEqual(second.map((d) => d.host), ['busy.example']);
+      // Without anything in flight, perHost bounds one claim too.
+      const third = await store.claimDeliveries('d', 10, now, 1000, 3, {});
+      assert.equal(third.length, 3);
+      assert.equal((await store.listDeliveries({ state: 'pending', limit: 100 })).length, 40 - 4);
+    });
+
+    test('delivery claims: the longest due go first, across hosts', async () => {
+      const store = await open();
+      const t0 = Date.now();
+      // Finished in the order c, a, b (their callbacks fall due in that order); hosts sort a, b, c.
+      for (const [host, at] of [['c.example', t0 - 300], ['a.example', t0 - 200], ['b.example', t0 - 100]] as const) {
+        const { job } = await store.insertJob(newJob({ callbacks: [cb(`https://${host}/cb`, `msg_${host[0]}`)] }));
+        const [c] = await store.claimJobs('w', 1, Date.now() + 1, 10_000);
+        assert.equal(c?.id, job.id);
+        await store.completeJob(job.id, c.leaseToken, { state: 'succeeded', response: null, error: null, finishedAt: at }, 60_000);
+      }
+      const order: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const [d] = await store.claimDeliveries('d', 1, t0, 1000, 4, {});
+        order.push(d!.id);
+      }
+      assert.deepEqual(order, ['msg_c', 'msg_a', 'msg_b']);
+      assert.deepEqual(await store.claimDeliveries('d', 1, t0, 1000, 4, {}), []);
+    });
+
     test('attempts are recorded, fenced by the lease; dead letters are redelivered', async () => {
       const store = await open();
       const { job } = await store.insertJob(newJob({ callbacks: [cb('https://a.example/cb', 'msg_r')] }));

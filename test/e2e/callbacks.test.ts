@@ -273,3 +273,31 @@ describe('SSRF guard', () => {
     assert.equal(upstream.seen.filter((r) => r.url.includes('marker=badcb')).length, 0);
   });
 });
+
+describe('per-host bound', () => {
+  let bounded: GatewayProcess;
+  before(async () => {
+    const config = join(dir, 'per-host.config.json');
+    writeFileSync(config, JSON.stringify({ callbacks: { perHost: 2, allowHosts: ['127.0.0.1'] } }));
+    bounded = await new GatewayProcess([
+      '--upstream', upstream.url, '--db', `sqlite:${join(dir, 'per-host.db')}`, '--config', config, '--signing-secret', SECRET,
+    ]).start();
+  });
+  after(async () => {
+    await bounded.stop();
+  });
+
+  test('at most perHost requests are open at one receiver; every callback still arrives once', async () => {
+    // Each answer takes 300 ms, so with 2 slots a third request can only start once the first has ended.
+    const slow = await receiver(Array.from({ length: 6 }, () => ({ status: 200, delayMs: 300 })));
+    await Promise.all(
+      Array.from({ length: 6 }, async (_, i) =>
+        (await fetch(`${bounded.url}/ok`, { headers: { pragma: 'redirect', callback: `<${slow.url}/p${i}>` } })).json(),
+      ),
+    );
+    await eventually(async () => slow.received.length === 6, 20_000, 50);
+    const at = slow.received.map((r) => r.at).sort((a, b) => a - b);
+    for (let i = 0; i + 2 < at.length; i++) assert.ok(at[i + 2]! - at[i]! >= 290, `arrivals ${at.join(', ')}`);
+    assert.equal(new Set(slow.received.map((r) => r.url)).size, 6);
+  });
+});

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { jobStoreContract, newJob } from '../job-store.contract.js';
+import { SQLITE_MIGRATIONS } from './schema.js';
 import { SqliteJobStore } from './sqlite-store.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'asyncgate-sqlite-'));
@@ -12,13 +14,22 @@ let n = 0;
 
 jobStoreContract('sqlite', async () => new SqliteJobStore({ path: join(dir, `store-${n++}.db`) }));
 
-test('sqlite: WAL with synchronous=FULL, and a batch of writes shares one commit', async () => {
+test('sqlite: WAL synced by the store (NORMAL inside SQLite), a batch of writes shares one commit and one sync', async () => {
   const store = new SqliteJobStore({ path: join(dir, 'pragmas.db') });
   assert.equal(store.db.pragma('journal_mode', { simple: true }), 'wal');
-  assert.equal(store.db.pragma('synchronous', { simple: true }), 2); // FULL
-  const before = store.writes.stats.batches;
+  assert.equal(store.db.pragma('synchronous', { simple: true }), 1); // NORMAL: the WriteQueue fdatasyncs the WAL
+  const before = { ...store.writes.stats };
   await Promise.all(Array.from({ length: 50 }, () => store.insertJob(newJob())));
-  assert.equal(store.writes.stats.batches - before, 1);
+  assert.equal(store.writes.stats.batches - before.batches, 1);
+  assert.equal(store.writes.stats.syncs - before.syncs, 1);
+  await store.close();
+});
+
+test('sqlite: in memory (no WAL file) it keeps synchronous=FULL', async () => {
+  const store = new SqliteJobStore({ path: ':memory:' });
+  assert.equal(store.db.pragma('synchronous', { simple: true }), 2);
+  const { job } = await store.insertJob(newJob());
+  assert.equal((await store.getJob(job.id))?.id, job.id);
   await store.close();
 });
 
@@ -38,5 +49,27 @@ test('sqlite: data survives reopening the file', async () => {
   await store.close();
   const again = new SqliteJobStore({ path });
   assert.equal((await again.getJob(job.id))?.id, job.id);
+  assert.equal(again.db.pragma('synchronous', { simple: true }), 1); // the WAL file was found again
   await again.close();
+});
+
+test('sqlite: a file from schema 2 migrates, and its pending and failed deliveries are still found', async () => {
+  const path = join(dir, 'schema2.db');
+  const old = new Database(path);
+  for (const [i, sql] of SQLITE_MIGRATIONS.slice(0, 2).entries()) {
+    old.exec(sql);
+    old.pragma(`user_version = ${i + 1}`);
+  }
+  const insert = old.prepare(`INSERT INTO deliveries (id, job_id, url, host, method, mode, state, round, next_attempt_at, created_at, updated_at)
+    VALUES (?, 'j', 'https://a.example/cb', 'a.example', 'POST', 'response', ?, ?, 1, 1, ?)`);
+  insert.run('msg_due', 'pending', 0, 1);
+  insert.run('msg_retry', 'pending', 2, 1);
+  insert.run('msg_dead', 'failed', 0, 5);
+  old.close();
+  const store = new SqliteJobStore({ path });
+  assert.equal(store.db.pragma('user_version', { simple: true }), SQLITE_MIGRATIONS.length);
+  const claimed = await store.claimDeliveries('d', 10, 10, 1000, 4, {});
+  assert.deepEqual(claimed.map((d) => d.id), ['msg_due', 'msg_retry']);
+  assert.equal(await store.redeliverFailedSince(5, 20), 1);
+  await store.close();
 });

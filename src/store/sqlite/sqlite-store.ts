@@ -1,5 +1,4 @@
 import Database from 'better-sqlite3';
-import type { Statement } from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { CallbackSpec, Delivery, DeliveryAttempt, Job, JobError, JobProgress, NewJob } from '../../model.js';
@@ -17,6 +16,7 @@ import type {
 import { newJobState, rowToAttempt, rowToDelivery, rowToJob, type AttemptRow, type DeliveryRow, type JobRow } from '../rows.js';
 import { DeliveryClaimer } from './delivery-claim.js';
 import { SQLITE_MIGRATIONS } from './schema.js';
+import { prepareAll, type Statements } from './sql.js';
 import { openWalSync, type WalSync } from './wal-sync.js';
 import { WriteQueue } from './write-queue.js';
 import { ORPHAN_AFTER_MS, pages, PAGE, sliceOfPieces, type ByteSpan, type Piece, type PieceSize } from '../chunked-read.js';
@@ -37,7 +37,7 @@ export class SqliteJobStore implements JobStore {
   readonly capabilities: StoreCapabilities = { crossProcessEvents: false };
   readonly db: Database.Database;
   readonly writes: WriteQueue;
-  private readonly s: ReturnType<typeof prepare>;
+  private readonly s: Statements;
   readonly migration: MigrationOutcome;
   readonly label: string;
   private readonly claimer: DeliveryClaimer;
@@ -52,7 +52,7 @@ export class SqliteJobStore implements JobStore {
     this.db.pragma('foreign_keys = ON');
     this.migration = migrate(this.db);
     this.label = `sqlite:${options.path}`;
-    this.s = prepare(this.db);
+    this.s = prepareAll(this.db);
     this.walSync = openWalSync(this.db, options.path);
     this.writes = new WriteQueue(this.db, this.walSync?.sync ?? (() => Promise.resolve()));
     this.claimer = new DeliveryClaimer(this.db);
@@ -383,98 +383,4 @@ function migrate(db: Database.Database): MigrationOutcome {
     })();
   }
   return { from: applied, to: SQLITE_MIGRATIONS.length };
-}
-
-function prepare(db: Database.Database) {
-  const p = (sql: string): Statement => db.prepare(sql);
-  return {
-    insert: p(`INSERT INTO jobs (id, state, dialect, owner, idempotency_key, request_hash, method, url, req_headers,
-        req_body, req_body_size, options, retryable, max_attempts, run_at, created_at, updated_at)
-      VALUES (@id, 'queued', @dialect, @owner, @idempotency_key, @request_hash, @method, @url, @req_headers,
-        @req_body, @req_body_size, @options, @retryable, @max_attempts, @now, @now, @now)`),
-    byIdempotencyKey: p(`SELECT * FROM jobs WHERE coalesce(owner, '') = ? AND idempotency_key = ?`),
-    get: p(`SELECT * FROM jobs WHERE id = ?`),
-    tombstone: p(`SELECT 1 FROM tombstones WHERE id = ? AND expires_at > ?`),
-    countQueued: p(`SELECT count(*) AS n FROM jobs WHERE state = 'queued'`),
-    list: p(`SELECT * FROM jobs WHERE (@state IS NULL OR state = @state) AND id > @after ORDER BY id LIMIT @limit`),
-    due: p(`SELECT rowid FROM jobs WHERE state = 'queued' AND run_at <= ? ORDER BY run_at LIMIT ?`).pluck(),
-    claim: p(`UPDATE jobs SET state = 'running', lease_owner = @owner, lease_token = lease_token + 1,
-        lease_expires_at = @lease, attempts = attempts + 1, updated_at = @now, version = version + 1
-      WHERE rowid = @rowid RETURNING *`),
-    renew: p(`UPDATE jobs SET lease_expires_at = ? WHERE state = 'running' AND lease_owner = ?`),
-    expiredLeases: p(`SELECT id FROM jobs WHERE state = 'running' AND lease_expires_at < ? LIMIT ?`),
-    ownedLeases: p(`SELECT id FROM jobs WHERE state = 'running' AND lease_owner = ?`),
-    requeueRescued: p(`UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL,
-        run_at = @now, updated_at = @now, version = version + 1
-      WHERE id = @id AND state = 'running' AND retryable = 1 AND attempts < max_attempts`),
-    failRescued: p(`UPDATE jobs SET state = 'failed', lease_owner = NULL, lease_expires_at = NULL, error = @error,
-        finished_at = @now, updated_at = @now, version = version + 1,
-        expires_at = @now + json_extract(options, '$.retentionMs')
-      WHERE id = @id AND state = 'running'`),
-    holdsLease: p(`SELECT 1 FROM jobs WHERE id = ? AND lease_token = ? AND state = 'running'`),
-    insertChunk: p(`INSERT OR REPLACE INTO result_chunks (job_id, lease_token, seq, data) VALUES (?, ?, ?, ?)`),
-    deleteStaleChunks: p(`DELETE FROM result_chunks WHERE job_id = ? AND lease_token <> ?`),
-    deleteChunksOfToken: p(`DELETE FROM result_chunks WHERE job_id = ? AND lease_token = ?`),
-    deleteChunks: p(`DELETE FROM result_chunks WHERE job_id = ?`),
-    complete: p(`UPDATE jobs SET state = @state, response = @response, error = @error, result_token = @token,
-        lease_owner = NULL, lease_expires_at = NULL, finished_at = @now, updated_at = @now,
-        expires_at = @expires, version = version + 1
-      WHERE id = @id AND lease_token = @token AND state = 'running' RETURNING *`),
-    requeue: p(`UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL, run_at = ?,
-        updated_at = ?, version = version + 1
-      WHERE id = ? AND lease_token = ? AND state = 'running'`),
-    progress: p(`UPDATE jobs SET progress = ?, updated_at = ?, version = version + 1
-      WHERE id = ? AND state IN ('queued', 'running') RETURNING *`),
-    cancel: p(`UPDATE jobs SET state = 'canceled', error = @error, lease_owner = NULL, lease_expires_at = NULL,
-        finished_at = @now, updated_at = @now, expires_at = @expires, version = version + 1
-      WHERE id = @id AND state IN ('queued', 'running') RETURNING *`),
-    deleteJob: p(`DELETE FROM jobs WHERE id = ?`),
-    getMeta: p(`SELECT value FROM meta WHERE key = ?`),
-    setMeta: p(`INSERT INTO meta (key, value) VALUES (?, ?)`),
-    insertTombstone: p(`INSERT OR REPLACE INTO tombstones (id, expires_at) VALUES (?, ?)`),
-    resultToken: p(`SELECT result_token FROM jobs WHERE id = ?`),
-    chunks: p(`SELECT seq, data FROM result_chunks WHERE job_id = ? AND lease_token = ? AND seq >= ?
-      ORDER BY seq LIMIT ?`),
-    // length() of a BLOB reads its header, not its pages: sizing a range costs no body reads.
-    chunkSizes: p(`SELECT seq, length(data) AS len FROM result_chunks WHERE job_id = ? AND lease_token = ? ORDER BY seq`),
-    insertRequestChunk: p(`INSERT OR REPLACE INTO request_chunks (job_id, seq, data, created_at) VALUES (?, ?, ?, ?)`),
-    requestChunks: p(`SELECT seq, data FROM request_chunks WHERE job_id = ? AND seq >= ? ORDER BY seq LIMIT ?`),
-    deleteRequestChunks: p(`DELETE FROM request_chunks WHERE job_id = ?`),
-    purgeOrphanRequestChunks: p(`DELETE FROM request_chunks WHERE (job_id, seq) IN (
-      SELECT job_id, seq FROM request_chunks WHERE created_at < ?
-        AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.id = request_chunks.job_id) LIMIT ?)`),
-    // Jobs with a callback still to deliver are kept past their expiry: a dead letter needs its result.
-    expired: p(`SELECT id FROM jobs WHERE expires_at IS NOT NULL AND expires_at <= ?
-      AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.job_id = jobs.id AND d.state IN ('waiting', 'pending', 'delivering'))
-      LIMIT ?`),
-    jobState: p(`SELECT state FROM jobs WHERE id = ?`),
-    insertDelivery: p(`INSERT INTO deliveries (id, job_id, url, host, method, mode, secret, state, next_attempt_at, created_at, updated_at)
-      VALUES (@id, @job, @url, @host, @method, @mode, @secret, @state, @next, @now, @now)`),
-    // INDEXED BY: without statistics the planner preferred deliveries_state (since dropped) and scanned every
-    // waiting delivery on each completion.
-    activateDeliveries: p(`UPDATE deliveries INDEXED BY deliveries_job SET state = 'pending', next_attempt_at = @now,
-        updated_at = @now WHERE job_id = @job AND state = 'waiting'`),
-    renewDeliveries: p(`UPDATE deliveries SET lease_expires_at = ? WHERE state = 'delivering' AND lease_owner = ?`),
-    rescueDeliveries: p(`UPDATE deliveries SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL,
-        next_attempt_at = @now, updated_at = @now WHERE state = 'delivering' AND lease_expires_at < @now`),
-    releaseDeliveries: p(`UPDATE deliveries SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL,
-        next_attempt_at = @now, updated_at = @now WHERE state = 'delivering' AND lease_owner = @owner`),
-    recordAttempt: p(`UPDATE deliveries SET state = @state, attempts = attempts + 1, round = round + 1,
-        next_attempt_at = @next, lease_owner = NULL, lease_expires_at = NULL, updated_at = @now,
-        last_status = @status, last_error = @error
-      WHERE id = @id AND lease_token = @token AND state = 'delivering' RETURNING attempts`),
-    insertAttempt: p(`INSERT INTO delivery_attempts (delivery_id, n, at, status, latency_ms, error, snippet)
-      VALUES (@deliveryId, @n, @at, @status, @latency, @error, @snippet)`),
-    getDelivery: p(`SELECT * FROM deliveries WHERE id = ?`),
-    listDeliveries: p(`SELECT * FROM deliveries WHERE (@state IS NULL OR state = @state) AND (@job IS NULL OR job_id = @job)
-      AND id > @after ORDER BY id LIMIT @limit`),
-    attempts: p(`SELECT * FROM delivery_attempts WHERE delivery_id = ? ORDER BY n`),
-    redeliver: p(`UPDATE deliveries SET state = 'pending', round = 0, next_attempt_at = @now, updated_at = @now
-      WHERE id = @id AND state IN ('delivered', 'failed', 'gone')`),
-    redeliverFailed: p(`UPDATE deliveries SET state = 'pending', round = 0, next_attempt_at = @now, updated_at = @now
-      WHERE state = 'failed' AND updated_at >= @since`),
-    deleteDeliveriesOfJob: p(`DELETE FROM deliveries WHERE job_id = ?`),
-    deleteAttemptsOfJob: p(`DELETE FROM delivery_attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE job_id = ?)`),
-    purgeTombstones: p(`DELETE FROM tombstones WHERE id IN (SELECT id FROM tombstones WHERE expires_at <= ? LIMIT ?)`),
-  };
 }

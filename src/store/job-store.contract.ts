@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, describe, test } from 'node:test';
+import { afterEach, describe, test } from 'node:test';
 import type { NewJob } from '../model.js';
 import type { JobStore } from './port.js';
 
@@ -38,8 +38,10 @@ export function jobStoreContract(name: string, factory: () => Promise<JobStore>)
       opened.push(s);
       return s;
     };
-    after(async () => {
-      for (const s of opened) await s.close();
+    // Each test's stores are closed when it ends: a PostgreSQL store holds connections, and the server's
+    // connection limit is shared with the other test files running alongside.
+    afterEach(async () => {
+      for (const s of opened.splice(0)) await s.close();
     });
 
     test('insert then get round-trips every field', async () => {

@@ -17,7 +17,7 @@ async function fresh(prefix = 'contract', extra = ''): Promise<PostgresJobStore>
   return PostgresJobStore.open(parsePgUrl(schemaUrl(schema, extra)));
 }
 
-if (available) jobStoreContract('postgres', () => fresh());
+if (available) jobStoreContract('postgres', () => fresh('contract', '&pool=4'));
 
 describe('postgres store', { skip: !available && 'PostgreSQL not reachable' }, () => {
   test('migrations are recorded and re-opening applies nothing twice', async () => {

@@ -104,16 +104,20 @@ export class PostgresJobStore implements JobStore {
     return () => this.subscribers.delete(fn);
   }
 
-  private async run<R extends pg.QueryResultRow>(name: StatementName, values: unknown[]): Promise<R[]> {
+  /** Run a named statement; on a lost connection, again on a new one (with backoff, a few times). */
+  private async query<R extends pg.QueryResultRow>(name: StatementName, values: unknown[]): Promise<pg.QueryResult<R>> {
     for (let attempt = 0; ; attempt++) {
       try {
-        const result = await this.pool.query<R>({ name, text: SQL[name], values });
-        return result.rows;
+        return await this.pool.query<R>({ name, text: SQL[name], values });
       } catch (error) {
         if (this.closed || attempt >= TRANSIENT_RETRIES || !isTransient(error)) throw error;
         await new Promise((r) => setTimeout(r, Math.min(50 * 2 ** attempt, 2_000)));
       }
     }
+  }
+
+  private async run<R extends pg.QueryResultRow>(name: StatementName, values: unknown[]): Promise<R[]> {
+    return (await this.query<R>(name, values)).rows;
   }
 
   insertJob(job: NewJob): Promise<InsertOutcome> {
@@ -182,14 +186,7 @@ export class PostgresJobStore implements JobStore {
   }
 
   private async count(name: StatementName, values: unknown[]): Promise<number> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return (await this.pool.query({ name, text: SQL[name], values })).rowCount ?? 0;
-      } catch (error) {
-        if (this.closed || attempt >= TRANSIENT_RETRIES || !isTransient(error)) throw error;
-        await new Promise((r) => setTimeout(r, Math.min(50 * 2 ** attempt, 2_000)));
-      }
-    }
+    return (await this.query(name, values)).rowCount ?? 0;
   }
 
   async appendResultChunk(id: string, leaseToken: number, seq: number, data: Uint8Array): Promise<boolean> {

@@ -12,10 +12,8 @@ export class Batcher<I, O> {
   private scheduled = false;
 
   constructor(
-    /** Run a batch; returns one output per input, in order. */
+    /** Run a batch (of one or more); returns one output per input, in order. */
     private readonly runMany: (inputs: I[]) => Promise<O[]>,
-    /** Run one call alone (a batch of one, or the fallback after a failed batch). */
-    private readonly runOne: (input: I) => Promise<O>,
     private readonly maxBatch = 500,
   ) {}
 
@@ -35,16 +33,17 @@ export class Batcher<I, O> {
     const batch = this.pending;
     this.pending = [];
     if (batch.length === 0) return;
-    if (batch.length === 1) {
-      const [only] = batch;
-      this.runOne(only!.input).then(only!.resolve, only!.reject);
-      return;
-    }
     this.runMany(batch.map((b) => b.input)).then(
       (outputs) => batch.forEach((b, i) => b.resolve(outputs[i]!)),
-      () => {
+      (error: unknown) => {
+        if (batch.length === 1) return batch[0]!.reject(error);
         for (const b of batch) this.runOne(b.input).then(b.resolve, b.reject);
       },
     );
+  }
+
+  /** One call alone: a batch of one (the fallback after a failed batch). */
+  private async runOne(input: I): Promise<O> {
+    return (await this.runMany([input]))[0]!;
   }
 }

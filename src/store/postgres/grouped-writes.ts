@@ -24,14 +24,8 @@ export function callbackColumns(spec: CallbackSpec) {
  * (see batcher.ts): one statement per event-loop turn, each call still getting its own outcome.
  */
 export class GroupedWrites {
-  private readonly inserts = new Batcher<NewJob, InsertOutcome>(
-    (jobs) => this.insertMany(jobs),
-    (job) => this.insertOne(job),
-  );
-  private readonly completions = new Batcher<CompletionCall, Job | null>(
-    (calls) => this.completeMany(calls),
-    (call) => this.completeOne(call),
-  );
+  private readonly inserts = new Batcher<NewJob, InsertOutcome>((jobs) => this.insertMany(jobs));
+  private readonly completions = new Batcher<CompletionCall, Job | null>((calls) => this.completeMany(calls));
 
   constructor(private readonly run: RunStatement) {}
 
@@ -66,29 +60,6 @@ export class GroupedWrites {
     return Promise.all(jobs.map((job) => (inserted.has(job.id) ? { job: newJobState(job), created: true } : this.existing(job))));
   }
 
-  private async insertOne(job: NewJob): Promise<InsertOutcome> {
-    const callbacks = (job.callbacks ?? []).map((cb) => ({ ...callbackColumns(cb), id: cb.id }));
-    const inserted = await this.run<{ id: string }>('insertJob', [
-      job.id,
-      job.dialect,
-      job.owner,
-      job.idempotencyKey,
-      job.requestHash,
-      job.request.method,
-      job.request.url,
-      JSON.stringify(job.request.headers),
-      job.request.body,
-      JSON.stringify(job.options),
-      job.options.retryable,
-      job.options.maxAttempts,
-      job.options.retentionMs,
-      job.createdAt,
-      JSON.stringify(callbacks),
-      job.request.bodySize ?? job.request.body?.byteLength ?? 0,
-    ]);
-    return inserted.length ? { job: newJobState(job), created: true } : this.existing(job);
-  }
-
   /** Nothing was inserted: the Idempotency-Key was used before, or this very insert committed and is being
    * retried after a lost connection. */
   private async existing(job: NewJob): Promise<InsertOutcome> {
@@ -99,20 +70,6 @@ export class GroupedWrites {
     const [same] = await this.run<JobRow>('getJob', [job.id]);
     if (same && same.request_hash === job.requestHash) return { job: rowToJob(same), created: true };
     throw new Error(`job ${job.id} already exists`);
-  }
-
-  private async completeOne({ id, leaseToken, c, retentionMs }: CompletionCall): Promise<Job | null> {
-    const [row] = await this.run<JobRow>('completeJob', [
-      id,
-      leaseToken,
-      c.state,
-      c.response ? JSON.stringify(c.response) : null,
-      c.error ? JSON.stringify(c.error) : null,
-      c.finishedAt,
-      c.finishedAt + retentionMs,
-      c.body && c.body.byteLength > 0 ? c.body : null,
-    ]);
-    return row ? rowToJob(row) : null;
   }
 
   private async completeMany(calls: CompletionCall[]): Promise<Array<Job | null>> {

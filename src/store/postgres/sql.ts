@@ -4,17 +4,8 @@
  * deliveries due on a terminal transition and wake-ups are done by the triggers in schema.ts.
  */
 export const SQL = {
-  insertJob: `WITH j AS (
-      INSERT INTO jobs (id, state, dialect, owner, idempotency_key, request_hash, method, url, req_headers, req_body,
-        options, retryable, max_attempts, retention_ms, run_at, created_at, updated_at, req_body_size)
-      VALUES ($1, 'queued', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $14, $16)
-      ON CONFLICT DO NOTHING RETURNING id),
-    d AS (
-      INSERT INTO deliveries (id, job_id, url, host, method, mode, secret, state, created_at, updated_at)
-      SELECT c.id, j.id, c.url, c.host, c.method, c.mode, c.secret, 'waiting', $14, $14
-      FROM j, json_to_recordset($15::json) AS c(id text, url text, host text, method text, mode text, secret text))
-    SELECT id FROM j`,
-  // Group commit of the inserts made in one event-loop turn (see batcher.ts). Bodies travel as base64.
+  // The inserts made in one event-loop turn, as one statement (see batcher.ts; a lone insert is a batch of one).
+  // Bodies travel as base64.
   insertJobs: `WITH input AS (
       SELECT * FROM json_to_recordset($1::json) AS x(id text, dialect text, owner text, idempotency_key text,
         request_hash text, method text, url text, req_headers text, req_body text, options text, retryable boolean,
@@ -67,16 +58,7 @@ export const SQL = {
       SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM jobs WHERE id = $1 AND lease_token = $2 AND state = 'running')
       ON CONFLICT (job_id, lease_token, seq) DO UPDATE SET data = excluded.data
       RETURNING 1`,
-  completeJob: `WITH c AS (
-      UPDATE jobs SET state = $3, response = $4, error = $5, result_token = $2, lease_owner = NULL,
-        lease_expires_at = NULL, finished_at = $6, updated_at = $6, expires_at = $7, version = version + 1
-      WHERE id = $1 AND lease_token = $2 AND state = 'running' RETURNING *),
-    body AS (
-      INSERT INTO result_chunks (job_id, lease_token, seq, data) SELECT id, $2, 0, $8 FROM c WHERE $8::bytea IS NOT NULL
-      ON CONFLICT (job_id, lease_token, seq) DO UPDATE SET data = excluded.data),
-    stale AS (DELETE FROM result_chunks WHERE job_id = (SELECT id FROM c) AND lease_token <> $2)
-    SELECT * FROM c`,
-  // Group commit of the completions made in one event-loop turn, each fenced by its lease token.
+  // The completions made in one event-loop turn, as one statement, each fenced by its lease token.
   completeJobs: `WITH input AS (
       SELECT * FROM json_to_recordset($1::json) AS x(id text, token integer, state text, response text, error text,
         finished_at bigint, expires_at bigint, body text)),

@@ -71,7 +71,7 @@ export async function createRuntime(
   log: Logger,
 ): Promise<Runtime> {
   const store = await openStore(settings.db, {
-    onRetry: (reason, delayMs) => log.warn({ retryInMs: delayMs }, `${reason}; retrying in ${Math.round(delayMs / 100) / 10} s`),
+    onRetry: (message, delayMs) => log.warn({ retryInMs: delayMs }, message),
     onConnectionState: (state, error) => {
       if (state === 'lost') log.warn({ err: error }, 'lost a connection to the database; reconnecting');
       else log.info('database notifications connected');

@@ -40,7 +40,7 @@ export async function migrate(argv: string[]): Promise<number> {
   const log = createLogger();
   const store = await openStore(db, {
     giveUpAfterMs: wait,
-    onRetry: (reason, delayMs) => log.warn(`${reason}; retrying in ${Math.round(delayMs / 100) / 10} s`),
+    onRetry: (message) => log.warn(message),
   });
   try {
     const { from, to } = store.migration;

@@ -2,8 +2,9 @@ import { describeConnectError, isPermanentConnectError, isTransient, parsePgUrl 
 import { PostgresJobStore, type PostgresStoreEvents } from './postgres-store.js';
 
 export interface OpenPostgresOptions extends PostgresStoreEvents {
-  /** PostgreSQL is not reachable yet: asyncgate waits `delayMs` and tries again (told why, for the log). */
-  onRetry?: (reason: string, delayMs: number) => void;
+  /** PostgreSQL is not reachable yet: asyncgate waits `delayMs` and tries again. `message` says why and when,
+   * ready for the log. */
+  onRetry?: (message: string, delayMs: number) => void;
   /** Stop retrying after this long and fail (default: keep trying). */
   giveUpAfterMs?: number;
   signal?: AbortSignal;
@@ -29,7 +30,7 @@ export async function openPostgres(url: string, options: OpenPostgresOptions = {
       if (options.giveUpAfterMs !== undefined && Date.now() - started + delay > options.giveUpAfterMs) {
         throw new PostgresUnavailableError(`${reason}; gave up after ${Math.round((Date.now() - started) / 1000)} s`);
       }
-      options.onRetry?.(reason, delay);
+      options.onRetry?.(`${reason}; retrying in ${Math.round(delay / 100) / 10} s`, delay);
       await new Promise((resolve) => setTimeout(resolve, delay));
       if (options.signal?.aborted) throw new PostgresUnavailableError(`${reason}; stopped waiting`);
     }

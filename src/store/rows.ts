@@ -1,4 +1,4 @@
-import type { Delivery, DeliveryAttempt, Dialect, Job, JobState, NewJob } from '../model.js';
+import type { CallbackSpec, Delivery, DeliveryAttempt, Dialect, Job, JobState, NewJob } from '../model.js';
 
 /** A `jobs` row as better-sqlite3 returns it. */
 export interface JobRow {
@@ -145,4 +145,9 @@ export interface AttemptRow {
 
 export function rowToAttempt(r: AttemptRow): DeliveryAttempt {
   return { deliveryId: r.delivery_id, n: r.n, at: r.at, status: r.status, latencyMs: r.latency_ms, error: r.error, snippet: r.snippet };
+}
+
+/** A callback's columns as both backends store them: the host is kept apart for per-host fairness. */
+export function callbackColumns(spec: CallbackSpec) {
+  return { url: spec.url, host: new URL(spec.url).host, method: spec.method, mode: spec.mode, secret: spec.secret };
 }

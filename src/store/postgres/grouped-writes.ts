@@ -1,7 +1,7 @@
 import type pg from 'pg';
-import type { CallbackSpec, Job, NewJob } from '../../model.js';
+import type { Job, NewJob } from '../../model.js';
 import type { Completion, InsertOutcome } from '../port.js';
-import { newJobState, rowToJob, type JobRow } from '../rows.js';
+import { callbackColumns, newJobState, rowToJob, type JobRow } from '../rows.js';
 import { Batcher } from './batcher.js';
 import type { StatementName } from './sql.js';
 
@@ -13,10 +13,6 @@ export interface CompletionCall {
   leaseToken: number;
   c: Completion;
   retentionMs: number;
-}
-
-export function callbackColumns(spec: CallbackSpec) {
-  return { url: spec.url, host: new URL(spec.url).host, method: spec.method, mode: spec.mode, secret: spec.secret };
 }
 
 /**

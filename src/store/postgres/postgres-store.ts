@@ -12,9 +12,9 @@ import type {
   StoreChange,
   MigrationOutcome,
 } from '../port.js';
-import { rowToAttempt, rowToDelivery, rowToJob, type AttemptRow, type DeliveryRow, type JobRow } from '../rows.js';
+import { callbackColumns, rowToAttempt, rowToDelivery, rowToJob, type AttemptRow, type DeliveryRow, type JobRow } from '../rows.js';
 import { ORPHAN_AFTER_MS, pages, PAGE, sliceOfPieces, type ByteSpan, type Piece, type PieceSize } from '../chunked-read.js';
-import { callbackColumns, GroupedWrites } from './grouped-writes.js';
+import { GroupedWrites } from './grouped-writes.js';
 import { clientConfig, isTransient, type PgTarget } from './connect.js';
 import { PgListener } from './listener.js';
 import { migratePostgres } from './migrate.js';

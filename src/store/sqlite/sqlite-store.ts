@@ -13,7 +13,7 @@ import type {
   StoreCapabilities,
   MigrationOutcome,
 } from '../port.js';
-import { newJobState, rowToAttempt, rowToDelivery, rowToJob, type AttemptRow, type DeliveryRow, type JobRow } from '../rows.js';
+import { callbackColumns, newJobState, rowToAttempt, rowToDelivery, rowToJob, type AttemptRow, type DeliveryRow, type JobRow } from '../rows.js';
 import { DeliveryClaimer } from './delivery-claim.js';
 import { SQLITE_MIGRATIONS } from './schema.js';
 import { prepareAll, type Statements } from './sql.js';
@@ -227,11 +227,7 @@ export class SqliteJobStore implements JobStore {
     this.s.insertDelivery.run({
       id,
       job: jobId,
-      url: spec.url,
-      host: new URL(spec.url).host,
-      method: spec.method,
-      mode: spec.mode,
-      secret: spec.secret,
+      ...callbackColumns(spec),
       state,
       next: state === 'pending' ? now : null,
       now,

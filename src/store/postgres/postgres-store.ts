@@ -148,10 +148,10 @@ export class PostgresJobStore implements JobStore {
 
   async renewLeases(owner: string, now: number, leaseMs: number): Promise<number> {
     const [jobs, deliveries] = await Promise.all([
-      this.pool.query({ name: 'renewJobs', text: SQL.renewJobs, values: [now + leaseMs, owner] }),
-      this.pool.query({ name: 'renewDeliveries', text: SQL.renewDeliveries, values: [now + leaseMs, owner] }),
+      this.count('renewJobs', [now + leaseMs, owner]),
+      this.count('renewDeliveries', [now + leaseMs, owner]),
     ]);
-    return (jobs.rowCount ?? 0) + (deliveries.rowCount ?? 0);
+    return jobs + deliveries;
   }
 
   async rescueExpiredLeases(now: number, limit: number, interrupted: JobError): Promise<RescueOutcome> {

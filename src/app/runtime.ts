@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { CallbackSettings, Settings } from '../config/settings.js';
+import { AsyncgateError } from '../errors/asyncgate-error.js';
 import { DeliveryDispatcher } from '../delivery/dispatcher.js';
 import { createGuardedAgent } from '../delivery/guarded-agent.js';
 import { loadEd25519Signer, newEd25519Signer, newSigningSecret } from '../delivery/signing.js';
@@ -96,7 +97,9 @@ export async function createRuntime(
   const signingSecrets = settings.callbacks.signingSecrets.length
     ? settings.callbacks.signingSecrets
     : [await store.secret('signing-secret', newSigningSecret)];
-  const ed25519 = loadEd25519Signer(await store.secret('ed25519-key', () => newEd25519Signer().stored));
+  const ed25519 = settings.callbacks.ed25519
+    ? loadEd25519Signer(await store.secret('ed25519-key', () => newEd25519Signer().stored))
+    : undefined;
   const callbackAgent = createGuardedAgent(settings.callbacks.policy, { connections: settings.callbacks.perHost });
   const deliveries = new DeliveryDispatcher(
     store,
@@ -148,6 +151,7 @@ export async function createRuntime(
     async handlePrefixed(req, res, rest, query, stopping) {
       if (rest === '/webhook-key' && (req.method === 'GET' || req.method === 'HEAD')) {
         // SPEC §3.3: the ed25519 public key for v1a signatures, so receivers need no shared secret.
+        if (!ed25519) throw new AsyncgateError('not-found', 'ed25519 (v1a) signing is off: start asyncgate with --sign-ed25519 (or callbacks.ed25519 in the config file)');
         sendJson(res, 200, { algorithm: 'ed25519', publicKey: ed25519.publicKey }, { 'cache-control': 'public, max-age=300' });
         return true;
       }

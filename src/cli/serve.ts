@@ -36,6 +36,8 @@ Options:
 Callbacks:
   --signing-secret KEYS    whsec_… key for webhook signatures; during a rotation "new,old" signs with
                            both (default: generated once, kept in the db)
+  --sign-ed25519           also sign with ed25519 (v1a), public key at {prefix}/webhook-key, so
+                           receivers need no shared secret (default off: HMAC v1 only)
   --retry-schedule LIST    delivery attempts, e.g. 0s,5s,5m,30m,2h,5h,10h,10h (the default)
   --callback-timeout DUR   how long a receiver may take to answer (default 30s)
   --allow-callback-hosts L hosts/CIDRs callbacks may reach despite the SSRF guard, e.g. 127.0.0.1,10.0.0.0/8
@@ -68,6 +70,7 @@ const OPTIONS = {
   'owner-header': { type: 'string' },
   cors: { type: 'boolean' },
   'signing-secret': { type: 'string' },
+  'sign-ed25519': { type: 'boolean' },
   'retry-schedule': { type: 'string' },
   'callback-timeout': { type: 'string' },
   'allow-callback-hosts': { type: 'string' },
@@ -109,6 +112,7 @@ export async function serveSettings(argv: string[]): Promise<Settings | null> {
       allowHosts: v['allow-callback-hosts'],
       allowPrivate: v['allow-private-callbacks'],
       signingSecret: v['signing-secret'] ?? process.env.ASYNCGATE_SIGNING_SECRET,
+      ed25519: v['sign-ed25519'],
     },
   });
 }

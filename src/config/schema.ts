@@ -84,6 +84,8 @@ export const configFileSchema = z
         allowPrivate: z.boolean().optional(),
         /** One key, or several comma-separated during a rotation (the first is current). */
         signingSecret: z.string().startsWith('whsec_').optional(),
+        /** Also sign with ed25519 (v1a); the public key is published at {prefix}/webhook-key. */
+        ed25519: z.boolean().optional(),
         concurrency: z.number().int().min(1).max(10_000).optional(),
         perHost: z.number().int().min(1).max(1_000).optional(),
       })

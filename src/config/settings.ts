@@ -39,6 +39,9 @@ export interface CallbackSettings {
   /** `whsec_…` keys, the first current, the rest still signing during a rotation; generated and kept in the
    * store when none is given. */
   signingSecrets: string[];
+  /** Also sign with ed25519 (`v1a`), its public key at `{prefix}/webhook-key`. Off by default: an
+   * ed25519 signature costs about ten times an HMAC, and receivers that hold the secret do not need it. */
+  ed25519: boolean;
   concurrency: number;
   perHost: number;
 }
@@ -50,6 +53,7 @@ export interface CallbackFlags {
   allowHosts?: string;
   allowPrivate?: boolean;
   signingSecret?: string;
+  ed25519?: boolean;
 }
 
 export const DEFAULTS = {
@@ -176,6 +180,7 @@ function resolveCallbacks(file: NonNullable<ConfigFile['callbacks']>, flags: Cal
     timeoutMs: flags.timeoutMs ?? file.timeout ?? 30_000,
     policy,
     signingSecrets,
+    ed25519: flags.ed25519 ?? file.ed25519 ?? false,
     // Deliveries are I/O-bound: many may be in flight. The per-host bound is what keeps a slow receiver from
     // holding up the others, so the total must be several times it.
     concurrency: file.concurrency ?? 128,

@@ -39,7 +39,7 @@ before(async () => {
   );
   gw = await new GatewayProcess([
     '--upstream', upstream.url, '--db', `sqlite:${join(dir, 'cb.db')}`, '--config', config,
-    '--signing-secret', `${SECRET},${OLD_SECRET}`, '--admin-token', ADMIN,
+    '--signing-secret', `${SECRET},${OLD_SECRET}`, '--admin-token', ADMIN, '--sign-ed25519',
   ]).start();
 });
 after(async () => {
@@ -299,5 +299,17 @@ describe('per-host bound', () => {
     const at = slow.received.map((r) => r.at).sort((a, b) => a - b);
     for (let i = 0; i + 2 < at.length; i++) assert.ok(at[i + 2]! - at[i]! >= 290, `arrivals ${at.join(', ')}`);
     assert.equal(new Set(slow.received.map((r) => r.url)).size, 6);
+  });
+
+  test('without --sign-ed25519: HMAC v1 signatures only, and the key endpoint says how to turn v1a on', async () => {
+    const rx = await receiver();
+    await fetch(`${bounded.url}/ok`, { headers: { pragma: 'redirect', callback: `<${rx.url}/v1-only>` } });
+    const got = await eventually(async () => rx.received[0]);
+    verified(got);
+    assert.ok(String(got.headers['webhook-signature']).split(' ').every((s) => s.startsWith('v1,')));
+    const key = await fetch(`${bounded.url}/_async/webhook-key`);
+    assert.equal(key.status, 404);
+    assert.equal(key.headers.get('content-type'), 'application/problem+json');
+    assert.match(((await key.json()) as { detail: string }).detail, /--sign-ed25519/);
   });
 });

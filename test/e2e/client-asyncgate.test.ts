@@ -26,7 +26,7 @@ let upstream: TestUpstream;
 let receiver: Receiver;
 
 before(async () => {
-  await bed.start(['--signing-secret', SECRET]);
+  await bed.start(['--signing-secret', SECRET, '--sign-ed25519']);
   ({ gw, upstream, receiver } = bed);
 });
 after(() => bed.stop());

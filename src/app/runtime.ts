@@ -15,7 +15,7 @@ import { AdminRoutes } from '../http/admin-routes.js';
 import { JobRoutes } from '../http/job-routes.js';
 import { sendJson } from '../http/respond.js';
 import { UrlBuilder, type JobUrls } from '../http/urls.js';
-import { TERMINAL_STATES, type Job } from '../model.js';
+import type { Job } from '../model.js';
 import { openStore } from '../store/open.js';
 import type { JobStore } from '../store/port.js';
 
@@ -118,6 +118,7 @@ export async function createRuntime(
     },
     log,
   );
+  engine.handOffCallbacksTo(deliveries);
   const jobs = new JobRoutes({
     registerCallback: async (req, job) => {
       const created = await registerCallback(req, job, store, settings.callbacks.policy);
@@ -132,10 +133,6 @@ export async function createRuntime(
     heartbeatMs: settings.eventsHeartbeatMs,
     minPollIntervalMs: settings.minPollIntervalMs,
     retentionMs: settings.retentionMs,
-  });
-  // A job that just finished may have callbacks due: look now rather than at the next poll.
-  engine.events.onAny((job) => {
-    if (TERMINAL_STATES.has(job.state)) deliveries.wake();
   });
   // Deliveries made due by another process (its job finished there, or an operator redelivered).
   store.listen?.((change) => {

@@ -22,6 +22,8 @@ export async function watchEvents(op: Operation, ctx: WatchContext): Promise<Out
   let retryMs = 500;
   let handlerError: { error: unknown } | undefined;
   while (failures < MAX_FAILURES) {
+    // Already aborted (e.g. from onProgress of the 202's own status): the listener below would never fire.
+    if (ctx.signal.aborted) throw ctx.signal.reason;
     const connection = new AbortController();
     const abort = () => connection.abort(ctx.signal.reason);
     ctx.signal.addEventListener('abort', abort, { once: true });

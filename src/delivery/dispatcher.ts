@@ -4,10 +4,12 @@ import type { JobUrls } from '../http/urls.js';
 import type { Delivery, Job } from '../model.js';
 import { parseRetryAfter } from '../protocol/retry-after.js';
 import { ClaimLoop } from '../shared/claim-loop.js';
-import type { DeliveryNext, JobStore } from '../store/port.js';
+import type { CallbackHandoff } from '../engine/callback-handoff.js';
+import type { DeliveryLease, DeliveryNext, JobStore } from '../store/port.js';
 import { buildCallback } from './payload.js';
 import { judgeAttempt, nextDelayMs } from './schedule.js';
 import { signWebhookOffThread, type Ed25519Signer } from './signing.js';
+import { Slots } from './slots.js';
 
 export interface DeliveryOptions {
   workerId: string;
@@ -27,17 +29,30 @@ export interface DeliveryOptions {
 
 const SNIPPET_BYTES = 256;
 
+/** A finished job and its stored result, in hand when the completion handed its callbacks over. */
+interface Known {
+  job: Job;
+  /** null: not in memory (stored in pieces), read it from the store. */
+  result: Uint8Array | null;
+}
+
+interface Held {
+  d: Delivery;
+  known: Known;
+}
+
 /**
  * Delivers callbacks of finished jobs: claims due deliveries (first attempts before retries, a bounded number
  * per host so one slow receiver never holds up the others), signs each attempt (Standard Webhooks, the same
  * webhook-id every time), sends it through the SSRF-guarded agent, and records the attempt and what comes next.
  */
-export class DeliveryDispatcher {
-  private readonly inflight = new Map<string, number>();
-  private active = 0;
+export class DeliveryDispatcher implements CallbackHandoff {
+  private readonly slots: Slots<Held>;
   private readonly loop: ClaimLoop<Delivery>;
   private readonly running = new Set<Promise<void>>();
   private readonly stopping = new AbortController();
+  /** The per-host counts the last claim was bounded by. */
+  private claimedWith: Record<string, number> = {};
 
   constructor(
     private readonly store: JobStore,
@@ -45,12 +60,21 @@ export class DeliveryDispatcher {
     private readonly o: DeliveryOptions,
     private readonly log: Logger,
   ) {
+    this.slots = new Slots(o.concurrency, o.perHost);
     this.loop = new ClaimLoop<Delivery>({
       pollMs: o.pollMs,
-      capacity: () => o.concurrency - this.active,
-      claim: (n) => store.claimDeliveries(o.workerId, n, Date.now(), o.leaseMs, o.perHost, Object.fromEntries(this.inflight)),
-      launch: (d) => this.launch(d),
+      capacity: () => this.slots.free,
+      claim: (n) => {
+        this.claimedWith = this.slots.inflightByHost();
+        return store.claimDeliveries(o.workerId, n, Date.now(), o.leaseMs, o.perHost, this.claimedWith);
+      },
+      launch: (d) => {
+        this.slots.take(d.host);
+        this.begin(d);
+      },
       onError: (error) => log.error({ err: error }, 'claiming deliveries failed; will retry'),
+      // Fewer than asked may also mean a host had more than the room it was given: keep looking then.
+      exhausted: (items) => tookAllDue(items, this.claimedWith, o.perHost),
     });
   }
 
@@ -59,9 +83,11 @@ export class DeliveryDispatcher {
   }
 
   /** Stop claiming; give attempts in flight `graceMs` to finish, then abort them unrecorded (their leases are
-   * handed back by the store, so they are attempted again, with the same webhook-id). */
+   * handed back by the store, so they are attempted again, with the same webhook-id). Held callbacks are
+   * not started: their leases are handed back the same way. */
   async stop(graceMs = 5_000): Promise<void> {
     this.loop.stop();
+    this.slots.dropHeld();
     const timer = setTimeout(() => this.stopping.abort(), graceMs);
     await Promise.allSettled([...this.running]);
     clearTimeout(timer);
@@ -72,40 +98,85 @@ export class DeliveryDispatcher {
     this.loop.wake();
   }
 
-  private launch(d: Delivery): void {
-    this.active++;
-    this.inflight.set(d.host, (this.inflight.get(d.host) ?? 0) + 1);
+  due(): void {
+    this.wake();
+  }
+
+  /** A slot freed: start a held callback, or claim if the store may have due ones. */
+  private slotFreed(): void {
+    this.startHeld();
+    this.loop.nudge();
+  }
+
+  reserve(hosts: readonly string[]): DeliveryLease | undefined {
+    if (!this.loop.running) return undefined;
+    const promised: Record<string, number> = {};
+    let n = 0;
+    for (const host of hosts) {
+      if (!this.slots.promise(host)) continue;
+      promised[host] = (promised[host] ?? 0) + 1;
+      n++;
+    }
+    return n ? { owner: this.o.workerId, leaseMs: this.o.leaseMs, hosts: promised } : undefined;
+  }
+
+  launch(lease: DeliveryLease, job: Job, result: Uint8Array | null, deliveries: readonly Delivery[]): void {
+    this.release(lease);
+    for (const d of deliveries) {
+      const known = { job, result };
+      if (this.loop.running && this.slots.canStart(d.host)) {
+        this.slots.take(d.host);
+        this.begin(d, known);
+      } else if (this.loop.running) this.slots.hold(d.host, { d, known });
+      // Stopping: leave it leased; the store hands it back with the other leases.
+    }
+  }
+
+  release(lease: DeliveryLease): void {
+    for (const [host, n] of Object.entries(lease.hosts)) this.slots.unpromise(host, n);
+  }
+
+  /** Start held callbacks whose host has a free slot again. */
+  private startHeld(): void {
+    for (let next = this.slots.nextHeld(); next; next = this.slots.nextHeld()) this.begin(next.item.d, next.item.known);
+  }
+
+  /** Run an attempt whose slot is already taken; `known` is the job (and result) when already in hand. */
+  private begin(d: Delivery, known?: Known): void {
     // The per-host bound limits requests open at the receiver: the slot is freed as soon as the exchange
     // ends, not after the attempt is recorded (that commit is our cost, not the receiver's).
     let holdsHost = true;
     const releaseHost = (): void => {
       if (!holdsHost) return;
       holdsHost = false;
-      const n = (this.inflight.get(d.host) ?? 1) - 1;
-      if (n > 0) this.inflight.set(d.host, n);
-      else this.inflight.delete(d.host);
-      this.wake();
+      this.slots.freeHost(d.host);
+      this.slotFreed();
     };
-    const p = this.attempt(d, releaseHost)
+    const p = this.attempt(d, releaseHost, known)
       .catch((error: unknown) => this.log.error({ err: error, delivery: d.id }, 'delivery attempt crashed'))
       .finally(() => {
-        this.active--;
+        this.slots.done();
         releaseHost();
         this.running.delete(p);
-        this.wake();
+        this.slotFreed();
       });
     this.running.add(p);
   }
 
-  private async attempt(d: Delivery, releaseHost: () => void): Promise<void> {
-    const job = await this.store.getJob(d.jobId);
+  private async attempt(d: Delivery, releaseHost: () => void, known?: Known): Promise<void> {
+    const job = known ? known.job : await this.store.getJob(d.jobId);
     const started = Date.now();
     if (!job) {
       await this.record(d, started, { status: null, error: 'the job no longer exists', snippet: null }, { state: 'failed' });
       return;
     }
-    const needsBody = d.mode === 'response' || d.mode === 'status';
-    const result = needsBody && job.response ? await readAll(this.store.readResult(job.id)) : null;
+    const needsBody = (d.mode === 'response' || d.mode === 'status') && job.response !== null;
+    const inHand = known?.result;
+    const result = !needsBody
+      ? null
+      : inHand
+        ? Buffer.from(inHand.buffer, inHand.byteOffset, inHand.byteLength)
+        : await readAll(this.store.readResult(job.id));
     const call = buildCallback(d, job, this.o.urlsFor(job), result);
     const secrets = d.secret ? [d.secret, ...this.o.secrets] : [...this.o.secrets];
     Object.assign(
@@ -164,6 +235,16 @@ export class DeliveryDispatcher {
     );
     if (!ok) this.log.warn({ delivery: d.id }, 'delivery lease lost; attempt not recorded');
   }
+}
+
+/** Did a claim bounded per host (`perHost` minus what `inflight` had running) take everything due? Not if a
+ * host had no room, or got as many as its room: it may have more. */
+function tookAllDue(items: readonly Delivery[], inflight: Readonly<Record<string, number>>, perHost: number): boolean {
+  for (const n of Object.values(inflight)) if (n >= perHost) return false;
+  const got = new Map<string, number>();
+  for (const d of items) got.set(d.host, (got.get(d.host) ?? 0) + 1);
+  for (const [host, n] of got) if (n >= perHost - (inflight[host] ?? 0)) return false;
+  return true;
 }
 
 async function readAll(it: AsyncIterable<Uint8Array>): Promise<Buffer> {

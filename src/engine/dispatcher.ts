@@ -21,6 +21,8 @@ export class Dispatcher {
   private readonly running = new Map<string, AbortController>();
   private readonly loop: ClaimLoop<Job>;
   private idle: Array<() => void> = [];
+  /** Slots promised to jobs being accepted to run at once (see reserve). */
+  private reserved = 0;
 
   constructor(
     private readonly store: JobStore,
@@ -30,7 +32,7 @@ export class Dispatcher {
   ) {
     this.loop = new ClaimLoop<Job>({
       pollMs: options.pollMs,
-      capacity: () => options.concurrency - this.running.size,
+      capacity: () => options.concurrency - this.running.size - this.reserved,
       claim: (n) => store.claimJobs(options.workerId, n, Date.now(), options.leaseMs),
       launch: (job) => this.run(job),
       onError: (error) => log.error({ err: error }, 'claiming jobs failed; will retry'),
@@ -45,9 +47,33 @@ export class Dispatcher {
     return this.running.size;
   }
 
-  /** Look for work now. Cheap to call often: concurrent calls coalesce into one claim loop. */
-  wake(): void {
+  /** Queued work has arrived (accepted here, announced by another process, or handed back): claim it. Cheap
+   * to call often: concurrent calls coalesce into one claim loop. */
+  workArrived(): void {
     this.loop.wake();
+  }
+
+  /**
+   * Promise a slot to a job about to be accepted, so that it is committed already running (JobLease) and
+   * started by `runReserved`, skipping the queue-then-claim round trip. Only when a slot is free and no
+   * queued job is known to wait: a new job never overtakes one already in the queue.
+   */
+  reserve(): boolean {
+    if (this.loop.backlog || !this.loop.running || this.running.size + this.reserved >= this.options.concurrency) return false;
+    this.reserved++;
+    return true;
+  }
+
+  /** Give back a reserved slot (the insert failed, or returned an existing job). */
+  unreserve(): void {
+    this.reserved--;
+    this.loop.nudge();
+  }
+
+  /** Start a job committed with this process's lease, in the slot `reserve` promised. */
+  runReserved(job: Job, callbackHosts: readonly string[]): void {
+    this.reserved--;
+    this.run(job, callbackHosts);
   }
 
   /** Abort the attempt running here for a job (cancel). */
@@ -70,16 +96,17 @@ export class Dispatcher {
     clearTimeout(timer);
   }
 
-  private run(job: Job): void {
+  private run(job: Job, callbackHosts?: readonly string[]): void {
     const controller = new AbortController();
     this.running.set(job.id, controller);
     this.deps.events.emit(job);
-    runAttempt(this.deps, job, controller)
+    runAttempt(this.deps, job, controller, callbackHosts)
       .catch((error: unknown) => this.log.error({ err: error, job: job.id }, 'attempt crashed'))
       .finally(() => {
         this.running.delete(job.id);
         if (this.running.size === 0 && this.idle.length) for (const resolve of this.idle.splice(0)) resolve();
-        this.wake();
+        // A freed slot matters only if queued work may be waiting; otherwise the next accept runs at once.
+        this.loop.nudge();
       });
   }
 }

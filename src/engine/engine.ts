@@ -3,11 +3,13 @@ import { AsyncgateError } from '../errors/asyncgate-error.js';
 import { JOB_ERROR_CODES } from '../errors/codes.js';
 import { TERMINAL_STATES, type Job, type JobProgress, type NewJob } from '../model.js';
 import type { InsertOutcome, JobStore, StoreChange } from '../store/port.js';
+import { callbackHost, type CallbackHandoff } from './callback-handoff.js';
 import { Dispatcher } from './dispatcher.js';
 import { JobEvents } from './events.js';
 import type { Executor } from './executor.js';
 import { newWorkerId } from './ids.js';
 import { INTERRUPTED, Maintenance } from './maintenance.js';
+import type { RunnerDeps } from './runner.js';
 
 export interface EngineOptions {
   executor: Executor;
@@ -39,6 +41,8 @@ export class Engine {
   private readonly log: Logger;
   private readonly maxQueued: number;
   private readonly tombstoneMs: number;
+  private readonly leaseMs: number;
+  private readonly runnerDeps: RunnerDeps;
   private queuedEstimate = 0;
   private queuedRefresh: NodeJS.Timeout | undefined;
   private accepting = true;
@@ -50,16 +54,18 @@ export class Engine {
     this.maxQueued = options.maxQueued ?? 10_000;
     this.tombstoneMs = options.tombstoneMs ?? 24 * 3600_000;
     const leaseMs = options.leaseMs ?? 10_000;
+    this.leaseMs = leaseMs;
+    this.runnerDeps = {
+      store: this.store,
+      events: this.events,
+      executor: options.executor,
+      log: this.log,
+      maxResultBytes: options.maxResultBytes ?? 100 * 1024 * 1024,
+      now: Date.now,
+    };
     this.dispatcher = new Dispatcher(
       this.store,
-      {
-        store: this.store,
-        events: this.events,
-        executor: options.executor,
-        log: this.log,
-        maxResultBytes: options.maxResultBytes ?? 100 * 1024 * 1024,
-        now: Date.now,
-      },
+      this.runnerDeps,
       { workerId: this.workerId, concurrency: options.concurrency ?? 64, leaseMs, pollMs: options.pollMs ?? 1000 },
       this.log,
     );
@@ -75,7 +81,8 @@ export class Engine {
         tombstoneMs: this.tombstoneMs,
       },
       this.log,
-      () => this.dispatcher.wake(),
+      () => this.dispatcher.workArrived(),
+      () => this.runnerDeps.callbacks?.due(),
     );
   }
 
@@ -98,7 +105,7 @@ export class Engine {
   private onStoreChange(change: StoreChange): void {
     switch (change.kind) {
       case 'work':
-        return this.dispatcher.wake();
+        return this.dispatcher.workArrived();
       case 'gone':
         this.dispatcher.abort(change.id, 'canceled');
         return this.events.emitGone(change.id);
@@ -108,7 +115,7 @@ export class Engine {
         return;
       case 'resync':
         // Notifications may have been missed while the channel was down: look again at everything watched.
-        this.dispatcher.wake();
+        this.dispatcher.workArrived();
         for (const id of this.events.watchedIds()) void this.republish(id);
         return;
       case 'deliveries':
@@ -132,12 +139,31 @@ export class Engine {
     if (this.queuedEstimate >= this.maxQueued) {
       throw new AsyncgateError('queue-full', `${this.queuedEstimate} jobs are waiting`, { headers: { 'retry-after': '5' } });
     }
-    const outcome = await this.store.insertJob(job);
+    // A free slot and no queue: commit the job already running here and start it at once (one commit, no
+    // claim). Otherwise it is committed queued and the claim loop takes it in turn.
+    const direct = this.dispatcher.reserve();
+    let outcome: InsertOutcome;
+    try {
+      outcome = await this.store.insertJob(job, direct ? { owner: this.workerId, now: job.createdAt, leaseMs: this.leaseMs } : undefined);
+    } catch (error) {
+      if (direct) this.dispatcher.unreserve();
+      throw error;
+    }
+    if (direct && outcome.created && outcome.job.state === 'running') {
+      this.dispatcher.runReserved(outcome.job, (job.callbacks ?? []).map((cb) => callbackHost(cb.url)));
+      return outcome;
+    }
+    if (direct) this.dispatcher.unreserve();
     if (outcome.created) {
       this.queuedEstimate++;
-      this.dispatcher.wake();
+      this.dispatcher.workArrived();
     }
     return outcome;
+  }
+
+  /** Hand finished jobs' callbacks straight to the delivery side (see CallbackHandoff). */
+  handOffCallbacksTo(handoff: CallbackHandoff): void {
+    this.runnerDeps.callbacks = handoff;
   }
 
   getJob(id: string): Promise<Job | null> {
@@ -201,6 +227,7 @@ export class Engine {
     );
     if (job?.state === 'canceled') {
       this.dispatcher.abort(id, 'canceled');
+      this.runnerDeps.callbacks?.due();
       this.events.emit(job);
     }
     return job;

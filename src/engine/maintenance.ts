@@ -29,6 +29,8 @@ export class Maintenance {
     private readonly options: MaintenanceOptions,
     private readonly log: Logger,
     private readonly onRequeued: () => void,
+    /** Callbacks became due (jobs failed as interrupted, or delivery leases lapsed). */
+    private readonly onCallbacksDue: () => void,
   ) {}
 
   start(): void {
@@ -65,6 +67,7 @@ export class Maintenance {
       await this.announce(out);
       if (out.requeued.length) this.onRequeued();
     }
+    if (out.failed.length || out.deliveries) this.onCallbacksDue();
     return out;
   }
 

@@ -3,6 +3,7 @@ import { JOB_ERROR_CODES } from '../errors/codes.js';
 import type { HeaderPairs, Job, JobError } from '../model.js';
 import type { JobStore } from '../store/port.js';
 import { retryDelayMs } from './backoff.js';
+import type { CallbackHandoff } from './callback-handoff.js';
 import type { JobEvents } from './events.js';
 import { AbortReason, InterruptedStreamError, type Executor, type Outcome } from './executor.js';
 import { ResultTooLargeError, sinkResult } from './result-sink.js';
@@ -14,6 +15,8 @@ export interface RunnerDeps {
   log: Logger;
   maxResultBytes: number;
   now: () => number;
+  /** Where a finishing attempt hands its callbacks (set once the delivery side exists). */
+  callbacks?: CallbackHandoff;
 }
 
 const CONTENT_TYPE = 'content-type';
@@ -25,7 +28,13 @@ const WIRE_HEADERS = new Set(['content-length', 'transfer-encoding', 'connection
  * then completes, requeues or fails it — every write fenced by the lease token, so an attempt that lost its
  * lease (rescued elsewhere, canceled) changes nothing.
  */
-export async function runAttempt(deps: RunnerDeps, job: Job, controller: AbortController): Promise<void> {
+export async function runAttempt(
+  deps: RunnerDeps,
+  job: Job,
+  controller: AbortController,
+  /** The hosts of the job's callbacks, when known (the job was accepted here and run at once). */
+  callbackHosts: readonly string[] = [],
+): Promise<void> {
   const { store, events, log } = deps;
   const timeout = setTimeout(() => controller.abort(new AbortReason('timeout')), job.options.timeoutMs);
   let outcome: Outcome;
@@ -49,7 +58,7 @@ export async function runAttempt(deps: RunnerDeps, job: Job, controller: AbortCo
 
   try {
     if (isShutdownOrCancel(controller.signal)) return; // the lease is handed back / job already canceled
-    await settle(deps, job, outcome, controller.signal);
+    await settle(deps, job, outcome, controller.signal, callbackHosts);
   } catch (error) {
     if (isShutdownOrCancel(controller.signal)) return;
     const reason = failureFromAbort(controller.signal);
@@ -66,7 +75,7 @@ export async function runAttempt(deps: RunnerDeps, job: Job, controller: AbortCo
             ? { code: 'UpstreamInterrupted', message: `${JOB_ERROR_CODES.UpstreamInterrupted} (${error.message})` }
             : { code: 'InternalError', message: (error as Error).message };
     if (jobError.code === 'InternalError') log.error({ err: error, job: job.id }, 'storing the result failed');
-    await finish(deps, job, { state: 'failed', response: null, error: jobError }).catch((e: unknown) =>
+    await finish(deps, job, { state: 'failed', response: null, error: jobError }, undefined, callbackHosts).catch((e: unknown) =>
       log.error({ err: e, job: job.id }, 'could not record the failure'),
     );
   } finally {
@@ -74,14 +83,14 @@ export async function runAttempt(deps: RunnerDeps, job: Job, controller: AbortCo
   }
 }
 
-async function settle(deps: RunnerDeps, job: Job, outcome: Outcome, signal: AbortSignal): Promise<void> {
+async function settle(deps: RunnerDeps, job: Job, outcome: Outcome, signal: AbortSignal, hosts: readonly string[]): Promise<void> {
   const attemptsLeft = job.attempts < job.options.maxAttempts;
   switch (outcome.kind) {
     case 'retry':
       if ((job.options.retryable || !outcome.sent) && attemptsLeft) return requeue(deps, job, outcome.delayMs);
-      return void (await finish(deps, job, { state: 'failed', response: null, error: outcome.error }));
+      return void (await finish(deps, job, { state: 'failed', response: null, error: outcome.error }, undefined, hosts));
     case 'fail':
-      return void (await finish(deps, job, { state: 'failed', response: null, error: outcome.error }));
+      return void (await finish(deps, job, { state: 'failed', response: null, error: outcome.error }, undefined, hosts));
     case 'response': {
       if (outcome.retryAfterMs !== undefined && job.options.retryable && attemptsLeft) {
         await drain(outcome.body).catch(() => undefined);
@@ -90,7 +99,7 @@ async function settle(deps: RunnerDeps, job: Job, outcome: Outcome, signal: Abor
       const { size, inline, lostLease } = await sinkResult(deps.store, job.id, job.leaseToken, outcome.body, deps.maxResultBytes);
       if (lostLease || signal.aborted) {
         const reason = failureFromAbort(signal);
-        if (reason?.kind === 'fail') await finish(deps, job, { state: 'failed', response: null, error: reason.error });
+        if (reason?.kind === 'fail') await finish(deps, job, { state: 'failed', response: null, error: reason.error }, undefined, hosts);
         return;
       }
       const headers = storedHeaders(outcome.headers);
@@ -104,27 +113,49 @@ async function settle(deps: RunnerDeps, job: Job, outcome: Outcome, signal: Abor
           response: { status: outcome.status, headers, size, contentType },
           error: failed ? { code: 'UpstreamHttpError', message: `the upstream answered ${outcome.status}` } : null,
         },
-        inline,
+        inline ?? (size === 0 ? EMPTY : undefined),
+        hosts,
       );
     }
   }
 }
 
+/**
+ * Complete the job under its lease. `body` is the whole result when it is in memory (undefined: it was stored
+ * in pieces). With callback hosts known and delivery slots free, the completion also leases the callbacks
+ * and they start at once, the result in hand.
+ */
 async function finish(
   deps: RunnerDeps,
   job: Job,
   c: { state: 'succeeded' | 'failed'; response: Job['response']; error: JobError | null },
   body?: Uint8Array,
+  hosts: readonly string[] = [],
 ): Promise<void> {
-  const done = await deps.store.completeJob(
-    job.id,
-    job.leaseToken,
-    { ...c, body, finishedAt: deps.now() },
-    job.options.retentionMs,
-  );
-  if (done) deps.events.emit(done);
-  else deps.log.warn({ job: job.id }, 'lease lost before completion; result dropped');
+  const lease = hosts.length ? deps.callbacks?.reserve(hosts) : undefined;
+  let done;
+  try {
+    done = await deps.store.completeJob(
+      job.id,
+      job.leaseToken,
+      { ...c, body: body?.byteLength ? body : undefined, finishedAt: deps.now(), leaseDeliveries: lease },
+      job.options.retentionMs,
+    );
+  } catch (error) {
+    if (lease) deps.callbacks!.release(lease);
+    throw error;
+  }
+  if (!done) {
+    if (lease) deps.callbacks!.release(lease);
+    deps.log.warn({ job: job.id }, 'lease lost before completion; result dropped');
+    return;
+  }
+  if (lease) deps.callbacks!.launch(lease, done.job, c.response ? (body ?? null) : EMPTY, done.deliveries);
+  if (done.due) deps.callbacks?.due();
+  deps.events.emit(done.job);
 }
+
+const EMPTY = new Uint8Array(0);
 
 async function requeue(deps: RunnerDeps, job: Job, delayMs?: number): Promise<void> {
   const now = deps.now();

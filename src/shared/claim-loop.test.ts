@@ -57,3 +57,63 @@ test('a wake during a claim runs one more pass, which finds the new work', async
   assert.deepEqual(h.launched, [0, 1, 2]);
   assert.deepEqual(h.asks, [10, 7]);
 });
+
+test('backlog: set by a wake, cleared only by an exhausting claim that began after it; nudge claims only then', async () => {
+  let due = 3;
+  let release: (() => void) | undefined;
+  const asks: number[] = [];
+  const loop = new ClaimLoop<number>({
+    pollMs: 60_000,
+    capacity: () => 2,
+    claim: async (n) => {
+      asks.push(n);
+      if (release === undefined) await new Promise<void>((r) => (release = r));
+      const got = Math.min(n, due);
+      due -= got;
+      return Array.from({ length: got }, (_, i) => i);
+    },
+    launch: () => undefined,
+    onError: (error) => assert.fail(String(error)),
+  });
+  assert.equal(loop.backlog, true); // unknown at start
+  loop.start();
+  await turn();
+  // Work arrives while the first claim is in flight: that claim cannot clear the backlog it did not see.
+  due += 1;
+  loop.wake();
+  release!();
+  for (let i = 0; i < 5; i++) await turn();
+  assert.equal(due, 0);
+  assert.equal(loop.backlog, false);
+  const before = asks.length;
+  loop.nudge(); // nothing waiting: no claim
+  await turn();
+  assert.equal(asks.length, before);
+  loop.wake();
+  await turn();
+  assert.equal(asks.length, before + 1);
+  loop.stop();
+});
+
+test('a claim short because a host is at its bound keeps the backlog (exhausted says no), without spinning', async () => {
+  let calls = 0;
+  const loop = new ClaimLoop<number>({
+    pollMs: 60_000,
+    capacity: () => 4,
+    claim: async () => {
+      calls++;
+      return [];
+    },
+    launch: () => undefined,
+    onError: (error) => assert.fail(String(error)),
+    exhausted: () => false,
+  });
+  loop.start();
+  for (let i = 0; i < 5; i++) await turn();
+  assert.equal(calls, 1);
+  assert.equal(loop.backlog, true);
+  loop.nudge();
+  await turn();
+  assert.equal(calls, 2);
+  loop.stop();
+});

@@ -8,18 +8,26 @@ export interface ClaimLoopOptions<T> {
   /** Start working on one claimed item (not awaited). */
   launch: (item: T) => void;
   onError: (error: unknown) => void;
+  /** A claim found fewer than it asked for: did it take everything due? Default yes. (A claim bounded per
+   * host may find fewer while a host at its bound still has more.) */
+  exhausted?: (items: readonly T[], asked: number) => boolean;
 }
 
 /**
- * The claim loop both dispatchers (jobs, callbacks) share. `wake()` is cheap to call often: wakes during a
- * loop coalesce into one more pass. Each pass claims while there is capacity and the last claim was full.
- * A leaf module: it imports nothing.
+ * The claim loop both dispatchers (jobs, callbacks) share. `wake()` says work may have arrived and looks now;
+ * wakes during a loop coalesce into one more pass. Each pass claims while there is capacity and the last claim
+ * was full. `backlog` tells whether anything may be waiting in the store: true from a wake until a claim
+ * that began after it takes everything due. `nudge()` (a slot freed) looks only then, so a process with no
+ * queue does not pay a claim for every finished item. A leaf module: it imports nothing.
  */
 export class ClaimLoop<T> {
   private claiming = false;
   private again = false;
   private stopped = true;
   private timer: NodeJS.Timeout | undefined;
+  /** Wakes so far, and how many of them the last exhausting claim had seen when it began. */
+  private wakes = 1;
+  private drainedAt = 0;
 
   constructor(private readonly o: ClaimLoopOptions<T>) {}
 
@@ -39,7 +47,23 @@ export class ClaimLoop<T> {
     return !this.stopped;
   }
 
+  /** Work may be waiting to be claimed. */
+  get backlog(): boolean {
+    return this.wakes > this.drainedAt;
+  }
+
+  /** Work may have arrived: look now. */
   wake(): void {
+    this.wakes++;
+    this.look();
+  }
+
+  /** A slot freed: look if work may be waiting. */
+  nudge(): void {
+    if (this.backlog) this.look();
+  }
+
+  private look(): void {
     if (this.stopped) return;
     if (this.claiming) {
       this.again = true;
@@ -50,16 +74,21 @@ export class ClaimLoop<T> {
 
   private async loop(): Promise<void> {
     this.claiming = true;
+    const exhausted = this.o.exhausted ?? (() => true);
     try {
       do {
         this.again = false;
         while (!this.stopped && this.o.capacity() > 0) {
           const asked = this.o.capacity();
+          const seen = this.wakes;
           const items = await this.o.claim(asked);
           for (const item of items) this.o.launch(item);
-          // Fewer than asked: nothing else was due. Asking again at once would only cost an empty claim;
-          // work that arrives meanwhile calls wake(), which sets `again`.
-          if (items.length < asked) break;
+          // Fewer than asked: asking again at once would only cost an empty claim. Work that arrives
+          // meanwhile calls wake(), which sets `again` (and `backlog`: `seen` is older).
+          if (items.length < asked) {
+            if (exhausted(items, asked)) this.drainedAt = Math.max(this.drainedAt, seen);
+            break;
+          }
         }
       } while (this.again && !this.stopped);
     } catch (error) {

@@ -26,6 +26,46 @@ export function deliveryContract(open: () => Promise<JobStore>): void {
     assert.ok(claimed.every((d) => d.state === 'delivering' && d.host.endsWith('.example')));
   });
 
+  test('a completion can take its callbacks: leased in the same commit, per host up to the slots given, the rest due', async () => {
+    const store = await open();
+    const specs = [cb('https://a.example/1', 'msg_l1'), cb('https://a.example/2', 'msg_l2'), cb('https://b.example/1', 'msg_l3'), cb('https://c.example/1', 'msg_l4')];
+    const now = Date.now();
+    const { job } = await store.insertJob(newJob({ callbacks: specs, createdAt: now }), { owner: 'w', now, leaseMs: 10_000 });
+    const done = await store.completeJob(
+      job.id,
+      job.leaseToken,
+      {
+        state: 'succeeded',
+        response: { status: 200, headers: [], size: 2, contentType: null },
+        body: Buffer.from('ok'),
+        error: null,
+        finishedAt: now + 5,
+        leaseDeliveries: { owner: 'd1', leaseMs: 1000, hosts: { 'a.example': 1, 'b.example': 1, 'c.example': 0 } },
+      },
+      60_000,
+    );
+    assert.equal(done?.job.state, 'succeeded');
+    assert.deepEqual(done?.deliveries.map((d) => d.id).sort(), ['msg_l1', 'msg_l3']);
+    for (const d of done!.deliveries) {
+      assert.equal(d.state, 'delivering');
+      assert.equal(d.leaseOwner, 'd1');
+      assert.equal(d.jobId, job.id);
+    }
+    // The ones without a slot are due for anyone; the leased ones are not claimable.
+    const others = await store.claimDeliveries('d2', 10, now + 10, 60_000, 4, {});
+    assert.deepEqual(others.map((d) => d.id).sort(), ['msg_l2', 'msg_l4']);
+    // The leased delivery's attempt records under the lease the completion returned.
+    const leased = done!.deliveries[0]!;
+    assert.equal(await store.recordAttempt({ deliveryId: leased.id, n: 1, at: now + 6, status: 200, latencyMs: 1, error: null, snippet: null }, leased.leaseToken, { state: 'delivered' }), true);
+    assert.equal((await store.getDelivery(leased.id))?.state, 'delivered');
+    // A lapsed lease is rescued like a claimed one (same webhook-id, at least once).
+    const unrecorded = done!.deliveries[1]!;
+    const rescued = await store.rescueExpiredLeases(now + 2000, 10, INTERRUPTED);
+    assert.equal(rescued.deliveries, 1);
+    const [again] = await store.claimDeliveries('d3', 10, now + 2000, 1000, 4, {});
+    assert.equal(again?.id, unrecorded.id);
+  });
+
   test('cancel and interrupted failure also release callbacks; registering on a finished job is due at once', async () => {
     const store = await open();
     const a = await store.insertJob(newJob({ callbacks: [cb('https://a.example/cb', 'msg_c1')] }));

@@ -109,10 +109,50 @@ export function jobStoreContract(name: string, factory: () => Promise<JobStore>)
       assert.equal(await store.completeJob(job.id, first.leaseToken, { ...completion, body: Buffer.from('old') }, 1000), null);
       assert.equal(await store.appendResultChunk(job.id, first.leaseToken, 0, Buffer.from('old')), false);
       const done = await store.completeJob(job.id, second.leaseToken, { ...completion, body: Buffer.from('new') }, 1000);
-      assert.equal(done?.state, 'succeeded');
+      assert.equal(done?.job.state, 'succeeded');
+      assert.deepEqual(done?.deliveries, []);
       assert.equal((await collect(store.readResult(job.id))).toString(), 'new');
       // A second completion with the same token does nothing.
       assert.equal(await store.completeJob(job.id, second.leaseToken, completion, 1000), null);
+    });
+
+    test('a job inserted with a lease is created running, its first attempt held: never claimed, rescued when it lapses', async () => {
+      const store = await open();
+      const now = Date.now();
+      const { job, created } = await store.insertJob(newJob({ createdAt: now }, { retryable: true, maxAttempts: 2 }), { owner: 'w1', now, leaseMs: 50 });
+      assert.equal(created, true);
+      assert.equal(job.state, 'running');
+      assert.equal(job.attempts, 1);
+      assert.equal(job.leaseOwner, 'w1');
+      assert.equal(job.leaseExpiresAt, now + 50);
+      const stored = await store.getJob(job.id);
+      assert.deepEqual(
+        { state: stored?.state, attempts: stored?.attempts, leaseOwner: stored?.leaseOwner, leaseToken: stored?.leaseToken, version: stored?.version },
+        { state: job.state, attempts: job.attempts, leaseOwner: job.leaseOwner, leaseToken: job.leaseToken, version: job.version },
+      );
+      assert.equal(await store.countQueued(), 0);
+      assert.deepEqual(await store.claimJobs('w2', 10, now + 10, 1000), []);
+      assert.equal(await store.renewLeases('w1', now + 10, 50), 1);
+      // The process holding it dies: the lease lapses, the job is handed back like any claimed one.
+      const rescued = await store.rescueExpiredLeases(now + 100, 10, INTERRUPTED);
+      assert.deepEqual(rescued.requeued, [job.id]);
+      const [again] = await store.claimJobs('w2', 1, now + 100, 1000);
+      assert.equal(again?.id, job.id);
+      assert.equal(again?.attempts, 2);
+      assert.ok(again!.leaseToken > job.leaseToken);
+      // The first attempt's late answer is fenced off.
+      const late = await store.completeJob(job.id, job.leaseToken, { state: 'succeeded', response: null, error: null, finishedAt: now + 200 }, 1000);
+      assert.equal(late, null);
+    });
+
+    test('a lease on insert is ignored for an Idempotency-Key repeat: the original job comes back as it is', async () => {
+      const store = await open();
+      const first = await store.insertJob(newJob({ owner: 'o', idempotencyKey: 'k' }));
+      const repeat = await store.insertJob(newJob({ owner: 'o', idempotencyKey: 'k' }), { owner: 'w', now: Date.now(), leaseMs: 1000 });
+      assert.equal(repeat.created, false);
+      assert.equal(repeat.job.id, first.job.id);
+      assert.equal(repeat.job.state, 'queued');
+      assert.equal((await store.getJob(first.job.id))?.leaseOwner, null);
     });
 
     test('rescue requeues retryable jobs and fails the others as interrupted', async () => {
@@ -216,7 +256,7 @@ export function jobStoreContract(name: string, factory: () => Promise<JobStore>)
       assert.equal(await store.updateProgress(job.id, { percent: 10 }, Date.now()), null);
       const after = await store.getJob(job.id);
       assert.equal(after?.state, 'succeeded');
-      assert.equal(after?.version, done?.version);
+      assert.equal(after?.version, done?.job.version);
       assert.equal(after?.progress, null);
       const canceled = await store.insertJob(newJob());
       await store.cancelJob(canceled.job.id, { code: 'Canceled', message: 'canceled' }, Date.now(), 1000);

@@ -39,6 +39,22 @@ export interface InsertOutcome {
   created: boolean;
 }
 
+/** Start a job's first attempt in the commit that accepts it (a process with a free slot runs it at once,
+ * instead of committing it queued and then committing its claim). */
+export interface JobLease {
+  owner: string;
+  now: number;
+  leaseMs: number;
+}
+
+/** Take a finished job's callbacks in the commit that finishes it: at most `hosts[host]` of its waiting
+ * deliveries to each host (the slots the caller has free there), leased to `owner`. The rest become due. */
+export interface DeliveryLease {
+  owner: string;
+  leaseMs: number;
+  hosts: Readonly<Record<string, number>>;
+}
+
 export interface Completion {
   state: Extract<JobState, 'succeeded' | 'failed'>;
   response: JobResponseMeta | null;
@@ -46,6 +62,16 @@ export interface Completion {
   body?: Uint8Array;
   error: JobError | null;
   finishedAt: number;
+  leaseDeliveries?: DeliveryLease;
+}
+
+export interface CompletedJob {
+  job: Job;
+  /** The deliveries leased by `Completion.leaseDeliveries` (empty without it). */
+  deliveries: Delivery[];
+  /** Deliveries of the job were made due (not leased) by this completion: the claim loop has work. A
+   * backend that cannot tell says true. */
+  due: boolean;
 }
 
 export interface RescueOutcome {
@@ -87,8 +113,9 @@ export interface JobStore {
 
   /** Commit a new job and its callbacks (durably: the promise resolves after the commit is on disk). With an
    * idempotency key already used by the same owner, the existing job is returned and nothing is written.
-   * Every transition of a job to a terminal state makes its waiting deliveries due in the same transaction. */
-  insertJob(job: NewJob): Promise<InsertOutcome>;
+   * Every transition of a job to a terminal state makes its waiting deliveries due in the same transaction.
+   * With `lease`, a job that is created is created running: its first attempt leased to `lease.owner`. */
+  insertJob(job: NewJob, lease?: JobLease): Promise<InsertOutcome>;
   getJob(id: string): Promise<Job | null>;
   /** Is there a tombstone (deleted or expired job) for this id? */
   hasTombstone(id: string, now: number): Promise<boolean>;
@@ -108,7 +135,7 @@ export interface JobStore {
   /** Append one piece of the result body for the attempt holding `leaseToken`. false if the lease is lost. */
   appendResultChunk(id: string, leaseToken: number, seq: number, data: Uint8Array): Promise<boolean>;
   /** Finish a job, fenced by its lease token. null when the lease is no longer current (result dropped). */
-  completeJob(id: string, leaseToken: number, completion: Completion, retentionMs: number): Promise<Job | null>;
+  completeJob(id: string, leaseToken: number, completion: Completion, retentionMs: number): Promise<CompletedJob | null>;
   /** Put a running job back in the queue for another attempt at `runAt`, fenced by its lease token. */
   requeueJob(id: string, leaseToken: number, runAt: number, now: number): Promise<boolean>;
   /** Record progress of a running job. */

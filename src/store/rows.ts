@@ -1,4 +1,5 @@
 import type { CallbackSpec, Delivery, DeliveryAttempt, Dialect, Job, JobState, NewJob } from '../model.js';
+import type { JobLease } from './port.js';
 
 /** A `jobs` row as better-sqlite3 returns it. */
 export interface JobRow {
@@ -65,20 +66,20 @@ export function rowToJob(r: JobRow): Job {
 
 /** The row a fresh insert creates, built without reading it back. Must match the INSERT's defaults.
  * Fields are listed rather than spread from `j`: V8's object spread took about 20 µs here. */
-export function newJobState(j: NewJob): Job {
+export function newJobState(j: NewJob, lease?: JobLease): Job {
   return {
     id: j.id,
-    state: 'queued',
+    state: lease ? 'running' : 'queued',
     dialect: j.dialect,
     owner: j.owner,
     idempotencyKey: j.idempotencyKey,
     requestHash: j.requestHash,
     request: j.request,
     options: j.options,
-    attempts: 0,
-    leaseOwner: null,
-    leaseToken: 0,
-    leaseExpiresAt: null,
+    attempts: lease ? 1 : 0,
+    leaseOwner: lease ? lease.owner : null,
+    leaseToken: lease ? 1 : 0,
+    leaseExpiresAt: lease ? lease.now + lease.leaseMs : null,
     runAt: j.createdAt,
     createdAt: j.createdAt,
     updatedAt: j.createdAt,
@@ -149,5 +150,5 @@ export function rowToAttempt(r: AttemptRow): DeliveryAttempt {
 
 /** A callback's columns as both backends store them: the host is kept apart for per-host fairness. */
 export function callbackColumns(spec: CallbackSpec) {
-  return { url: spec.url, host: new URL(spec.url).host, method: spec.method, mode: spec.mode, secret: spec.secret };
+  return { url: spec.url, host: new URL(spec.url).host, method: spec.method, mode: spec.mode, secret: spec.secret }; // = engine's callbackHost
 }

@@ -1,12 +1,17 @@
 import type pg from 'pg';
-import type { Job, NewJob } from '../../model.js';
-import type { Completion, InsertOutcome } from '../port.js';
-import { callbackColumns, newJobState, rowToJob, type JobRow } from '../rows.js';
+import type { Delivery, NewJob } from '../../model.js';
+import type { CompletedJob, Completion, InsertOutcome, JobLease } from '../port.js';
+import { callbackColumns, newJobState, rowToDelivery, rowToJob, type DeliveryRow, type JobRow } from '../rows.js';
 import { Batcher } from './batcher.js';
 import type { StatementName } from './sql.js';
 
 /** Run a named statement (with the store's retries on lost connections). */
 export type RunStatement = <R extends pg.QueryResultRow>(name: StatementName, values: unknown[]) => Promise<R[]>;
+
+interface LeasedInsert {
+  job: NewJob;
+  lease: JobLease | undefined;
+}
 
 export interface CompletionCall {
   id: string;
@@ -20,21 +25,21 @@ export interface CompletionCall {
  * (see batcher.ts): one statement per event-loop turn, each call still getting its own outcome.
  */
 export class GroupedWrites {
-  private readonly inserts = new Batcher<NewJob, InsertOutcome>((jobs) => this.insertMany(jobs));
-  private readonly completions = new Batcher<CompletionCall, Job | null>((calls) => this.completeMany(calls));
+  private readonly inserts = new Batcher<LeasedInsert, InsertOutcome>((calls) => this.insertMany(calls));
+  private readonly completions = new Batcher<CompletionCall, CompletedJob | null>((calls) => this.completeMany(calls));
 
   constructor(private readonly run: RunStatement) {}
 
-  insert(job: NewJob): Promise<InsertOutcome> {
-    return this.inserts.run(job);
+  insert(job: NewJob, lease?: JobLease): Promise<InsertOutcome> {
+    return this.inserts.run({ job, lease });
   }
 
-  complete(call: CompletionCall): Promise<Job | null> {
+  complete(call: CompletionCall): Promise<CompletedJob | null> {
     return this.completions.run(call);
   }
 
-  private async insertMany(jobs: NewJob[]): Promise<InsertOutcome[]> {
-    const rows = jobs.map((job) => ({
+  private async insertMany(calls: LeasedInsert[]): Promise<InsertOutcome[]> {
+    const rows = calls.map(({ job, lease }) => ({
       id: job.id,
       dialect: job.dialect,
       owner: job.owner,
@@ -51,9 +56,16 @@ export class GroupedWrites {
       created_at: job.createdAt,
       req_body_size: job.request.bodySize ?? job.request.body?.byteLength ?? 0,
       callbacks: (job.callbacks ?? []).map((cb) => ({ ...callbackColumns(cb), id: cb.id })),
+      state: lease ? 'running' : 'queued',
+      attempts: lease ? 1 : 0,
+      lease_owner: lease?.owner ?? null,
+      lease_token: lease ? 1 : 0,
+      lease_expires_at: lease ? lease.now + lease.leaseMs : null,
     }));
     const inserted = new Set((await this.run<{ id: string }>('insertJobs', [JSON.stringify(rows)])).map((r) => r.id));
-    return Promise.all(jobs.map((job) => (inserted.has(job.id) ? { job: newJobState(job), created: true } : this.existing(job))));
+    return Promise.all(
+      calls.map(({ job, lease }) => (inserted.has(job.id) ? { job: newJobState(job, lease), created: true } : this.existing(job))),
+    );
   }
 
   /** Nothing was inserted: the Idempotency-Key was used before, or this very insert committed and is being
@@ -68,7 +80,7 @@ export class GroupedWrites {
     throw new Error(`job ${job.id} already exists`);
   }
 
-  private async completeMany(calls: CompletionCall[]): Promise<Array<Job | null>> {
+  private async completeMany(calls: CompletionCall[]): Promise<Array<CompletedJob | null>> {
     const rows = calls.map(({ id, leaseToken, c, retentionMs }) => ({
       id,
       token: leaseToken,
@@ -80,6 +92,30 @@ export class GroupedWrites {
       body: c.body && c.body.byteLength > 0 ? Buffer.from(c.body).toString('base64') : null,
     }));
     const done = new Map((await this.run<JobRow>('completeJobs', [JSON.stringify(rows)])).map((r) => [r.id, rowToJob(r)]));
-    return calls.map((call) => done.get(call.id) ?? null);
+    const leased = await this.leaseDeliveries(calls.filter((call) => done.has(call.id)));
+    return calls.map((call) => {
+      const job = done.get(call.id);
+      // The trigger made the rest due inside the UPDATE, out of this statement's sight: assume some were.
+      return job ? { job, deliveries: leased.get(call.id) ?? [], due: true } : null;
+    });
+  }
+
+  /** Take the callbacks the finishing calls asked for (Completion.leaseDeliveries), in one statement. The
+   * completion's trigger made them due a moment ago; one another process claimed meanwhile is simply not ours. */
+  private async leaseDeliveries(calls: CompletionCall[]): Promise<Map<string, Delivery[]>> {
+    const rows = calls.flatMap(({ id, c }) => {
+      const l = c.leaseDeliveries;
+      if (!l) return [];
+      return Object.entries(l.hosts)
+        .filter(([, n]) => n > 0)
+        .map(([host, n]) => ({ job_id: id, host, n, owner: l.owner, lease: c.finishedAt + l.leaseMs, now: c.finishedAt }));
+    });
+    const out = new Map<string, Delivery[]>();
+    if (rows.length === 0) return out;
+    for (const row of await this.run<DeliveryRow>('leaseFinishedDeliveries', [JSON.stringify(rows)])) {
+      const d = rowToDelivery(row);
+      out.set(d.jobId, [...(out.get(d.jobId) ?? []), d]);
+    }
+    return out;
   }
 }

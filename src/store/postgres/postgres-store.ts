@@ -1,7 +1,9 @@
 import pg from 'pg';
 import type { CallbackSpec, Delivery, DeliveryAttempt, Job, JobError, JobProgress, NewJob } from '../../model.js';
 import type {
+  CompletedJob,
   Completion,
+  JobLease,
   DeliveryListQuery,
   DeliveryNext,
   InsertOutcome,
@@ -120,8 +122,8 @@ export class PostgresJobStore implements JobStore {
     return (await this.query<R>(name, values)).rows;
   }
 
-  insertJob(job: NewJob): Promise<InsertOutcome> {
-    return this.writes.insert(job);
+  insertJob(job: NewJob, lease?: JobLease): Promise<InsertOutcome> {
+    return this.writes.insert(job, lease);
   }
 
   async getJob(id: string): Promise<Job | null> {
@@ -193,7 +195,7 @@ export class PostgresJobStore implements JobStore {
     return (await this.run('appendChunk', [id, leaseToken, seq, data])).length > 0;
   }
 
-  completeJob(id: string, leaseToken: number, c: Completion, retentionMs: number): Promise<Job | null> {
+  completeJob(id: string, leaseToken: number, c: Completion, retentionMs: number): Promise<CompletedJob | null> {
     return this.writes.complete({ id, leaseToken, c, retentionMs });
   }
 

@@ -9,13 +9,15 @@ export const SQL = {
   insertJobs: `WITH input AS (
       SELECT * FROM json_to_recordset($1::json) AS x(id text, dialect text, owner text, idempotency_key text,
         request_hash text, method text, url text, req_headers text, req_body text, options text, retryable boolean,
-        max_attempts integer, retention_ms bigint, created_at bigint, req_body_size bigint, callbacks json)),
+        max_attempts integer, retention_ms bigint, created_at bigint, req_body_size bigint, callbacks json,
+        state text, attempts integer, lease_owner text, lease_token integer, lease_expires_at bigint)),
     j AS (
       INSERT INTO jobs (id, state, dialect, owner, idempotency_key, request_hash, method, url, req_headers, req_body,
-        options, retryable, max_attempts, retention_ms, run_at, created_at, updated_at, req_body_size)
-      SELECT id, 'queued', dialect, owner, idempotency_key, request_hash, method, url, req_headers,
+        options, retryable, max_attempts, retention_ms, run_at, created_at, updated_at, req_body_size,
+        attempts, lease_owner, lease_token, lease_expires_at)
+      SELECT id, state, dialect, owner, idempotency_key, request_hash, method, url, req_headers,
         decode(req_body, 'base64'), options, retryable, max_attempts, retention_ms, created_at, created_at, created_at,
-        req_body_size
+        req_body_size, attempts, lease_owner, lease_token, lease_expires_at
       FROM input ON CONFLICT DO NOTHING RETURNING id, created_at),
     d AS (
       INSERT INTO deliveries (id, job_id, url, host, method, mode, secret, state, created_at, updated_at)
@@ -75,6 +77,17 @@ export const SQL = {
       ON CONFLICT (job_id, lease_token, seq) DO UPDATE SET data = excluded.data),
     stale AS (DELETE FROM result_chunks r USING c WHERE r.job_id = c.id AND r.lease_token <> c.lease_token)
     SELECT * FROM c`,
+  // The callbacks of jobs just finished (the trigger made them due), taken by the finishing process: at most n
+  // per (job, host), the slots it has free there (DeliveryLease).
+  leaseFinishedDeliveries: `WITH input AS (
+      SELECT * FROM json_to_recordset($1::json) AS x(job_id text, host text, n integer, owner text, lease bigint, now bigint)),
+    picked AS (
+      SELECT d.id, input.owner, input.lease, input.now FROM input CROSS JOIN LATERAL (
+        SELECT id FROM deliveries WHERE job_id = input.job_id AND host = input.host AND state = 'pending'
+        ORDER BY id LIMIT input.n FOR UPDATE SKIP LOCKED) d)
+    UPDATE deliveries SET state = 'delivering', lease_owner = picked.owner, lease_token = deliveries.lease_token + 1,
+      lease_expires_at = picked.lease, next_attempt_at = picked.now, updated_at = picked.now
+    FROM picked WHERE deliveries.id = picked.id RETURNING deliveries.*`,
   requeueJob: `WITH r AS (
       UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL, run_at = $3, updated_at = $4,
         version = version + 1

@@ -6,10 +6,13 @@ import type Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
 
 const SQL = {
+  // state 'queued', or 'running' with its first attempt's lease (JobLease: run at once by the accepting process).
   insert: `INSERT INTO jobs (id, state, dialect, owner, idempotency_key, request_hash, method, url, req_headers,
-      req_body, req_body_size, options, retryable, max_attempts, run_at, created_at, updated_at)
-    VALUES (@id, 'queued', @dialect, @owner, @idempotency_key, @request_hash, @method, @url, @req_headers,
-      @req_body, @req_body_size, @options, @retryable, @max_attempts, @now, @now, @now)`,
+      req_body, req_body_size, options, retryable, max_attempts, run_at, created_at, updated_at,
+      attempts, lease_owner, lease_token, lease_expires_at)
+    VALUES (@id, @state, @dialect, @owner, @idempotency_key, @request_hash, @method, @url, @req_headers,
+      @req_body, @req_body_size, @options, @retryable, @max_attempts, @now, @now, @now,
+      @attempts, @lease_owner, @lease_token, @lease_expires_at)`,
   byIdempotencyKey: `SELECT * FROM jobs WHERE coalesce(owner, '') = ? AND idempotency_key = ?`,
   get: `SELECT * FROM jobs WHERE id = ?`,
   tombstone: `SELECT 1 FROM tombstones WHERE id = ? AND expires_at > ?`,
@@ -72,6 +75,11 @@ const SQL = {
   // waiting delivery on each completion.
   activateDeliveries: `UPDATE deliveries INDEXED BY deliveries_job SET state = 'pending', next_attempt_at = @now,
       updated_at = @now WHERE job_id = @job AND state = 'waiting'`,
+  waitingOfJob: `SELECT rowid, host FROM deliveries INDEXED BY deliveries_job WHERE job_id = ? AND state = 'waiting'
+    ORDER BY id`,
+  leaseWaiting: `UPDATE deliveries SET state = 'delivering', lease_owner = @owner, lease_token = lease_token + 1,
+      lease_expires_at = @lease, next_attempt_at = @now, updated_at = @now
+    WHERE rowid = @rowid AND state = 'waiting' RETURNING *`,
   renewDeliveries: `UPDATE deliveries SET lease_expires_at = ? WHERE state = 'delivering' AND lease_owner = ?`,
   rescueDeliveries: `UPDATE deliveries SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL,
       next_attempt_at = @now, updated_at = @now WHERE state = 'delivering' AND lease_expires_at < @now`,

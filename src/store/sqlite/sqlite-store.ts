@@ -3,7 +3,10 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { CallbackSpec, Delivery, DeliveryAttempt, Job, JobError, JobProgress, NewJob } from '../../model.js';
 import type {
+  CompletedJob,
   Completion,
+  DeliveryLease,
+  JobLease,
   DeliveryListQuery,
   DeliveryNext,
   InsertOutcome,
@@ -58,7 +61,7 @@ export class SqliteJobStore implements JobStore {
     this.claimer = new DeliveryClaimer(this.db);
   }
 
-  insertJob(job: NewJob): Promise<InsertOutcome> {
+  insertJob(job: NewJob, lease?: JobLease): Promise<InsertOutcome> {
     return this.writes.write(() => {
       if (job.idempotencyKey !== null) {
         const existing = this.s.byIdempotencyKey.get(job.owner ?? '', job.idempotencyKey) as JobRow | undefined;
@@ -79,9 +82,14 @@ export class SqliteJobStore implements JobStore {
         retryable: job.options.retryable ? 1 : 0,
         max_attempts: job.options.maxAttempts,
         now: job.createdAt,
+        state: lease ? 'running' : 'queued',
+        attempts: lease ? 1 : 0,
+        lease_owner: lease?.owner ?? null,
+        lease_token: lease ? 1 : 0,
+        lease_expires_at: lease ? lease.now + lease.leaseMs : null,
       });
       for (const cb of job.callbacks ?? []) this.insertDelivery(job.id, cb, cb.id, 'waiting', job.createdAt);
-      return { job: newJobState(job), created: true };
+      return { job: newJobState(job, lease), created: true };
     });
   }
 
@@ -161,7 +169,7 @@ export class SqliteJobStore implements JobStore {
     });
   }
 
-  completeJob(id: string, leaseToken: number, c: Completion, retentionMs: number): Promise<Job | null> {
+  completeJob(id: string, leaseToken: number, c: Completion, retentionMs: number): Promise<CompletedJob | null> {
     return this.writes.write(() => {
       const row = this.s.complete.get({
         id,
@@ -173,11 +181,26 @@ export class SqliteJobStore implements JobStore {
         expires: c.finishedAt + retentionMs,
       }) as JobRow | undefined;
       if (!row) return null;
-      this.s.activateDeliveries.run({ job: id, now: c.finishedAt });
+      const deliveries = c.leaseDeliveries ? this.leaseWaiting(id, c.leaseDeliveries, c.finishedAt) : [];
+      const due = this.s.activateDeliveries.run({ job: id, now: c.finishedAt }).changes > 0;
       if (c.body && c.body.byteLength > 0) this.s.insertChunk.run(id, leaseToken, 0, c.body);
       this.s.deleteStaleChunks.run(id, leaseToken);
-      return rowToJob(row);
+      return { job: rowToJob(row), deliveries, due };
     });
+  }
+
+  /** Lease a finishing job's waiting deliveries, up to the slots given per host (see DeliveryLease). */
+  private leaseWaiting(id: string, l: DeliveryLease, now: number): Delivery[] {
+    const room: Record<string, number> = { ...l.hosts };
+    const out: Delivery[] = [];
+    for (const { rowid, host } of this.s.waitingOfJob.all(id) as Array<{ rowid: number; host: string }>) {
+      if (!((room[host] ?? 0) > 0)) continue;
+      const row = this.s.leaseWaiting.get({ rowid, owner: l.owner, lease: now + l.leaseMs, now }) as DeliveryRow | undefined;
+      if (!row) continue;
+      room[host]!--;
+      out.push(rowToDelivery(row));
+    }
+    return out;
   }
 
   requeueJob(id: string, leaseToken: number, runAt: number, now: number): Promise<boolean> {

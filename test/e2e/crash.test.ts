@@ -148,3 +148,38 @@ test('kill -9 mid-delivery: after restart the callback is delivered with the sam
   await rx.close();
   await upstream.close();
 });
+
+test('kill -9 with callbacks in flight, held for a busy host, and due: after restart each is delivered, same webhook-ids', { timeout: 60_000 }, async () => {
+  const { writeFileSync } = await import('node:fs');
+  const { Receiver } = await import('../helpers/receiver.js');
+  const { TestUpstream } = await import('../helpers/upstream.js');
+  const upstream = await new TestUpstream().start();
+  const rx = await new Receiver(['hang']).start(); // the first attempt never gets an answer
+  const dir = tempDir();
+  const config = join(dir, 'one-per-host.json');
+  // One attempt at a time per host: the second job's callback is held here (leased), the third stays due.
+  writeFileSync(config, JSON.stringify({ callbacks: { perHost: 1, allowHosts: ['127.0.0.1'], timeout: '60s' } }));
+  const token = 'admin-token-0123456789abcdef';
+  const args = ['--upstream', upstream.url, '--db', `sqlite:${join(dir, 'held.db')}`, '--lease', '2s', '--config', config, '--admin-token', token];
+  let gw = await new GatewayProcess(args).start();
+  const states = async () => {
+    const res = await fetch(`${gw.url}/_async/admin/deliveries`, { headers: { authorization: `Bearer ${token}` } });
+    const { items } = (await res.json()) as { items: Array<{ id: string; state: string }> };
+    return items.map((d) => d.state).sort().join(',');
+  };
+  for (let i = 0; i < 3; i++) {
+    const res = await fetch(`${gw.url}/ok`, { headers: { pragma: 'redirect', callback: `<${rx.url}/cb${i}>` } });
+    assert.equal(res.status, 202);
+    await eventually(async () => rx.received.length === 1);
+  }
+  await eventually(async () => (await states()) === 'delivering,delivering,pending');
+  await gw.crash();
+  gw = await new GatewayProcess(args).start();
+  await eventually(async () => new Set(rx.received.map((r) => r.url)).size === 3 && (await states()) === 'delivered,delivered,delivered', 20_000, 100);
+  const byUrl = new Map<string, Set<unknown>>();
+  for (const r of rx.received) byUrl.set(r.url, (byUrl.get(r.url) ?? new Set()).add(r.headers['webhook-id']));
+  assert.deepEqual([...byUrl.values()].map((ids) => ids.size), [1, 1, 1]); // retries keep their webhook-id
+  await gw.stop();
+  await rx.close();
+  await upstream.close();
+});

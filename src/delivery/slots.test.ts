@@ -2,20 +2,20 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Slots } from './slots.js';
 
-test('slots: a host at its bound gets no start, but up to perHost held; the overall bound caps both', () => {
+test('slots: a host at its bound gets no start, but callbacks may be held for it; the overall bound caps holding', () => {
   const s = new Slots<string>(4, 2);
   s.take('a');
   s.take('a');
   assert.equal(s.canStart('a'), false);
   assert.equal(s.canStart('b'), true);
-  // Room to hold two for a (perHost), promised first, then held.
-  assert.equal(s.promise('a'), true);
-  assert.equal(s.promise('a'), true);
+  // Room to hold four for a (the overall bound: 4 × perHost would be 8), promised first, then held.
+  for (let i = 0; i < 4; i++) assert.equal(s.promise('a'), true);
   assert.equal(s.promise('a'), false);
-  s.unpromise('a', 2);
+  s.unpromise('a', 4);
   s.hold('a', 'a1');
   s.hold('a', 'a2');
-  assert.equal(s.promise('a'), false);
+  assert.equal(s.promise('a'), true);
+  s.unpromise('a');
   // Nothing may start while a is full.
   assert.equal(s.nextHeld(), undefined);
   s.freeHost('a');
@@ -50,4 +50,13 @@ test('slots: promises count against the room to hold, overall too, and broken pr
   s.unpromise('c');
   assert.equal(s.promise('e'), true);
   assert.deepEqual(s.dropHeld(), []);
+});
+
+test('slots: at most 4 × perHost held for one host', () => {
+  const s = new Slots<string>(100, 2);
+  s.take('a');
+  s.take('a');
+  for (let i = 0; i < 8; i++) assert.equal(s.promise('a'), true);
+  assert.equal(s.promise('a'), false);
+  assert.equal(s.promise('b'), true); // another host starts at once
 });

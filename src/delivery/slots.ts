@@ -4,12 +4,15 @@
  * has a free slot. A leaf: it knows hosts and counts, not deliveries' content.
  *
  * Holding: a job that finishes while its callback's host is at its bound still leases the callback in its
- * completion (one commit, the result in hand) when fewer than `perHost` are already held for that host and
- * fewer than `concurrency` overall. It starts as soon as a slot at that host frees, before the claim loop
+ * completion (one commit, the result in hand) when fewer than 4 × `perHost` are already held for that host
+ * and fewer than `concurrency` overall. It starts as soon as a slot at that host frees, before the claim loop
  * looks. Held leases are renewed by the heartbeat like running ones, and handed back on shutdown or rescued
- * after a crash, so holding never loses a callback. A slow host's extra callbacks stay due in the store,
- * where any process may take them; it never holds more than its bound here.
+ * after a crash, so holding never loses a callback. A slow host's further callbacks stay due in the store,
+ * where any process may take them.
  */
+/** How many callbacks a host may have held here, in multiples of its bound in flight. */
+const HOLD_PER_HOST = 4;
+
 export class Slots<T> {
   private active = 0;
   private readonly inflight = new Map<string, number>();
@@ -79,7 +82,7 @@ export class Slots<T> {
 
   private canHold(host: string): boolean {
     const waiting = (this.held.get(host)?.length ?? 0) + (this.promised.get(host) ?? 0);
-    return waiting < this.perHost && this.heldTotal + this.promisedTotal < this.concurrency;
+    return waiting < HOLD_PER_HOST * this.perHost && this.heldTotal + this.promisedTotal < this.concurrency;
   }
 
   /** Keep an item until `host` has a slot. */

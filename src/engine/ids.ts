@@ -4,7 +4,9 @@ const POOL_IDS = 256;
 /** base64url's 64 characters in ASCII order, so that the string order of ids is their byte order. */
 const SORTED = '-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz';
 const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-const TO_SORTED = new Map([...BASE64URL].map((c, i) => [c, SORTED[i]!]));
+/** base64url character code → the character of the same value in SORTED. */
+const TO_SORTED = new Uint8Array(128);
+for (let i = 0; i < 64; i++) TO_SORTED[BASE64URL.charCodeAt(i)] = SORTED.charCodeAt(i);
 let pool = Buffer.alloc(0);
 let offset = 0;
 
@@ -26,9 +28,9 @@ export function newJobId(now = Date.now()): string {
   id.writeUIntBE(now, 0, 6);
   pool.copy(id, 6, offset, offset + 16);
   offset += 16;
-  let out = '';
-  for (const c of id.toString('base64url')) out += TO_SORTED.get(c)!;
-  return out;
+  const text = Buffer.from(id.toString('base64url'), 'latin1');
+  for (let i = 0; i < text.length; i++) text[i] = TO_SORTED[text[i]!]!;
+  return text.toString('latin1');
 }
 
 /** Job ids are exactly what newJobId makes; anything else is answered 404 without touching the store. */

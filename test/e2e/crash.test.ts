@@ -157,8 +157,9 @@ test('kill -9 with callbacks in flight, held for a busy host, and due: after res
   const rx = await new Receiver(['hang']).start(); // the first attempt never gets an answer
   const dir = tempDir();
   const config = join(dir, 'one-per-host.json');
-  // One attempt at a time per host: the second job's callback is held here (leased), the third stays due.
-  writeFileSync(config, JSON.stringify({ callbacks: { perHost: 1, allowHosts: ['127.0.0.1'], timeout: '60s' } }));
+  // One attempt at a time per host (and one held: 4 × perHost, capped by concurrency 1): the second job's
+  // callback is held here (leased), the third stays due.
+  writeFileSync(config, JSON.stringify({ callbacks: { perHost: 1, concurrency: 1, allowHosts: ['127.0.0.1'], timeout: '60s' } }));
   const token = 'admin-token-0123456789abcdef';
   const args = ['--upstream', upstream.url, '--db', `sqlite:${join(dir, 'held.db')}`, '--lease', '2s', '--config', config, '--admin-token', token];
   let gw = await new GatewayProcess(args).start();

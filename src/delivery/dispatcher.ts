@@ -221,7 +221,9 @@ export class DeliveryDispatcher implements CallbackHandoff {
     }
     if (status !== undefined && verdict.kind === 'retry') error = `the receiver answered ${status}`;
     await this.record(d, started, { status: status ?? null, error, snippet }, next);
-    const level = next.state === 'failed' ? 'warn' : 'info';
+    // A delivered callback is the everyday case (the admin API lists every attempt): debug, not one info line
+    // per callback. Retries are info, dead letters warn.
+    const level = next.state === 'failed' ? 'warn' : next.state === 'delivered' ? 'debug' : 'info';
     this.log[level]({ delivery: d.id, job: d.jobId, url: d.url, status, error, next: next.state }, 'callback attempt');
   }
 

@@ -138,7 +138,7 @@ async function finish(
     done = await deps.store.completeJob(
       job.id,
       job.leaseToken,
-      { ...c, body: body?.byteLength ? body : undefined, finishedAt: deps.now(), leaseDeliveries: lease },
+      { ...c, body: body?.byteLength ? body : undefined, finishedAt: deps.now(), leaseDeliveries: lease, job },
       job.options.retentionMs,
     );
   } catch (error) {

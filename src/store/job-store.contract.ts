@@ -155,6 +155,20 @@ export function jobStoreContract(name: string, factory: () => Promise<JobStore>)
       assert.equal((await store.getJob(first.job.id))?.leaseOwner, null);
     });
 
+    test('a completion given the caller\'s copy of the job returns the same job as reading it back', async () => {
+      const store = await open();
+      const now = Date.now();
+      const { job } = await store.insertJob(newJob({ owner: 'o', createdAt: now }), { owner: 'w', now, leaseMs: 10_000 });
+      // Changed since the caller's copy was taken: the result must show the row, not the copy.
+      await store.updateProgress(job.id, { percent: 40, message: 'nearly' }, now + 1);
+      const response = { status: 201, headers: [['content-type', 'text/plain']] as Array<[string, string]>, size: 2, contentType: 'text/plain' };
+      const done = await store.completeJob(job.id, job.leaseToken, { state: 'succeeded', response, body: Buffer.from('ok'), error: null, finishedAt: now + 2, job }, 60_000);
+      const read = await store.getJob(job.id);
+      assert.deepEqual({ ...done!.job, request: { ...done!.job.request, body: Buffer.from(done!.job.request.body!) } }, { ...read!, request: { ...read!.request, body: Buffer.from(read!.request.body!) } });
+      assert.deepEqual(done!.job.progress, { percent: 40, message: 'nearly' });
+      assert.equal(done!.job.state, 'succeeded');
+    });
+
     test('rescue requeues retryable jobs and fails the others as interrupted', async () => {
       const store = await open();
       const safe = await store.insertJob(newJob({}, { retryable: true, maxAttempts: 2 }));

@@ -63,6 +63,9 @@ export interface Completion {
   error: JobError | null;
   finishedAt: number;
   leaseDeliveries?: DeliveryLease;
+  /** The job as the caller holds it. A store may take the fields a job never changes after insert (its
+   * request, options, owner…) from it instead of reading them back; the result is the same job. */
+  job?: Job;
 }
 
 export interface CompletedJob {

@@ -64,6 +64,52 @@ export function rowToJob(r: JobRow): Job {
   };
 }
 
+/** What can change in a job row after its insert (the columns `completeReturningState` returns). */
+export type JobStateRow = Pick<
+  JobRow,
+  | 'state'
+  | 'attempts'
+  | 'lease_owner'
+  | 'lease_token'
+  | 'lease_expires_at'
+  | 'run_at'
+  | 'updated_at'
+  | 'finished_at'
+  | 'expires_at'
+  | 'version'
+  | 'progress'
+  | 'response'
+  | 'error'
+>;
+
+/** A job whose fixed fields come from `j` (a copy of the same job) and the rest from its current row. Fields
+ * are listed, not spread (see newJobState). */
+export function withState(j: Job, r: JobStateRow): Job {
+  return {
+    id: j.id,
+    state: r.state as JobState,
+    dialect: j.dialect,
+    owner: j.owner,
+    idempotencyKey: j.idempotencyKey,
+    requestHash: j.requestHash,
+    request: j.request,
+    options: j.options,
+    attempts: r.attempts,
+    leaseOwner: r.lease_owner,
+    leaseToken: r.lease_token,
+    leaseExpiresAt: r.lease_expires_at,
+    runAt: r.run_at,
+    createdAt: j.createdAt,
+    updatedAt: r.updated_at,
+    finishedAt: r.finished_at,
+    expiresAt: r.expires_at,
+    version: r.version,
+    progress: parse(r.progress),
+    response: parse(r.response),
+    error: parse(r.error),
+  };
+}
+
 /** The row a fresh insert creates, built without reading it back. Must match the INSERT's defaults.
  * Fields are listed rather than spread from `j`: V8's object spread took about 20 µs here. */
 export function newJobState(j: NewJob, lease?: JobLease): Job {
@@ -74,7 +120,8 @@ export function newJobState(j: NewJob, lease?: JobLease): Job {
     owner: j.owner,
     idempotencyKey: j.idempotencyKey,
     requestHash: j.requestHash,
-    request: j.request,
+    // bodySize as the row keeps it (req_body_size), also when the submitter left it out.
+    request: j.request.bodySize === undefined ? { ...j.request, bodySize: j.request.body?.byteLength ?? 0 } : j.request,
     options: j.options,
     attempts: lease ? 1 : 0,
     leaseOwner: lease ? lease.owner : null,

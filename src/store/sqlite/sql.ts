@@ -41,6 +41,14 @@ const SQL = {
       lease_owner = NULL, lease_expires_at = NULL, finished_at = @now, updated_at = @now,
       expires_at = @expires, version = version + 1
     WHERE id = @id AND lease_token = @token AND state = 'running' RETURNING *`,
+  // The same, returning only what can change after insert: the rest comes from the caller's copy of the job
+  // (Completion.job). Reading back the request (headers, body) cost about half of a completion.
+  completeReturningState: `UPDATE jobs SET state = @state, response = @response, error = @error, result_token = @token,
+      lease_owner = NULL, lease_expires_at = NULL, finished_at = @now, updated_at = @now,
+      expires_at = @expires, version = version + 1
+    WHERE id = @id AND lease_token = @token AND state = 'running'
+    RETURNING state, attempts, lease_owner, lease_token, lease_expires_at, run_at, updated_at, finished_at, expires_at,
+      version, progress, response, error`,
   requeue: `UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL, run_at = ?,
       updated_at = ?, version = version + 1
     WHERE id = ? AND lease_token = ? AND state = 'running'`,
@@ -77,6 +85,7 @@ const SQL = {
       updated_at = @now WHERE job_id = @job AND state = 'waiting'`,
   waitingOfJob: `SELECT rowid, host FROM deliveries INDEXED BY deliveries_job WHERE job_id = ? AND state = 'waiting'
     ORDER BY id`,
+  // Two statements (select, then update by rowid): \`UPDATE … WHERE rowid IN (SELECT … LIMIT n)\` cost 80 µs here.
   leaseWaiting: `UPDATE deliveries SET state = 'delivering', lease_owner = @owner, lease_token = lease_token + 1,
       lease_expires_at = @lease, next_attempt_at = @now, updated_at = @now
     WHERE rowid = @rowid AND state = 'waiting' RETURNING *`,

@@ -16,7 +16,18 @@ import type {
   StoreCapabilities,
   MigrationOutcome,
 } from '../port.js';
-import { callbackColumns, newJobState, rowToAttempt, rowToDelivery, rowToJob, type AttemptRow, type DeliveryRow, type JobRow } from '../rows.js';
+import {
+  callbackColumns,
+  newJobState,
+  rowToAttempt,
+  rowToDelivery,
+  rowToJob,
+  withState,
+  type AttemptRow,
+  type DeliveryRow,
+  type JobRow,
+  type JobStateRow,
+} from '../rows.js';
 import { DeliveryClaimer } from './delivery-claim.js';
 import { SQLITE_MIGRATIONS } from './schema.js';
 import { prepareAll, type Statements } from './sql.js';
@@ -171,7 +182,8 @@ export class SqliteJobStore implements JobStore {
 
   completeJob(id: string, leaseToken: number, c: Completion, retentionMs: number): Promise<CompletedJob | null> {
     return this.writes.write(() => {
-      const row = this.s.complete.get({
+      const known = c.job?.id === id ? c.job : undefined;
+      const row = (known ? this.s.completeReturningState : this.s.complete).get({
         id,
         token: leaseToken,
         state: c.state,
@@ -179,13 +191,13 @@ export class SqliteJobStore implements JobStore {
         error: c.error ? JSON.stringify(c.error) : null,
         now: c.finishedAt,
         expires: c.finishedAt + retentionMs,
-      }) as JobRow | undefined;
+      }) as JobStateRow | undefined;
       if (!row) return null;
       const deliveries = c.leaseDeliveries ? this.leaseWaiting(id, c.leaseDeliveries, c.finishedAt) : [];
       const due = this.s.activateDeliveries.run({ job: id, now: c.finishedAt }).changes > 0;
       if (c.body && c.body.byteLength > 0) this.s.insertChunk.run(id, leaseToken, 0, c.body);
       this.s.deleteStaleChunks.run(id, leaseToken);
-      return { job: rowToJob(row), deliveries, due };
+      return { job: known ? withState(known, row) : rowToJob(row as JobRow), deliveries, due };
     });
   }
 

@@ -1,6 +1,8 @@
-// Store-level micro benchmark of one callback job's writes (no HTTP): insert with a callback, claim, complete,
-// claim its delivery, record the attempt. Also times claimDeliveries alone against a backlog of pending
-// deliveries. Usage: npm run build && node bench/store-lifecycle.mjs [jobs] [backlog]
+// Store-level micro benchmark of one callback job's writes (no HTTP), two ways: queued (insert with a
+// callback, claim, complete, claim its delivery, record the attempt) and direct (insert already leased,
+// complete handing the callback over with the job in hand, record the attempt: what a process with free
+// slots does). Also times claimDeliveries alone against a backlog of pending deliveries.
+// Usage: npm run build && node bench/store-lifecycle.mjs [jobs] [backlog]
 // PRAGMAS="cache_size=-65536;…" applies pragmas after opening (for experiments only).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -50,6 +52,29 @@ const cpu = process.cpuUsage(cpu0);
 console.log(`cpu user ${(cpu.user / jobs).toFixed(1)} µs/job, system ${(cpu.system / jobs).toFixed(1)} µs/job`);
 console.log(`lifecycle: ${jobs} jobs, ${(total / jobs).toFixed(1)} µs/job (${Math.round(jobs / (total / 1e6))} jobs/s), commits ${store.writes.stats.batches}`);
 for (const [k, v] of Object.entries(phase)) console.log(`  ${k.padEnd(14)} ${(v / jobs).toFixed(1)} µs/job`);
+
+// 1b. The direct path (JobLease on insert, DeliveryLease + the caller's job on completion), batches of 50.
+const cpu1 = process.cpuUsage();
+const direct = { insert: 0, complete: 0, record: 0 };
+const commits1 = store.writes.stats.batches;
+const t1 = process.hrtime.bigint();
+for (let done = 0; done < jobs; done += 50) {
+  let t = process.hrtime.bigint();
+  const now = Date.now();
+  const inserted = await Promise.all(Array.from({ length: 50 }, () => store.insertJob(newJob('receiver.test:1'), { owner: 'w', now, leaseMs: 30000 })));
+  direct.insert += us(t); t = process.hrtime.bigint();
+  const done = await Promise.all(inserted.map(({ job }) => store.completeJob(job.id, job.leaseToken, {
+    state: 'succeeded', response, body, error: null, finishedAt: Date.now(), job,
+    leaseDeliveries: { owner: 'w', leaseMs: 30000, hosts: { 'receiver.test:1': 1 } },
+  }, 3600000)));
+  direct.complete += us(t); t = process.hrtime.bigint();
+  await Promise.all(done.map(({ deliveries: [d] }) => store.recordAttempt({ deliveryId: d.id, n: 1, at: Date.now(), latencyMs: 1, status: 200, error: null, snippet: null }, d.leaseToken, { state: 'delivered' })));
+  direct.record += us(t);
+}
+const total1 = us(t1);
+const cpuDirect = process.cpuUsage(cpu1);
+console.log(`direct: cpu user ${(cpuDirect.user / jobs).toFixed(1)} µs/job, system ${(cpuDirect.system / jobs).toFixed(1)} µs/job; ${(total1 / jobs).toFixed(1)} µs/job wall, commits ${store.writes.stats.batches - commits1}`);
+for (const [k, v] of Object.entries(direct)) console.log(`  ${k.padEnd(14)} ${(v / jobs).toFixed(1)} µs/job`);
 
 // 2. claimDeliveries against a backlog: `backlog` pending for a full host + 1 fresh one for another host.
 for (let i = 0; i < backlog; i += 100) {

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { JobUrls } from '../http/urls.js';
 import type { Delivery, Job } from '../model.js';
 import { parseRetryAfter } from '../protocol/retry-after.js';
@@ -9,6 +9,7 @@ import type { DeliveryLease, DeliveryNext, JobStore } from '../store/port.js';
 import { buildCallback } from './payload.js';
 import { judgeAttempt, nextDelayMs } from './schedule.js';
 import { signWebhookOffThread, type Ed25519Signer } from './signing.js';
+import { sendCallback } from './send.js';
 import { Slots } from './slots.js';
 
 export interface DeliveryOptions {
@@ -52,6 +53,8 @@ export class DeliveryDispatcher implements CallbackHandoff {
   private readonly loop: ClaimLoop<Delivery>;
   private readonly running = new Set<Promise<void>>();
   private readonly stopping = new AbortController();
+  /** Cut the exchanges in flight (shutdown, after the grace period). */
+  private readonly cuts = new Set<(reason: Error) => void>();
   /** The per-host counts the last claim was bounded by. */
   private claimedWith: Record<string, number> = {};
 
@@ -89,7 +92,10 @@ export class DeliveryDispatcher implements CallbackHandoff {
   async stop(graceMs = 5_000): Promise<void> {
     this.loop.stop();
     this.slots.dropHeld();
-    const timer = setTimeout(() => this.stopping.abort(), graceMs);
+    const timer = setTimeout(() => {
+      this.stopping.abort();
+      for (const cut of this.cuts) cut(new Error('shutting down'));
+    }, graceMs);
     await Promise.allSettled([...this.running]);
     clearTimeout(timer);
   }
@@ -189,26 +195,27 @@ export class DeliveryDispatcher implements CallbackHandoff {
     let snippet: string | null = null;
     let error: string | null = null;
     let timedOut = false;
+    let cut: ((reason: Error) => void) | undefined;
     try {
-      // undici's own timers bound the wait for the answer and for each piece of it: no AbortSignal.timeout
-      // and AbortSignal.any per attempt (together a sizeable share of an attempt's CPU on Node 20).
-      const res = await request(d.url, {
-        method: call.method,
-        headers: call.headers,
-        body: call.method === 'GET' ? undefined : call.body,
-        dispatcher: this.agent,
-        signal: this.stopping.signal,
-        headersTimeout: this.o.timeoutMs,
-        bodyTimeout: this.o.timeoutMs,
-      });
-      status = res.statusCode;
-      const retryAfter = res.headers['retry-after'];
-      retryAfterMs = parseRetryAfter(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter);
-      snippet = await firstBytes(res.body, SNIPPET_BYTES);
+      // undici's own timers bound the wait for the answer and for each piece of it.
+      const reply = await sendCallback(
+        this.agent,
+        d.url,
+        { method: call.method, headers: call.headers, body: call.method === 'GET' ? undefined : call.body, timeoutMs: this.o.timeoutMs, keep: SNIPPET_BYTES },
+        (c) => {
+          cut = c;
+          this.cuts.add(c);
+        },
+      );
+      status = reply.status;
+      retryAfterMs = parseRetryAfter(reply.retryAfter);
+      snippet = reply.snippet;
     } catch (e) {
       if (this.stopping.signal.aborted) return; // shutting down: not the receiver's fault, not recorded
       timedOut = TIMEOUTS.has((e as { code?: string }).code ?? '');
       error = timedOut ? `no answer within ${this.o.timeoutMs} ms` : describe(e);
+    } finally {
+      if (cut) this.cuts.delete(cut);
     }
     releaseHost();
     const verdict = judgeAttempt(status, retryAfterMs, timedOut);
@@ -256,21 +263,6 @@ async function readAll(it: AsyncIterable<Uint8Array>): Promise<Buffer> {
   const parts: Uint8Array[] = [];
   for await (const p of it) parts.push(p);
   return Buffer.concat(parts);
-}
-
-/** Keep the first bytes of a reply for the attempt log; discard the rest without buffering it. */
-async function firstBytes(body: AsyncIterable<Uint8Array> & { destroy?: () => void }, max: number): Promise<string | null> {
-  const parts: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    if (size < max) parts.push(Buffer.from(chunk).subarray(0, max - size));
-    size += chunk.byteLength;
-    if (size >= max) {
-      body.destroy?.();
-      break;
-    }
-  }
-  return size === 0 ? null : Buffer.concat(parts).toString('utf8');
 }
 
 function describe(e: unknown): string {

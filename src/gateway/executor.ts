@@ -1,12 +1,13 @@
 import { Readable } from 'node:stream';
 import type { Agent } from 'undici';
-import { AbortReason, InterruptedStreamError, type ExecutionContext, type Executor, type Outcome } from '../engine/executor.js';
+import { AbortReason, type ExecutionContext, type Executor, type Outcome } from '../engine/executor.js';
 import { JOB_ERROR_CODES } from '../errors/codes.js';
 import type { Job, JobProgress } from '../model.js';
 import { parseProgress } from '../protocol/progress.js';
 import { parseRetryAfter } from '../protocol/retry-after.js';
 import { responseHeaderPairs } from './forward-headers.js';
 import { PROGRESS_TOKEN_HEADER, PROGRESS_URL_HEADER } from './progress-route.js';
+import { callUpstream } from './upstream-call.js';
 import { flatHeaders, neverReachedUpstream } from './upstream.js';
 
 /** Where and with what token the upstream may report a job's progress. */
@@ -40,20 +41,23 @@ export function upstreamExecutor(agent: Agent, upstream: URL, progressEndpoint?:
     if (body && !(body instanceof Uint8Array)) headers.push('content-length', String(job.request.bodySize));
     let res;
     try {
-      res = await agent.request({
-        origin,
-        path: basePath + job.request.url,
-        method: job.request.method as 'GET',
-        headers,
-        body: body === null ? undefined : body instanceof Uint8Array ? body : Readable.from(body),
+      res = await callUpstream(
+        agent,
+        {
+          origin,
+          path: basePath + job.request.url,
+          method: job.request.method as 'GET',
+          headers,
+          body: body === null ? undefined : body instanceof Uint8Array ? body : Readable.from(body),
+        },
         signal,
-        // undici hands every 1xx but 100 to onInfo, headers parsed (draft-wright-http-progress: 102 + Progress).
-        onInfo: ({ statusCode, headers: info }) => {
+        // Interim responses, headers parsed (draft-wright-http-progress: 102 + Progress).
+        (statusCode, info) => {
           if (statusCode !== 102) return;
-          const p = parseProgress(info.progress);
+          const p = parseProgress(header(info.progress));
           if (p) report(p);
         },
-      });
+      );
     } catch (error) {
       if (signal.aborted) throw signal.reason instanceof AbortReason ? signal.reason : error;
       const message = `${JOB_ERROR_CODES.UpstreamUnreachable}: ${(error as Error).message}`;
@@ -65,11 +69,11 @@ export function upstreamExecutor(agent: Agent, upstream: URL, progressEndpoint?:
     }
     const outcome: Outcome = {
       kind: 'response',
-      status: res.statusCode,
+      status: res.status,
       headers: responseHeaderPairs(res.headers),
-      body: guardBody(res.body),
+      body: res.body,
     };
-    if (RETRY_STATUSES.has(res.statusCode)) {
+    if (RETRY_STATUSES.has(res.status)) {
       // 0 = no usable Retry-After: the engine's backoff decides.
       outcome.retryAfterMs = Math.min(MAX_RETRY_AFTER_MS, parseRetryAfter(header(res.headers['retry-after'])) ?? 0);
     }
@@ -97,14 +101,6 @@ function latestOnly(record: ExecutionContext['progress']): (p: JobProgress) => v
     pending = p;
     if (!writing) void pump();
   };
-}
-
-async function* guardBody(body: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
-  try {
-    yield* body;
-  } catch (error) {
-    throw new InterruptedStreamError((error as Error).message, { cause: error });
-  }
 }
 
 function header(v: string | string[] | undefined): string | undefined {

@@ -196,7 +196,8 @@ export class SqliteJobStore implements JobStore {
       const deliveries = c.leaseDeliveries ? this.leaseWaiting(id, c.leaseDeliveries, c.finishedAt) : [];
       const due = this.s.activateDeliveries.run({ job: id, now: c.finishedAt }).changes > 0;
       if (c.body && c.body.byteLength > 0) this.s.insertChunk.run(id, leaseToken, 0, c.body);
-      this.s.deleteStaleChunks.run(id, leaseToken);
+      // Pieces of earlier attempts (other lease tokens) can only exist after a first attempt.
+      if (!(known && known.attempts === 1)) this.s.deleteStaleChunks.run(id, leaseToken);
       return { job: known ? withState(known, row) : rowToJob(row as JobRow), deliveries, due };
     });
   }

@@ -78,6 +78,9 @@ export interface JobOptions {
   origin?: string;
   /** The original request URL, absolute (seed 001's `source_url`). */
   sourceUrl?: string;
+  /** The hosts of the callbacks given at submission: whichever process runs the job reserves delivery slots
+   * there and hands the callbacks over in the completing commit. */
+  callbackHosts?: string[];
 }
 
 export interface Job {

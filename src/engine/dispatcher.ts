@@ -71,9 +71,9 @@ export class Dispatcher {
   }
 
   /** Start a job committed with this process's lease, in the slot `reserve` promised. */
-  runReserved(job: Job, callbackHosts: readonly string[]): void {
+  runReserved(job: Job): void {
     this.reserved--;
-    this.run(job, callbackHosts);
+    this.run(job);
   }
 
   /** Abort the attempt running here for a job (cancel). */
@@ -96,11 +96,11 @@ export class Dispatcher {
     clearTimeout(timer);
   }
 
-  private run(job: Job, callbackHosts?: readonly string[]): void {
+  private run(job: Job): void {
     const controller = new AbortController();
     this.running.set(job.id, controller);
     this.deps.events.emit(job);
-    runAttempt(this.deps, job, controller, callbackHosts)
+    runAttempt(this.deps, job, controller)
       .catch((error: unknown) => this.log.error({ err: error, job: job.id }, 'attempt crashed'))
       .finally(() => {
         this.running.delete(job.id);

@@ -139,6 +139,7 @@ export class Engine {
     if (this.queuedEstimate >= this.maxQueued) {
       throw new AsyncgateError('queue-full', `${this.queuedEstimate} jobs are waiting`, { headers: { 'retry-after': '5' } });
     }
+    if (job.callbacks?.length) job.options.callbackHosts = job.callbacks.map((cb) => callbackHost(cb.url));
     // A free slot and no queue: commit the job already running here and start it at once (one commit, no
     // claim). Otherwise it is committed queued and the claim loop takes it in turn.
     const direct = this.dispatcher.reserve();
@@ -150,7 +151,7 @@ export class Engine {
       throw error;
     }
     if (direct && outcome.created && outcome.job.state === 'running') {
-      this.dispatcher.runReserved(outcome.job, (job.callbacks ?? []).map((cb) => callbackHost(cb.url)));
+      this.dispatcher.runReserved(outcome.job);
       return outcome;
     }
     if (direct) this.dispatcher.unreserve();

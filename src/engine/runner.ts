@@ -28,13 +28,8 @@ const WIRE_HEADERS = new Set(['content-length', 'transfer-encoding', 'connection
  * then completes, requeues or fails it — every write fenced by the lease token, so an attempt that lost its
  * lease (rescued elsewhere, canceled) changes nothing.
  */
-export async function runAttempt(
-  deps: RunnerDeps,
-  job: Job,
-  controller: AbortController,
-  /** The hosts of the job's callbacks, when known (the job was accepted here and run at once). */
-  callbackHosts: readonly string[] = [],
-): Promise<void> {
+export async function runAttempt(deps: RunnerDeps, job: Job, controller: AbortController): Promise<void> {
+  const callbackHosts = job.options.callbackHosts ?? [];
   const { store, events, log } = deps;
   const timeout = setTimeout(() => controller.abort(new AbortReason('timeout')), job.options.timeoutMs);
   let outcome: Outcome;

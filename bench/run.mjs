@@ -1045,7 +1045,7 @@ function reportCallbacks(L, r, d, cpuRow) {
     L.push(`| D1. callbacks/s, asyncgate with \`callbacks.perHost\` ${t.perHost} (config file) | ${fmt(t.d1.deliveriesPerSec)}; p50 / p99 ${lat(t.d1.latencyMs)} | ${B((x) => fmt(x.d1.deliveriesPerSec))} | ${ratio(t.d1.deliveriesPerSec, base?.d1?.deliveriesPerSec)} | all delivered once | ${verdict(cleanD1(t.d1))} (info) |`);
     L.push(`| D2. end-to-end jobs/s, asyncgate with \`callbacks.perHost\` ${t.perHost} (config file) | ${fmt(t.d2.jobsPerSec)}; p50 / p99 ${lat(t.d2.latencyMs)}; CPU/job ${cpuPerJob(t.d2)} | ${B((x) => fmt(x.d2.jobsPerSec))} | ${ratio(t.d2.jobsPerSec, base?.d2?.jobsPerSec)} | all delivered once | ${verdict(cleanD2(t.d2))} (info) |`);
   }
-  L.push(`| what is committed per job | SQLite WAL: every step (accept, claim, response + completion, delivery claim, attempt) is in a group commit whose WAL is fdatasynced before it is acted on (off the event loop) | ${redisPersist}: ${redisDurable ? 'Redis persistence as configured' : '**memory only, nothing reaches the disk**'} | | | |`);
+  L.push(`| what is committed per job | SQLite WAL: every step (accept, already leased when a slot is free, else accept + claim; response + completion, with the callback's lease; delivery claim when not handed over; attempt) is in a group commit whose WAL is fdatasynced before it is acted on (off the event loop) | ${redisPersist}: ${redisDurable ? 'Redis persistence as configured' : '**memory only, nothing reaches the disk**'} | | | |`);
   L.push('');
   if (base?.error) L.push(`**The baseline failed: ${base.error.replace(/\|/g, '\\|')}**`, '');
   if (hasBase && base.cleanup) L.push(`Baseline queue \`${base.queue}\` obliterated at the end; its keys left in Redis: ${base.cleanup.keysLeft}.`, '');

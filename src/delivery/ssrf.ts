@@ -297,6 +297,21 @@ function normaliseHostEntry(entry: string): string {
  * metadata addresses.
  */
 export function addressRefusal(ip: string, policy: CallbackPolicy): string | undefined {
+  // The same few addresses come up again and again (a client's receivers, every connection to them): remember
+  // the verdict per policy, for a bounded number of addresses.
+  let verdicts = remembered.get(policy);
+  if (!verdicts) remembered.set(policy, (verdicts = new Map()));
+  if (verdicts.has(ip)) return verdicts.get(ip);
+  const reason = judgeAddress(ip, policy);
+  if (verdicts.size >= REMEMBERED_ADDRESSES) verdicts.clear();
+  verdicts.set(ip, reason);
+  return reason;
+}
+
+const REMEMBERED_ADDRESSES = 1024;
+const remembered = new WeakMap<CallbackPolicy, Map<string, string | undefined>>();
+
+function judgeAddress(ip: string, policy: CallbackPolicy): string | undefined {
   const allow = compileAllow(policy.allowCidrs);
   const addr = parseIp(ip);
   if (!addr) return `${JSON.stringify(ip)} is not an IP address`;

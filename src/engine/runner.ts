@@ -133,7 +133,15 @@ async function finish(
     done = await deps.store.completeJob(
       job.id,
       job.leaseToken,
-      { ...c, body: body?.byteLength ? body : undefined, finishedAt: deps.now(), leaseDeliveries: lease, job },
+      {
+        state: c.state,
+        response: c.response,
+        error: c.error,
+        body: body?.byteLength ? body : undefined,
+        finishedAt: deps.now(),
+        leaseDeliveries: lease,
+        job,
+      },
       job.options.retentionMs,
     );
   } catch (error) {

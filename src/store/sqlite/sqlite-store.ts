@@ -303,7 +303,15 @@ export class SqliteJobStore implements JobStore {
         error: a.error,
       }) as { attempts: number } | undefined;
       if (!row) return false;
-      this.s.insertAttempt.run({ ...a, n: row.attempts, latency: Math.round(a.latencyMs) });
+      this.s.insertAttempt.run({
+        deliveryId: a.deliveryId,
+        n: row.attempts,
+        at: a.at,
+        status: a.status,
+        latency: Math.round(a.latencyMs),
+        error: a.error,
+        snippet: a.snippet,
+      });
       return true;
     });
   }

@@ -70,10 +70,11 @@ export class Dispatcher {
     this.loop.nudge();
   }
 
-  /** Start a job committed with this process's lease, in the slot `reserve` promised. */
+  /** Start a job committed with this process's lease, in the slot `reserve` promised. Not once stopping: the
+   * lease is handed back with the others (or lapses and is rescued), as for a job claimed but not started. */
   runReserved(job: Job): void {
     this.reserved--;
-    this.run(job);
+    if (this.loop.running) this.run(job);
   }
 
   /** Abort the attempt running here for a job (cancel). */

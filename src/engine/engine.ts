@@ -139,7 +139,8 @@ export class Engine {
     if (this.queuedEstimate >= this.maxQueued) {
       throw new AsyncgateError('queue-full', `${this.queuedEstimate} jobs are waiting`, { headers: { 'retry-after': '5' } });
     }
-    if (job.callbacks?.length) job.options.callbackHosts = job.callbacks.map((cb) => callbackHost(cb.url));
+    // A copy of the options: the caller's object may be shared (it is fresh per request today).
+    if (job.callbacks?.length) job.options = { ...job.options, callbackHosts: job.callbacks.map((cb) => callbackHost(cb.url)) };
     // A free slot and no queue: commit the job already running here and start it at once (one commit, no
     // claim). Otherwise it is committed queued and the claim loop takes it in turn.
     const direct = this.dispatcher.reserve();

@@ -28,10 +28,14 @@ function gatedExecutor() {
   const executor: Executor = async ({ job }) => {
     started.push(job.id);
     await new Promise<void>((resolve) => gates.set(job.id, resolve));
-    return { kind: 'response', status: 200, headers: [['content-type', 'text/plain']], body: [Buffer.from(`done ${job.id}`)] };
+    return { kind: 'response', status: 200, headers: [['content-type', 'text/plain']], body: bodyOf(`done ${job.id}`) };
   };
   const release = (id: string) => gates.get(id)?.();
   return { executor, started, release, gates };
+}
+
+async function* bodyOf(text: string): AsyncIterable<Uint8Array> {
+  yield Buffer.from(text);
 }
 
 async function until(cond: () => boolean | Promise<boolean>, ms = 5_000): Promise<void> {

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { Delivery, NewJob } from '../../model.js';
 import type { CompletedJob, Completion, InsertOutcome, JobLease } from '../port.js';
-import { callbackColumns, newJobState, rowToDelivery, rowToJob, type DeliveryRow, type JobRow } from '../rows.js';
+import { callbackColumns, leaseColumns, newJobState, rowToDelivery, rowToJob, type DeliveryRow, type JobRow } from '../rows.js';
 import { Batcher } from './batcher.js';
 import type { StatementName } from './sql.js';
 
@@ -56,11 +56,7 @@ export class GroupedWrites {
       created_at: job.createdAt,
       req_body_size: job.request.bodySize ?? job.request.body?.byteLength ?? 0,
       callbacks: (job.callbacks ?? []).map((cb) => ({ ...callbackColumns(cb), id: cb.id })),
-      state: lease ? 'running' : 'queued',
-      attempts: lease ? 1 : 0,
-      lease_owner: lease?.owner ?? null,
-      lease_token: lease ? 1 : 0,
-      lease_expires_at: lease ? lease.now + lease.leaseMs : null,
+      ...leaseColumns(lease),
     }));
     const inserted = new Set((await this.run<{ id: string }>('insertJobs', [JSON.stringify(rows)])).map((r) => r.id));
     return Promise.all(

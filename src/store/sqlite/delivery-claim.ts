@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { Delivery } from '../../model.js';
+import type { DeliveryLease } from '../port.js';
 import { rowToDelivery, type DeliveryRow } from '../rows.js';
 
 export interface DeliveryClaim {
@@ -18,8 +19,8 @@ interface Candidate {
 }
 
 /**
- * Claims due deliveries without looking at the whole backlog. Pending rows are indexed by
- * (host, round > 0, next_attempt_at), so the claim walks the hosts that have pending rows (one index seek
+ * Leases deliveries: a finishing job's own (leaseOfFinishing), and due ones claimed without looking at the
+ * whole backlog (claim). Pending rows are indexed by (host, round > 0, next_attempt_at), so the claim walks the hosts that have pending rows (one index seek
  * each) and, for each host with free slots, reads at most min(free slots, limit) of its due rows: first
  * attempts, then retries. Of those candidates the longest due go first, first attempts before any retry.
  * The cost is O((hosts + candidates) · log n), whatever the backlog: a slow or dead host's pile is never
@@ -29,6 +30,8 @@ export class DeliveryClaimer {
   private readonly nextHost: Database.Statement;
   private readonly dueOfHost: Database.Statement;
   private readonly lease: Database.Statement;
+  private readonly waitingOfJob: Database.Statement;
+  private readonly leaseWaiting: Database.Statement;
 
   constructor(db: Database.Database) {
     // INDEXED BY: without statistics the planner chose another index (deliveries_state, since dropped) and sorted.
@@ -45,6 +48,28 @@ export class DeliveryClaimer {
     this.lease = db.prepare(`UPDATE deliveries SET state = 'delivering', lease_owner = @owner,
         lease_token = lease_token + 1, lease_expires_at = @lease, updated_at = @now
       WHERE rowid = @rowid AND state = 'pending' RETURNING *`);
+    this.waitingOfJob = db.prepare(
+      `SELECT rowid, host FROM deliveries INDEXED BY deliveries_job WHERE job_id = ? AND state = 'waiting' ORDER BY id`,
+    );
+    // Select, then update by rowid: `UPDATE … WHERE rowid IN (SELECT … LIMIT n)` cost 80 µs here.
+    this.leaseWaiting = db.prepare(`UPDATE deliveries SET state = 'delivering', lease_owner = @owner,
+        lease_token = lease_token + 1, lease_expires_at = @lease, next_attempt_at = @now, updated_at = @now
+      WHERE rowid = @rowid AND state = 'waiting' RETURNING *`);
+  }
+
+  /** Lease a finishing job's waiting deliveries, up to the slots given per host (DeliveryLease). Runs inside the
+   * completion's transaction. */
+  leaseOfFinishing(jobId: string, l: DeliveryLease, now: number): Delivery[] {
+    const room: Record<string, number> = { ...l.hosts };
+    const out: Delivery[] = [];
+    for (const { rowid, host } of this.waitingOfJob.all(jobId) as Array<{ rowid: number; host: string }>) {
+      if (!((room[host] ?? 0) > 0)) continue;
+      const row = this.leaseWaiting.get({ rowid, owner: l.owner, lease: now + l.leaseMs, now }) as DeliveryRow | undefined;
+      if (!row) continue;
+      room[host]!--;
+      out.push(rowToDelivery(row));
+    }
+    return out;
   }
 
   claim(c: DeliveryClaim): Delivery[] {

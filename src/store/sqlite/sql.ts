@@ -83,12 +83,6 @@ const SQL = {
   // waiting delivery on each completion.
   activateDeliveries: `UPDATE deliveries INDEXED BY deliveries_job SET state = 'pending', next_attempt_at = @now,
       updated_at = @now WHERE job_id = @job AND state = 'waiting'`,
-  waitingOfJob: `SELECT rowid, host FROM deliveries INDEXED BY deliveries_job WHERE job_id = ? AND state = 'waiting'
-    ORDER BY id`,
-  // Two statements (select, then update by rowid): \`UPDATE … WHERE rowid IN (SELECT … LIMIT n)\` cost 80 µs here.
-  leaseWaiting: `UPDATE deliveries SET state = 'delivering', lease_owner = @owner, lease_token = lease_token + 1,
-      lease_expires_at = @lease, next_attempt_at = @now, updated_at = @now
-    WHERE rowid = @rowid AND state = 'waiting' RETURNING *`,
   renewDeliveries: `UPDATE deliveries SET lease_expires_at = ? WHERE state = 'delivering' AND lease_owner = ?`,
   rescueDeliveries: `UPDATE deliveries SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL,
       next_attempt_at = @now, updated_at = @now WHERE state = 'delivering' AND lease_expires_at < @now`,

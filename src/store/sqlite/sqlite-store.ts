@@ -5,7 +5,6 @@ import type { CallbackSpec, Delivery, DeliveryAttempt, Job, JobError, JobProgres
 import type {
   CompletedJob,
   Completion,
-  DeliveryLease,
   JobLease,
   DeliveryListQuery,
   DeliveryNext,
@@ -18,6 +17,7 @@ import type {
 } from '../port.js';
 import {
   callbackColumns,
+  leaseColumns,
   newJobState,
   rowToAttempt,
   rowToDelivery,
@@ -29,7 +29,7 @@ import {
   type JobStateRow,
 } from '../rows.js';
 import { DeliveryClaimer } from './delivery-claim.js';
-import { SQLITE_MIGRATIONS } from './schema.js';
+import { migrate } from './migrate.js';
 import { prepareAll, type Statements } from './sql.js';
 import { openWalSync, type WalSync } from './wal-sync.js';
 import { WriteQueue } from './write-queue.js';
@@ -93,11 +93,7 @@ export class SqliteJobStore implements JobStore {
         retryable: job.options.retryable ? 1 : 0,
         max_attempts: job.options.maxAttempts,
         now: job.createdAt,
-        state: lease ? 'running' : 'queued',
-        attempts: lease ? 1 : 0,
-        lease_owner: lease?.owner ?? null,
-        lease_token: lease ? 1 : 0,
-        lease_expires_at: lease ? lease.now + lease.leaseMs : null,
+        ...leaseColumns(lease),
       });
       for (const cb of job.callbacks ?? []) this.insertDelivery(job.id, cb, cb.id, 'waiting', job.createdAt);
       return { job: newJobState(job, lease), created: true };
@@ -193,27 +189,13 @@ export class SqliteJobStore implements JobStore {
         expires: c.finishedAt + retentionMs,
       }) as JobStateRow | undefined;
       if (!row) return null;
-      const deliveries = c.leaseDeliveries ? this.leaseWaiting(id, c.leaseDeliveries, c.finishedAt) : [];
+      const deliveries = c.leaseDeliveries ? this.claimer.leaseOfFinishing(id, c.leaseDeliveries, c.finishedAt) : [];
       const due = this.s.activateDeliveries.run({ job: id, now: c.finishedAt }).changes > 0;
       if (c.body && c.body.byteLength > 0) this.s.insertChunk.run(id, leaseToken, 0, c.body);
       // Pieces of earlier attempts (other lease tokens) can only exist after a first attempt.
       if (!(known && known.attempts === 1)) this.s.deleteStaleChunks.run(id, leaseToken);
       return { job: known ? withState(known, row) : rowToJob(row as JobRow), deliveries, due };
     });
-  }
-
-  /** Lease a finishing job's waiting deliveries, up to the slots given per host (see DeliveryLease). */
-  private leaseWaiting(id: string, l: DeliveryLease, now: number): Delivery[] {
-    const room: Record<string, number> = { ...l.hosts };
-    const out: Delivery[] = [];
-    for (const { rowid, host } of this.s.waitingOfJob.all(id) as Array<{ rowid: number; host: string }>) {
-      if (!((room[host] ?? 0) > 0)) continue;
-      const row = this.s.leaseWaiting.get({ rowid, owner: l.owner, lease: now + l.leaseMs, now }) as DeliveryRow | undefined;
-      if (!row) continue;
-      room[host]!--;
-      out.push(rowToDelivery(row));
-    }
-    return out;
   }
 
   requeueJob(id: string, leaseToken: number, runAt: number, now: number): Promise<boolean> {
@@ -407,20 +389,4 @@ export class SqliteJobStore implements JobStore {
     this.walSync?.close();
     this.db.close();
   }
-}
-
-function migrate(db: Database.Database): MigrationOutcome {
-  const applied = db.pragma('user_version', { simple: true }) as number;
-  if (applied > SQLITE_MIGRATIONS.length) {
-    throw new Error(
-      `database schema version ${applied} is newer than this asyncgate (${SQLITE_MIGRATIONS.length}); upgrade asyncgate`,
-    );
-  }
-  for (let v = applied; v < SQLITE_MIGRATIONS.length; v++) {
-    db.transaction(() => {
-      db.exec(SQLITE_MIGRATIONS[v]!);
-      db.pragma(`user_version = ${v + 1}`);
-    })();
-  }
-  return { from: applied, to: SQLITE_MIGRATIONS.length };
 }

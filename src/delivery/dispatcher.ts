@@ -52,9 +52,10 @@ export class DeliveryDispatcher implements CallbackHandoff {
   private readonly slots: Slots<Held>;
   private readonly loop: ClaimLoop<Delivery>;
   private readonly running = new Set<Promise<void>>();
-  private readonly stopping = new AbortController();
   /** Cut the exchanges in flight (shutdown, after the grace period). */
   private readonly cuts = new Set<(reason: Error) => void>();
+  /** The grace period ended: exchanges still in flight were cut, and go unrecorded. */
+  private cutOff = false;
   /** The per-host counts the last claim was bounded by. */
   private claimedWith: Record<string, number> = {};
 
@@ -93,7 +94,7 @@ export class DeliveryDispatcher implements CallbackHandoff {
     this.loop.stop();
     this.slots.dropHeld();
     const timer = setTimeout(() => {
-      this.stopping.abort();
+      this.cutOff = true;
       for (const cut of this.cuts) cut(new Error('shutting down'));
     }, graceMs);
     await Promise.allSettled([...this.running]);
@@ -211,7 +212,7 @@ export class DeliveryDispatcher implements CallbackHandoff {
       retryAfterMs = parseRetryAfter(reply.retryAfter);
       snippet = reply.snippet;
     } catch (e) {
-      if (this.stopping.signal.aborted) return; // shutting down: not the receiver's fault, not recorded
+      if (this.cutOff) return; // shutting down: not the receiver's fault, not recorded
       timedOut = TIMEOUTS.has((e as { code?: string }).code ?? '');
       error = timedOut ? `no answer within ${this.o.timeoutMs} ms` : describe(e);
     } finally {

@@ -29,7 +29,6 @@ const WIRE_HEADERS = new Set(['content-length', 'transfer-encoding', 'connection
  * lease (rescued elsewhere, canceled) changes nothing.
  */
 export async function runAttempt(deps: RunnerDeps, job: Job, controller: AbortController): Promise<void> {
-  const callbackHosts = job.options.callbackHosts ?? [];
   const { store, events, log } = deps;
   const timeout = setTimeout(() => controller.abort(new AbortReason('timeout')), job.options.timeoutMs);
   let outcome: Outcome;
@@ -53,7 +52,7 @@ export async function runAttempt(deps: RunnerDeps, job: Job, controller: AbortCo
 
   try {
     if (isShutdownOrCancel(controller.signal)) return; // the lease is handed back / job already canceled
-    await settle(deps, job, outcome, controller.signal, callbackHosts);
+    await settle(deps, job, outcome, controller.signal);
   } catch (error) {
     if (isShutdownOrCancel(controller.signal)) return;
     const reason = failureFromAbort(controller.signal);
@@ -70,7 +69,7 @@ export async function runAttempt(deps: RunnerDeps, job: Job, controller: AbortCo
             ? { code: 'UpstreamInterrupted', message: `${JOB_ERROR_CODES.UpstreamInterrupted} (${error.message})` }
             : { code: 'InternalError', message: (error as Error).message };
     if (jobError.code === 'InternalError') log.error({ err: error, job: job.id }, 'storing the result failed');
-    await finish(deps, job, { state: 'failed', response: null, error: jobError }, undefined, callbackHosts).catch((e: unknown) =>
+    await finish(deps, job, { state: 'failed', response: null, error: jobError }).catch((e: unknown) =>
       log.error({ err: e, job: job.id }, 'could not record the failure'),
     );
   } finally {
@@ -78,14 +77,14 @@ export async function runAttempt(deps: RunnerDeps, job: Job, controller: AbortCo
   }
 }
 
-async function settle(deps: RunnerDeps, job: Job, outcome: Outcome, signal: AbortSignal, hosts: readonly string[]): Promise<void> {
+async function settle(deps: RunnerDeps, job: Job, outcome: Outcome, signal: AbortSignal): Promise<void> {
   const attemptsLeft = job.attempts < job.options.maxAttempts;
   switch (outcome.kind) {
     case 'retry':
       if ((job.options.retryable || !outcome.sent) && attemptsLeft) return requeue(deps, job, outcome.delayMs);
-      return void (await finish(deps, job, { state: 'failed', response: null, error: outcome.error }, undefined, hosts));
+      return void (await finish(deps, job, { state: 'failed', response: null, error: outcome.error }));
     case 'fail':
-      return void (await finish(deps, job, { state: 'failed', response: null, error: outcome.error }, undefined, hosts));
+      return void (await finish(deps, job, { state: 'failed', response: null, error: outcome.error }));
     case 'response': {
       if (outcome.retryAfterMs !== undefined && job.options.retryable && attemptsLeft) {
         await drain(outcome.body).catch(() => undefined);
@@ -94,7 +93,7 @@ async function settle(deps: RunnerDeps, job: Job, outcome: Outcome, signal: Abor
       const { size, inline, lostLease } = await sinkResult(deps.store, job.id, job.leaseToken, outcome.body, deps.maxResultBytes);
       if (lostLease || signal.aborted) {
         const reason = failureFromAbort(signal);
-        if (reason?.kind === 'fail') await finish(deps, job, { state: 'failed', response: null, error: reason.error }, undefined, hosts);
+        if (reason?.kind === 'fail') await finish(deps, job, { state: 'failed', response: null, error: reason.error });
         return;
       }
       const headers = storedHeaders(outcome.headers);
@@ -109,7 +108,6 @@ async function settle(deps: RunnerDeps, job: Job, outcome: Outcome, signal: Abor
           error: failed ? { code: 'UpstreamHttpError', message: `the upstream answered ${outcome.status}` } : null,
         },
         inline ?? (size === 0 ? EMPTY : undefined),
-        hosts,
       );
     }
   }
@@ -125,9 +123,9 @@ async function finish(
   job: Job,
   c: { state: 'succeeded' | 'failed'; response: Job['response']; error: JobError | null },
   body?: Uint8Array,
-  hosts: readonly string[] = [],
 ): Promise<void> {
-  const lease = hosts.length ? deps.callbacks?.reserve(hosts) : undefined;
+  const hosts = job.options.callbackHosts;
+  const lease = hosts?.length ? deps.callbacks?.reserve(hosts) : undefined;
   let done;
   try {
     done = await deps.store.completeJob(

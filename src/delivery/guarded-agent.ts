@@ -27,9 +27,7 @@
 import dns from 'node:dns';
 import { isIP, type LookupFunction } from 'node:net';
 import { Agent, buildConnector } from 'undici';
-import { addressRefusal, assertValidPolicy, CallbackPolicyError, normaliseHostName, type CallbackPolicy } from './ssrf.js';
-
-const ALLOW_HINT = 'allow it with --allow-callback-hosts';
+import { addressRefusal, ALLOW_HINT, assertValidPolicy, CallbackPolicyError, normaliseHostName, type CallbackPolicy } from './ssrf.js';
 
 type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | dns.LookupAddress[], family?: number) => void;
 type Resolver = (hostname: string, options: dns.LookupOptions, callback: LookupCallback) => void;

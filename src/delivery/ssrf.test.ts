@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { addressRefusal, CallbackPolicyError, checkCallbackUrl, parseAllowList, type CallbackPolicy } from './ssrf.js';
+import { checkCallbackUrl } from './callback-url.js';
+import { addressRefusal, CallbackPolicyError, parseAllowList, type CallbackPolicy } from './ssrf.js';
 
 const DEFAULT: CallbackPolicy = { allowPrivate: false, allowHosts: [], allowCidrs: [] };
 const allow = (...allowCidrs: string[]): CallbackPolicy => ({ allowPrivate: false, allowHosts: [], allowCidrs });

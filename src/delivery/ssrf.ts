@@ -3,7 +3,7 @@
 // asyncgate POSTs results to URLs its clients choose, so a client could aim it at the gateway's own
 // network: loopback admin ports, RFC 1918 services, the cloud metadata endpoint. This module decides
 // which addresses may be dialled. It is used twice:
-//   - up front, by checkCallbackUrl, when a job is accepted: a URL whose host is an IP literal (in any
+//   - up front, by checkCallbackUrl (callback-url.ts), when a job is accepted: a URL whose host is an IP literal (in any
 //     notation WHATWG URL normalises) or 'localhost' can be judged at once and answered with 400;
 //   - at dial time, by guarded-agent.ts, on the address the socket actually connects to — the only
 //     check that DNS rebinding (a name that resolved to a public address when checked and to 127.0.0.1
@@ -36,7 +36,8 @@ export class CallbackPolicyError extends Error {
   }
 }
 
-const ALLOW_HINT = 'allow it with --allow-callback-hosts';
+/** How every refusal ends: what the operator can do about it. */
+export const ALLOW_HINT = 'allow it with --allow-callback-hosts';
 
 type IP = ipaddr.IPv4 | ipaddr.IPv6;
 
@@ -361,53 +362,8 @@ function judge(addr: IP, allow: CompiledAllow): Verdict | undefined {
   return undefined;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Judging URLs
-
 /** Host name as compared with allowHosts: lower-case (WHATWG already did that), no trailing dot. */
 export function normaliseHostName(hostname: string): string {
   const h = hostname.toLowerCase();
   return h.endsWith('.') ? h.slice(0, -1) : h;
-}
-
-/**
- * Judge a callback URL up front, before accepting a job. Requires http: or https:, no credentials, a host.
- * A host that is an IP literal in any notation WHATWG URL normalises (decimal 2130706433, octal 0177.0.0.1,
- * hex 0x7f.1, short 127.1, [::1], [::ffff:7f00:1], …) is judged now, as are 'localhost' and '*.localhost'
- * (RFC 6761: always loopback) unless loopback is allowed (allowPrivate or an allow CIDR covering 127.0.0.1
- * or ::1). Other host names pass here — they can only be judged at dial time (see
- * guarded-agent.ts) — unless listed in allowHosts, which pass everywhere. Returns the parsed URL (use its
- * href: it is the normalised form that was judged) or throws CallbackPolicyError. Messages name only the
- * URL's origin, never its path or query, which often carry tokens.
- */
-export function checkCallbackUrl(url: string, policy: CallbackPolicy): URL {
-  if (typeof url !== 'string') throw new CallbackPolicyError('callback URL must be a string');
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    throw new CallbackPolicyError('callback URL is not a valid absolute URL');
-  }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') {
-    throw new CallbackPolicyError(`callback URL scheme ${JSON.stringify(u.protocol.slice(0, 20))} is not allowed (only http: and https:)`);
-  }
-  if (u.username !== '' || u.password !== '') {
-    throw new CallbackPolicyError('callback URL must not contain credentials (user:password@)');
-  }
-  if (u.hostname === '') throw new CallbackPolicyError('callback URL has no host');
-  const origin = `${u.protocol}//${u.host}/`;
-  const host = u.hostname;
-  const literal = host.startsWith('[') || isIPv4(host);
-  if (literal) {
-    const reason = addressRefusal(host, policy);
-    if (reason !== undefined) throw new CallbackPolicyError(`callback URL ${origin} refused: ${reason}; ${ALLOW_HINT}`);
-    return u;
-  }
-  const name = normaliseHostName(host);
-  if (policy.allowHosts.includes(name)) return u;
-  const loopbackAllowed = addressRefusal('127.0.0.1', policy) === undefined || addressRefusal('::1', policy) === undefined;
-  if ((name === 'localhost' || name.endsWith('.localhost')) && !loopbackAllowed) {
-    throw new CallbackPolicyError(`callback URL ${origin} refused: ${name} is a loopback name (RFC 6761); ${ALLOW_HINT}`);
-  }
-  return u;
 }

@@ -1,7 +1,8 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { RouteRule } from '../config/routes.js';
 import { isValidSecret } from '../delivery/signing.js';
-import { CallbackPolicyError, checkCallbackUrl, type CallbackPolicy } from '../delivery/ssrf.js';
+import { checkCallbackUrl } from '../delivery/callback-url.js';
+import { CallbackPolicyError, type CallbackPolicy } from '../delivery/ssrf.js';
 import { asProblem } from '../errors/as-problem.js';
 import { AsyncgateError } from '../errors/asyncgate-error.js';
 import type { CallbackSpec, Dialect } from '../model.js';

@@ -1,5 +1,5 @@
 /** asyncgate's public API: the gateway, the engine and its ports, for embedding and tests. */
-export { createGateway, type Gateway } from './app/gateway.js';
+export { createGateway, type Gateway } from './gateway/server.js';
 export { createLogger } from './app/logger.js';
 export { resolveSettings, loadConfigFile, DEFAULTS, type Settings } from './config/settings.js';
 export type { ConfigFile, RouteRuleInput } from './config/schema.js';

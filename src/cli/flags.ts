@@ -1,5 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { parseDuration, parseSize } from '../config/units.js';
+import { parseDuration, parseSize } from '../shared/units.js';
 
 /** A usage mistake: printed with the command's help hint, exit code 2. */
 export class UsageError extends Error {}

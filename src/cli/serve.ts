@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { createGateway, type Gateway } from '../app/gateway.js';
+import { createGateway, type Gateway } from '../gateway/server.js';
 import { createLogger } from '../app/logger.js';
 import { loadConfigFile, resolveSettings, type Settings } from '../config/settings.js';
 import { durationFlag, intFlag, parseFlags, sizeFlag, UsageError } from './flags.js';

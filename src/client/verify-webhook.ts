@@ -1,15 +1,15 @@
 /**
  * Verifying a callback as its receiver (Standard Webhooks 1.0.0, as asyncgate signs them: see
- * `delivery/signing.ts` for the spec's rules). The spec asks receivers to:
+ * `protocol/standard-webhooks.ts` for the spec's rules). The spec asks receivers to:
  * - recompute the signature of `{webhook-id}.{webhook-timestamp}.{body}` over the raw body bytes, and compare
  *   "using a constant time comparison function";
  * - accept any of the space-separated signatures (several during key rotation);
  * - reject timestamps outside a tolerance, "to prevent replay attacks".
  * Keys: `whsec_…` (HMAC-SHA256, `v1`), `whpk_…` (ed25519 public key, `v1a`: asyncgate publishes it at
- * `GET {prefix}/webhook-key`), or a callback's raw `secret` (its UTF-8 bytes, as seed 000's `secret=` is used).
+ * `GET {prefix}/webhook-key`), or a callback's raw `secret` (its UTF-8 bytes, as a `Callback` header's `secret=` is used).
  */
 import { createHmac, createPublicKey, timingSafeEqual, verify, type KeyObject } from 'node:crypto';
-import { secretKey } from '../delivery/signing.js';
+import { decodeBase64, DEFAULT_TOLERANCE_SECONDS, PUBLIC_KEY_PREFIX, secretKey, signedPrefix, SPKI_ED25519_PREFIX } from '../protocol/standard-webhooks.js';
 import { WebhookVerificationError } from './errors.js';
 
 /** Headers as node:http, fetch or a plain object give them. */
@@ -22,17 +22,13 @@ export interface VerifyWebhookOptions {
   now?: Date | number;
 }
 
-const PUBLIC_KEY_PREFIX = 'whpk_';
-/** DER header of an SPKI Ed25519 public key (RFC 8410 §4): 12 bytes, then the 32-byte key. */
-const SPKI_ED25519 = Buffer.from('302a300506032b6570032100', 'hex');
-
 type Key = { kind: 'v1'; hmac: Buffer } | { kind: 'v1a'; publicKey: KeyObject };
 
 function parseKey(key: string): Key {
   if (key.startsWith(PUBLIC_KEY_PREFIX)) {
-    const raw = Buffer.from(key.slice(PUBLIC_KEY_PREFIX.length), 'base64');
-    if (raw.length !== 32) throw new TypeError('verifyWebhook: a whpk_ key must be base64 of 32 bytes');
-    return { kind: 'v1a', publicKey: createPublicKey({ key: Buffer.concat([SPKI_ED25519, raw]), format: 'der', type: 'spki' }) };
+    const raw = decodeBase64(key.slice(PUBLIC_KEY_PREFIX.length));
+    if (raw?.length !== 32) throw new TypeError('verifyWebhook: a whpk_ key must be base64 of 32 bytes');
+    return { kind: 'v1a', publicKey: createPublicKey({ key: Buffer.concat([SPKI_ED25519_PREFIX, raw]), format: 'der', type: 'spki' }) };
   }
   try {
     return { kind: 'v1', hmac: secretKey(key) };
@@ -42,6 +38,7 @@ function parseKey(key: string): Key {
 }
 
 function header(headers: WebhookHeaders, name: string): string | undefined {
+  if (typeof headers !== 'object' || headers === null) return undefined;
   if (headers instanceof Headers) return headers.get(name) ?? undefined;
   let value = headers[name];
   if (value === undefined) {
@@ -83,19 +80,22 @@ export function verifyWebhook(
   if (!/^[0-9]{1,15}$/.test(timestampText)) throw new WebhookVerificationError('WEBHOOK_INVALID_TIMESTAMP', `webhook-timestamp "${timestampText}" is not unix seconds`);
   const timestamp = Number(timestampText);
   const now = options.now === undefined ? Date.now() / 1000 : options.now instanceof Date ? options.now.getTime() / 1000 : options.now;
-  const tolerance = options.toleranceSeconds ?? 300;
+  const tolerance = options.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
+  if (!Number.isFinite(now) || !Number.isFinite(tolerance)) throw new TypeError('verifyWebhook: now and toleranceSeconds must be finite numbers');
   if (now - timestamp > tolerance) throw new WebhookVerificationError('WEBHOOK_TIMESTAMP_TOO_OLD', `signed ${Math.round(now - timestamp)} s ago (tolerance ${tolerance} s)`);
   if (timestamp - now > tolerance) throw new WebhookVerificationError('WEBHOOK_TIMESTAMP_TOO_NEW', `signed ${Math.round(timestamp - now)} s in the future (tolerance ${tolerance} s)`);
 
   const body = bytesOf(rawBody);
-  // The timestamp is signed as sent; the canonical form is what signers produce (see delivery/signing.ts).
-  const content = Buffer.concat([Buffer.from(`${id}.${timestamp}.`, 'utf8'), body]);
+  // The timestamp is signed in its canonical form, which is what signers produce.
+  const content = Buffer.concat([signedPrefix(id, timestamp), body]);
   let valid = false;
   for (const entry of signatures.split(' ')) {
     const comma = entry.indexOf(',');
     if (comma < 0) continue;
     const version = entry.slice(0, comma);
-    const signature = Buffer.from(entry.slice(comma + 1), 'base64');
+    // Strict base64: a signature with anything after it is not that signature.
+    const signature = decodeBase64(entry.slice(comma + 1));
+    if (signature === undefined) continue;
     for (const key of keys) {
       // Keep looping after a match, so the time taken does not say which signature matched.
       if (version === 'v1' && key.kind === 'v1') {

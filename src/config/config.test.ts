@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { RouteRuleError, RouteTable } from './routes.js';
 import { configFileSchema } from './schema.js';
 import { ConfigError, resolveSettings } from './settings.js';
-import { formatDuration, parseDuration, parseSize } from './units.js';
+import { formatDuration, parseDuration, parseSize } from '../shared/units.js';
 
 test('durations and sizes', () => {
   assert.equal(parseDuration('24h'), 86_400_000);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseDuration, parseSize } from './units.js';
+import { parseDuration, parseSize } from '../shared/units.js';
 
 const duration = z
   .union([z.string(), z.number()])

@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http';
-import { representation } from '../http/representation.js';
-import type { JobUrls } from '../http/urls.js';
+import { representation } from '../resource/representation.js';
+import type { JobUrls } from '../resource/urls.js';
 import type { Delivery, Job } from '../model.js';
 
 /** The request a delivery sends, before signing. */

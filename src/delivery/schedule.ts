@@ -4,7 +4,7 @@
  * honoured within bounds. The default schedule is Svix's: immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h,
  * 10 h, each with ±20 % jitter so that many failed deliveries do not retry in lockstep.
  */
-import { parseDuration } from '../config/units.js';
+import { parseDuration } from '../shared/units.js';
 
 export const DEFAULT_RETRY_SCHEDULE_MS: readonly number[] = [
   0, 5_000, 5 * 60_000, 30 * 60_000, 2 * 3_600_000, 5 * 3_600_000, 10 * 3_600_000, 10 * 3_600_000,

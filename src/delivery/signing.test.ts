@@ -1,9 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac, createPublicKey, generateKeyPairSync, verify } from 'node:crypto';
-import fc from 'fast-check';
 import { Webhook } from 'standardwebhooks';
-import { loadEd25519Signer, newEd25519Signer, newSigningSecret, secretKey, signWebhook, signWebhookOffThread, verifyWebhook } from './signing.js';
+import { newSigningSecret, secretKey } from '../protocol/standard-webhooks.js';
+import { loadEd25519Signer, newEd25519Signer, signWebhook, signWebhookOffThread } from './signing.js';
 
 const now = (): number => Math.floor(Date.now() / 1000);
 const body = '{"type":"job.completed","data":{"id":"0AbC_-x"}}';
@@ -109,12 +109,8 @@ describe('known answer (the Standard Webhooks example)', () => {
     assert.equal(signWebhook({ id, timestamp, body: new TextEncoder().encode(payload), secrets: [secret] })['webhook-signature'], signature);
   });
 
-  it('agrees with the package, and verifies at that time', () => {
+  it('agrees with the package', () => {
     assert.equal(new Webhook(secret).sign(id, new Date(timestamp * 1000), payload), signature);
-    const headers = { 'webhook-id': id, 'webhook-timestamp': String(timestamp), 'webhook-signature': signature };
-    assert.equal(verifyWebhook([secret], headers, payload, timestamp), true);
-    assert.equal(verifyWebhook([secret], headers, payload, timestamp + 300), true);
-    assert.equal(verifyWebhook([secret], headers, payload, timestamp + 301), false);
   });
 });
 
@@ -190,99 +186,5 @@ describe('input checks', () => {
     for (const timestamp of [1.5, -1, Number.NaN, Number.MAX_SAFE_INTEGER + 2]) assert.throws(() => signWebhook({ ...ok, timestamp }), RangeError);
     assert.throws(() => signWebhook({ ...ok, secrets: [] }), RangeError);
     assert.throws(() => signWebhook({ ...ok, secrets: [''] }), RangeError);
-  });
-});
-
-describe('verifyWebhook', () => {
-  const secret = newSigningSecret();
-  const ts = 1_700_000_000;
-  const headers = signWebhook({ id: 'msg_v', timestamp: ts, body, secrets: [secret] });
-
-  it('accepts a valid delivery, with header names in any case and either rotation secret', () => {
-    assert.equal(verifyWebhook([secret], headers, body, ts), true);
-    assert.equal(verifyWebhook([newSigningSecret(), secret], headers, Buffer.from(body), ts + 10), true);
-    const upper = { 'Webhook-Id': headers['webhook-id'], 'WEBHOOK-TIMESTAMP': headers['webhook-timestamp'], 'Webhook-Signature': headers['webhook-signature'] };
-    assert.equal(verifyWebhook([secret], upper, body, ts), true);
-    const raw = 'my-callback-secret';
-    assert.equal(verifyWebhook([raw], signWebhook({ id: 'x', timestamp: ts, body, secrets: [raw] }), body, ts), true);
-  });
-
-  it('accepts what the package signs', () => {
-    const signature = new Webhook(secret).sign('msg_p', new Date(ts * 1000), body);
-    assert.equal(verifyWebhook([secret], { 'webhook-id': 'msg_p', 'webhook-timestamp': String(ts), 'webhook-signature': `v1a,xyz ${signature}` }, body, ts), true);
-  });
-
-  it('rejects a wrong secret, a tampered body/id, an expired or future timestamp', () => {
-    assert.equal(verifyWebhook([newSigningSecret()], headers, body, ts), false);
-    assert.equal(verifyWebhook([], headers, body, ts), false);
-    assert.equal(verifyWebhook([secret], headers, `${body} `, ts), false);
-    assert.equal(verifyWebhook([secret], { ...headers, 'webhook-id': 'msg_w' }, body, ts), false);
-    assert.equal(verifyWebhook([secret], headers, body, ts + 301), false);
-    assert.equal(verifyWebhook([secret], headers, body, ts - 301), false);
-    assert.equal(verifyWebhook([secret], headers, body, ts + 60, 30), false);
-  });
-
-  it('rejects malformed headers without throwing', () => {
-    const sig = headers['webhook-signature'];
-    const cases: Record<string, string | undefined>[] = [
-      {},
-      { ...headers, 'webhook-id': undefined },
-      { ...headers, 'webhook-timestamp': '' },
-      { ...headers, 'webhook-timestamp': `${ts}.0` },
-      { ...headers, 'webhook-timestamp': `${ts}abc` },
-      { ...headers, 'webhook-timestamp': `-${ts}` },
-      { ...headers, 'webhook-timestamp': '9'.repeat(400) },
-      { ...headers, 'webhook-signature': '' },
-      { ...headers, 'webhook-signature': sig.slice(3) },
-      { ...headers, 'webhook-signature': sig.replace('v1,', 'v2,') },
-      { ...headers, 'webhook-signature': sig.replace('v1,', 'v1a,') },
-      { ...headers, 'webhook-signature': `${sig}x` },
-      { ...headers, 'webhook-signature': 'v1,🦀🦀🦀🦀🦀🦀🦀🦀🦀🦀🦀🦀🦀🦀🦀🦀🦀🦀🦀🦀🦀🦀' },
-    ];
-    for (const h of cases) assert.equal(verifyWebhook([secret], h, body, ts), false, JSON.stringify(h));
-    assert.equal(verifyWebhook(['', 'whsec_!!', secret], headers, body, ts), true, 'unusable secrets are skipped');
-    assert.equal(verifyWebhook([secret], headers, body, Number.NaN), false);
-    assert.equal(verifyWebhook([secret], null as unknown as Record<string, string>, body, ts), false);
-    assert.equal(verifyWebhook([secret], { ...headers, 'webhook-id': ['a'] as unknown as string }, body, ts), false);
-  });
-
-  it('property: random header strings, secrets and bodies never throw', () => {
-    const text = fc.oneof(fc.string({ unit: 'binary' }), fc.constantFrom('v1,', 'v1a,', ' ', 'whsec_', String(ts), headers['webhook-signature']));
-    const maybe = fc.option(text, { nil: undefined });
-    fc.assert(
-      fc.property(
-        fc.record({ 'webhook-id': maybe, 'webhook-timestamp': maybe, 'webhook-signature': maybe }),
-        fc.dictionary(fc.string(), maybe),
-        fc.array(text, { maxLength: 3 }),
-        fc.oneof(fc.string({ unit: 'binary' }), fc.uint8Array()),
-        (fixed, extra, secrets, payload) => {
-          const result = verifyWebhook([...secrets, secret], { ...extra, ...fixed }, payload, ts);
-          assert.equal(typeof result, 'boolean');
-        },
-      ),
-      { numRuns: 500 },
-    );
-  });
-
-  it('property: whatever signWebhook signs, verifyWebhook and the package accept, and no other body', () => {
-    fc.assert(
-      fc.property(
-        fc.stringMatching(/^[\x21-\x2d\x2f-\x7e]{1,40}$/),
-        fc.oneof(fc.string({ unit: 'binary' }), fc.uint8Array()),
-        fc.array(fc.oneof(fc.string({ minLength: 1 }), fc.uint8Array({ minLength: 1, maxLength: 64 }).map((b) => `whsec_${Buffer.from(b).toString('base64')}`)), { minLength: 1, maxLength: 3 }),
-        (id, payload, secrets) => {
-          const t = now();
-          const h = signWebhook({ id, timestamp: t, body: payload, secrets });
-          assert.equal(verifyWebhook(secrets, h, payload, t), true);
-          for (const s of secrets) assert.equal(verifyWebhook([s], h, payload, t), true);
-          assert.equal(verifyWebhook(secrets, h, typeof payload === 'string' ? `${payload}.` : Buffer.concat([payload, Buffer.from('.')]), t), false);
-          const last = secrets.at(-1) ?? '';
-          const pkgSecret = last.startsWith('whsec_') ? last : Buffer.from(last, 'utf8').toString('base64');
-          // The package decodes a Buffer body as UTF-8 first, so it agrees on strings (always valid UTF-8 once encoded).
-          if (typeof payload === 'string') assert.equal(packageVerifies(pkgSecret, h, payload), true);
-        },
-      ),
-      { numRuns: 200 },
-    );
   });
 });

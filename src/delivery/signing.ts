@@ -1,80 +1,19 @@
 /**
- * Standard Webhooks signatures for callback deliveries (https://www.standardwebhooks.com, spec 1.0.0, byte for
- * byte as the reference `standardwebhooks` npm package computes them). The spec's rules:
- *
- * - "The content to be signed is therefore: `{msg_id}.{timestamp}.{payload}`." — the metadata and the body,
- *   "concatenated (delimited by full-stops)". "It's important that both the message id and the timestamp not
- *   be user controlled, or at the very least not be allowed to include any `.`".
- * - Headers: "`webhook-id`: the unique webhook identifier", "`webhook-timestamp`: integer unix timestamp
- *   (seconds since epoch)", "`webhook-signature`: the signature(s) of this webhook" — "a space delimited list
- *   of signatures", so that during "zero downtime secret rotation" the webhook "is signed both using the
- *   current key, and using an old key".
- * - Symmetric: `HMAC-SHA256`, secret "Random. At least 24 bytes", "base64 encoded, prefixed with `whsec_`",
- *   signature identifier `v1`: "v1, followed by a comma (`,`), followed by the base64 encoded signature".
- * - Asymmetric: `ed25519`, "base64 encoded, prefixed with `whsk_` for the secret key, and `whpk_` for the
- *   public key", signature identifier `v1a`.
- * - Verifying: "use a constant time comparison function", and check that `webhook-timestamp` "is within some
- *   allowable tolerance of the current timestamp to prevent replay attacks" (the package: 5 minutes either way).
- *
- * The body is signed as the exact bytes sent. (The `standardwebhooks` JS package decodes a Buffer body as
- * UTF-8 before signing, so it only agrees for bodies that are valid UTF-8; the spec and the other reference
- * libraries sign raw bytes.) The timestamp is signed as its canonical decimal form, as the package re-prints
- * the parsed number.
+ * Signing callback deliveries with Standard Webhooks (the rules, the key formats and the signed content are in
+ * protocol/standard-webhooks.ts): v1 HMAC-SHA256 signatures under each server or callback secret, and v1a
+ * ed25519 signatures when the server has an ed25519 key.
  */
-import { createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, timingSafeEqual } from 'node:crypto';
+import { createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, sign } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-
-const SECRET_PREFIX = 'whsec_';
-const PUBLIC_KEY_PREFIX = 'whpk_';
-const PRIVATE_KEY_PREFIX = 'whsk_';
-const DEFAULT_TOLERANCE_SEC = 5 * 60;
-/** DER header of a PKCS8 Ed25519 private key (RFC 8410): 16 bytes, then the 32-byte seed. */
-const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
-/** DER header of an SPKI Ed25519 public key (RFC 8410): 12 bytes, then the 32-byte key. */
-const SPKI_ED25519_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
-
-/** Standard base64 (`+/`), padding optional: what the package's decoder accepts, minus its silent garbage. */
-function decodeBase64(text: string): Buffer | undefined {
-  const unpadded = text.replace(/={1,2}$/, '');
-  if (!/^[A-Za-z0-9+/]*$/.test(unpadded) || unpadded.length % 4 === 1) return undefined;
-  if (unpadded.length !== text.length && text.length % 4 !== 0) return undefined;
-  return Buffer.from(unpadded, 'base64');
-}
-
-/**
- * A signing key. `whsec_`-prefixed base64 secrets decode to their bytes; any other string is used as raw UTF-8
- * bytes (a callback's own `secret` parameter, seed 000). A receiver using the `standardwebhooks` package with
- * a raw secret must hand it the base64 of those UTF-8 bytes.
- * Throws a RangeError for an empty key or a `whsec_` secret that is not base64 (validate callback secrets with
- * this when they arrive, not at delivery time).
- */
-export function secretKey(secret: string): Buffer {
-  let key: Buffer;
-  if (secret.startsWith(SECRET_PREFIX)) {
-    const decoded = decodeBase64(secret.slice(SECRET_PREFIX.length));
-    if (decoded === undefined) throw new RangeError('Signing secret: whsec_ secret is not valid base64');
-    key = decoded;
-  } else {
-    key = Buffer.from(secret, 'utf8');
-  }
-  if (key.length === 0) throw new RangeError('Signing secret is empty');
-  return key;
-}
-
-/** A new server secret: 'whsec_' + base64 of 32 random bytes. */
-/** Whether `secretKey` accepts this secret: for judging client input up front (400, not a failed delivery). */
-export function isValidSecret(secret: string): boolean {
-  try {
-    secretKey(secret);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-export function newSigningSecret(): string {
-  return SECRET_PREFIX + randomBytes(32).toString('base64');
-}
+import {
+  decodeBase64,
+  PKCS8_ED25519_PREFIX,
+  PRIVATE_KEY_PREFIX,
+  PUBLIC_KEY_PREFIX,
+  secretKey,
+  signedPrefix,
+  SPKI_ED25519_PREFIX,
+} from '../protocol/standard-webhooks.js';
 
 export interface Ed25519Signer {
   privateKey: KeyObject;
@@ -138,10 +77,6 @@ export interface SignInput {
   /** HMAC keys (see secretKey), several during rotation. */
   secrets: readonly string[];
   ed25519?: Ed25519Signer;
-}
-
-function signedPrefix(id: string, timestamp: number): Buffer {
-  return Buffer.from(`${id}.${timestamp}.`, 'utf8');
 }
 
 function bodyBytes(body: Uint8Array | string): Uint8Array {
@@ -208,72 +143,4 @@ function hmacSignatures(input: SignInput): { prefix: Buffer; body: Uint8Array; s
 
 function headersOf(input: SignInput, signatures: string[]): WebhookHeaders {
   return { 'webhook-id': input.id, 'webhook-timestamp': String(input.timestamp), 'webhook-signature': signatures.join(' ') };
-}
-
-function header(headers: Record<string, string | undefined>, name: string): string | undefined {
-  let value: unknown = Object.hasOwn(headers, name) ? headers[name] : undefined;
-  if (value === undefined) {
-    for (const key of Object.keys(headers)) {
-      if (key.toLowerCase() === name) {
-        value = headers[key];
-        break;
-      }
-    }
-  }
-  return typeof value === 'string' ? value : undefined;
-}
-
-/**
- * Verify like a receiver would (used by asyncgate's own client later): true if the three headers are present
- * (names in any case), `webhook-timestamp` is decimal digits within `toleranceSec` (default 300) of `nowSec`
- * either way, and any `v1` signature in `webhook-signature` equals (constant-time compare) the HMAC under one of
- * `secrets`. Other versions (`v1a`) are skipped; unusable secrets are skipped. Returns false rather than
- * throwing on malformed input.
- */
-export function verifyWebhook(
-  secrets: readonly string[],
-  headers: Record<string, string | undefined>,
-  body: Uint8Array | string,
-  nowSec: number = Math.floor(Date.now() / 1000),
-  toleranceSec: number = DEFAULT_TOLERANCE_SEC,
-): boolean {
-  try {
-    if (typeof headers !== 'object' || headers === null) return false;
-    const id = header(headers, 'webhook-id');
-    const timestampText = header(headers, 'webhook-timestamp');
-    const signatureList = header(headers, 'webhook-signature');
-    if (!id || !timestampText || !signatureList) return false;
-    if (!/^[0-9]{1,16}$/.test(timestampText)) return false;
-    const timestamp = Number(timestampText);
-    if (!Number.isSafeInteger(timestamp) || !Number.isFinite(nowSec) || !Number.isFinite(toleranceSec)) return false;
-    if (nowSec - timestamp > toleranceSec || timestamp - nowSec > toleranceSec) return false;
-    if (typeof body !== 'string' && !(body instanceof Uint8Array)) return false;
-
-    const passed: Buffer[] = [];
-    for (const entry of signatureList.split(' ')) {
-      const comma = entry.indexOf(',');
-      if (comma !== -1 && entry.slice(0, comma) === 'v1') passed.push(Buffer.from(entry.slice(comma + 1), 'utf8'));
-    }
-    if (passed.length === 0) return false;
-
-    const prefix = signedPrefix(id, timestamp);
-    const bytes = bodyBytes(body);
-    let matched = false;
-    for (const secret of secrets) {
-      let key: Buffer;
-      try {
-        key = secretKey(secret);
-      } catch {
-        continue;
-      }
-      const expected = Buffer.from(hmacBase64(key, prefix, bytes), 'utf8');
-      for (const candidate of passed) {
-        // Lengths are public (every v1 signature is 44 characters); only equal-length contents are compared.
-        if (candidate.length === expected.length && timingSafeEqual(candidate, expected)) matched = true;
-      }
-    }
-    return matched;
-  } catch {
-    return false;
-  }
 }

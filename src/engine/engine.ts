@@ -4,7 +4,7 @@ import { JOB_ERROR_CODES } from '../errors/codes.js';
 import { TERMINAL_STATES, type Job, type JobProgress, type NewJob } from '../model.js';
 import type { InsertOutcome, JobStore, StoreChange } from '../store/port.js';
 import { callbackHost, type CallbackHandoff } from './callback-handoff.js';
-import { Dispatcher } from './dispatcher.js';
+import { Dispatcher } from './job-worker.js';
 import { JobEvents } from './events.js';
 import type { Executor } from './executor.js';
 import { newWorkerId } from './ids.js';

@@ -5,8 +5,8 @@ import { JOB_ERROR_CODES } from '../errors/codes.js';
 import type { Job, JobProgress } from '../model.js';
 import { parseProgress } from '../protocol/progress.js';
 import { parseRetryAfter } from '../protocol/retry-after.js';
-import { responseHeaderPairs } from './forward-headers.js';
-import { PROGRESS_TOKEN_HEADER, PROGRESS_URL_HEADER } from './progress-route.js';
+import { responseHeaderPairs } from '../intake/forward-headers.js';
+import { PROGRESS_TOKEN_HEADER, PROGRESS_URL_HEADER } from '../http/progress-route.js';
 import { callUpstream } from './upstream-call.js';
 import { flatHeaders, neverReachedUpstream } from './upstream.js';
 

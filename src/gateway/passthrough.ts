@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import type { Agent } from 'undici';
 import { AsyncgateError } from '../errors/asyncgate-error.js';
-import { forwardHeaders, responseHeaderPairs } from './forward-headers.js';
+import { forwardHeaders, responseHeaderPairs } from '../intake/forward-headers.js';
 import { flatHeaders, neverReachedUpstream } from './upstream.js';
 
 /**

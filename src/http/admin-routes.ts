@@ -3,9 +3,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AsyncgateError } from '../errors/asyncgate-error.js';
 import type { Delivery, DeliveryState, JobState } from '../model.js';
 import type { JobStore } from '../store/port.js';
-import { representation, STATUS_NAMES } from './representation.js';
-import { sendJson } from './respond.js';
-import type { UrlBuilder } from './urls.js';
+import { representation, STATUS_NAMES } from '../resource/representation.js';
+import { sendJson } from '../resource/respond.js';
+import type { UrlBuilder } from '../resource/urls.js';
 
 const STATES = Object.keys(STATUS_NAMES) as JobState[];
 const BY_STATUS = new Map(STATES.map((s) => [STATUS_NAMES[s].toLowerCase(), s] as const));

@@ -1,8 +1,8 @@
 import type { ServerResponse } from 'node:http';
 import type { JobEvents } from '../engine/events.js';
 import { TERMINAL_STATES, type Job } from '../model.js';
-import { representation } from './representation.js';
-import type { JobUrls } from './urls.js';
+import { representation } from '../resource/representation.js';
+import type { JobUrls } from '../resource/urls.js';
 
 const HEARTBEAT = ': keep-alive\n\n';
 

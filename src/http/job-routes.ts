@@ -12,10 +12,10 @@ import { parsePrefer, preferredWait } from '../protocol/prefer.js';
 import { formatContentRange, parseRange } from '../protocol/range.js';
 import { EventStreams, lastEventId } from './event-stream.js';
 import { PollGate } from './poll-gate.js';
-import { httpDate, maxAge, replayResult } from './replay.js';
-import { jobEtag, representation } from './representation.js';
-import { sendJson, type Headers } from './respond.js';
-import type { UrlBuilder } from './urls.js';
+import { httpDate, maxAge, replayResult } from '../resource/replay.js';
+import { jobEtag, representation } from '../resource/representation.js';
+import { sendJson, type Headers } from '../resource/respond.js';
+import type { UrlBuilder } from '../resource/urls.js';
 
 export interface JobRoutesOptions {
   /** Register a callback after submission (SPEC §2, seed 003's "webhook registration link"). */

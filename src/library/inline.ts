@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
 import { AsyncgateError } from '../errors/asyncgate-error.js';
-import { forwardHeaders } from '../gateway/forward-headers.js';
+import { forwardHeaders } from '../intake/forward-headers.js';
 import { handlerRequest, toReply, type AsyncHandler } from './handler.js';
 
 /**

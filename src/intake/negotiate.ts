@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { RouteRule } from '../config/routes.js';
-import { isValidSecret } from '../delivery/signing.js';
+import { isValidSecret } from '../protocol/standard-webhooks.js';
 import { checkCallbackUrl } from '../delivery/callback-url.js';
 import { CallbackPolicyError, type CallbackPolicy } from '../delivery/ssrf.js';
 import { asProblem } from '../errors/as-problem.js';

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { isValidSecret } from '../delivery/signing.js';
+import { isValidSecret } from '../protocol/standard-webhooks.js';
 import type { CallbackPolicy } from '../delivery/ssrf.js';
 import { newJobId } from '../engine/ids.js';
 import { asProblem } from '../errors/as-problem.js';
@@ -7,8 +7,8 @@ import { AsyncgateError } from '../errors/asyncgate-error.js';
 import type { CallbackSpec, DeliveryMode, Job } from '../model.js';
 import { callbackUrl } from '../protocol/callback.js';
 import type { JobStore } from '../store/port.js';
-import { readBody } from './body.js';
-import { allowed } from './negotiate.js';
+import { readBody } from '../intake/body.js';
+import { allowed } from '../intake/negotiate.js';
 
 const MODES: DeliveryMode[] = ['response', 'notify', 'status', 'ping'];
 

@@ -4,8 +4,8 @@ import type { Engine } from '../engine/engine.js';
 import { isJobId } from '../engine/ids.js';
 import { AsyncgateError } from '../errors/asyncgate-error.js';
 import { TERMINAL_STATES, type JobProgress } from '../model.js';
-import { readBody } from './body.js';
-import type { ProgressTokens } from './progress-token.js';
+import { readBody } from '../intake/body.js';
+import type { ProgressTokens } from '../resource/progress-token.js';
 
 /** A progress report is a few numbers and a line of text. */
 const MAX_BODY_BYTES = 16 * 1024;

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
-import type { JobUrls } from '../http/urls.js';
+import type { JobUrls } from '../resource/urls.js';
 import type { Delivery, Job } from '../model.js';
 import { parseRetryAfter } from '../protocol/retry-after.js';
 import { ClaimLoop } from '../shared/claim-loop.js';

@@ -5,17 +5,17 @@ import type { Agent } from 'undici';
 import type { Settings } from '../config/settings.js';
 import type { Engine } from '../engine/engine.js';
 import { AsyncgateError } from '../errors/asyncgate-error.js';
-import { acceptAsync, type AcceptDeps } from '../gateway/accept.js';
-import { readBody } from '../gateway/body.js';
-import { bodyCallback } from '../gateway/body-callback.js';
-import { upstreamExecutor } from '../gateway/executor.js';
-import { negotiate } from '../gateway/negotiate.js';
-import { passThrough } from '../gateway/passthrough.js';
-import { createUpstreamAgent } from '../gateway/upstream.js';
+import { acceptAsync, type AcceptDeps } from '../intake/accept.js';
+import { readBody } from '../intake/body.js';
+import { bodyCallback } from '../intake/body-callback.js';
+import { upstreamExecutor } from './executor.js';
+import { negotiate } from '../intake/negotiate.js';
+import { passThrough } from './passthrough.js';
+import { createUpstreamAgent } from './upstream.js';
 import { applyCors, isPreflight } from '../http/cors.js';
-import { sendProblem } from '../http/respond.js';
+import { sendProblem } from '../resource/respond.js';
 import type { JobStore } from '../store/port.js';
-import { createRuntime } from './runtime.js';
+import { createRuntime } from '../app/runtime.js';
 
 export interface Gateway {
   server: Server;

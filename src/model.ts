@@ -18,12 +18,18 @@
  */
 
 /** Life cycle: queued → running → succeeded | failed | canceled (running may go back to queued on retry). */
-export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'canceled';
+export const JOB_STATES = ['queued', 'running', 'succeeded', 'failed', 'canceled'] as const;
+export type JobState = (typeof JOB_STATES)[number];
 
 export const TERMINAL_STATES: ReadonlySet<JobState> = new Set(['succeeded', 'failed', 'canceled']);
 
-/** How the client asked for an asynchronous answer. `rule` means a route rule made it asynchronous. */
-export type Dialect = 'prefer' | 'polling' | 'notify' | 'response' | 'callback' | 'callback-url' | 'rule';
+/**
+ * How the client asked for an asynchronous answer: `prefer` (Prefer: respond-async), `polling` / `notify` /
+ * `response` (Accept-Asynchronous), `callback` (a Callback header with Pragma: redirect), `callback-url` (a
+ * field in a JSON body), `rule` (a route rule made it asynchronous).
+ */
+export const DIALECTS = ['prefer', 'polling', 'notify', 'response', 'callback', 'callback-url', 'rule'] as const;
+export type Dialect = (typeof DIALECTS)[number];
 
 /** Header list as ordered [name, value] pairs: preserves repeats and order, JSON-serialisable. */
 export type HeaderPairs = Array<[string, string]>;
@@ -55,14 +61,38 @@ export interface JobResponseMeta {
   contentType: string | null;
 }
 
+/** Why a job failed or was canceled: its `error.code` (API: never renamed or reused), with what it means. */
+export const JOB_ERROR_CODES = {
+  /** The upstream answered 4xx/5xx; its response is kept at the result URL. */
+  'upstream-http-error': 'the upstream answered with an error status',
+  /** Connection refused / DNS failure / 502-504 after every allowed attempt. */
+  'upstream-unreachable': 'the upstream could not be reached after every allowed attempt',
+  /** One attempt ran longer than the route's timeout. */
+  'upstream-timeout': 'the upstream did not answer within the timeout',
+  /** A non-idempotent request was interrupted mid-flight (crash, lost connection) and was not re-sent. */
+  'upstream-interrupted': 'a non-idempotent request was interrupted mid-flight and not re-sent',
+  /** The client canceled the job (or deleted it while running). */
+  canceled: 'the job was canceled',
+  /** The upstream response was larger than the configured result limit. */
+  'result-too-large': 'the upstream response exceeded the result size limit',
+  /** Library mode: the route's handler threw (or rejected); the message is the error's message. */
+  'handler-failed': 'the route handler threw an error',
+  /** Library mode: no handler of the job's name is registered in the process that claimed it. */
+  'handler-not-registered': 'no handler of this name is registered in this process',
+  /** asyncgate failed the job for an internal reason (a bug or a storage failure). */
+  internal: 'internal error',
+} as const;
+
+export type JobErrorCode = keyof typeof JOB_ERROR_CODES;
+
 export interface JobError {
-  code: string;
+  code: JobErrorCode;
   message: string;
 }
 
 /** Per-job options decided at accept time (from the dialect and the route rule). */
 export interface JobOptions {
-  /** Accept-Asynchronous: polling — the monitor answers 303 to the result once done (seed 004). */
+  /** Accept-Asynchronous: polling — the monitor answers 303 to the result once done (the Fedora proposal says 301). */
   redirectWhenDone?: boolean;
   /** Upstream timeout for one attempt, ms. */
   timeoutMs: number;
@@ -76,7 +106,7 @@ export interface JobOptions {
   route?: string;
   /** The client-facing origin at accept time, for absolute URLs in callbacks sent when no request is around. */
   origin?: string;
-  /** The original request URL, absolute (seed 001's `source_url`). */
+  /** The original request URL, absolute (`source_url` in Lyst's callback_url convention). */
   sourceUrl?: string;
   /** The hosts of the callbacks given at submission: whichever process runs the job reserves delivery slots
    * there and hands the callbacks over in the completing commit. */
@@ -123,21 +153,26 @@ export interface NewJob {
   callbacks?: Array<CallbackSpec & { id: string }>;
 }
 
-/** How a callback is delivered (SPEC §3.2). */
-export type DeliveryMode = 'response' | 'notify' | 'status' | 'ping';
+/**
+ * What a callback carries: `response` (the stored response itself), `notify` (the status representation),
+ * `status` (a JSON summary: status, job id, URLs, the response), `ping` (a bodiless GET).
+ */
+export const DELIVERY_MODES = ['response', 'notify', 'status', 'ping'] as const;
+export type DeliveryMode = (typeof DELIVERY_MODES)[number];
 
 /**
  * waiting: the job is not finished; pending: due at nextAttemptAt; delivering: an attempt holds a lease;
  * delivered: a 2xx came back; failed: the schedule ran out (dead letter); gone: the receiver answered 410.
  */
-export type DeliveryState = 'waiting' | 'pending' | 'delivering' | 'delivered' | 'failed' | 'gone';
+export const DELIVERY_STATES = ['waiting', 'pending', 'delivering', 'delivered', 'failed', 'gone'] as const;
+export type DeliveryState = (typeof DELIVERY_STATES)[number];
 
 /** A callback as the client asked for it. */
 export interface CallbackSpec {
   url: string;
   method: 'POST' | 'PUT' | 'GET';
   mode: DeliveryMode;
-  /** The callback's own HMAC key (seed 000's `secret` parameter), if it gave one. */
+  /** The callback's own HMAC key (the `secret` parameter of the `Callback` header), if it gave one. */
   secret: string | null;
 }
 

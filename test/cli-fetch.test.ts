@@ -80,7 +80,7 @@ describe('asyncgate fetch', () => {
 
     const failed = await fetchCli(`${gw.url}/hang`);
     assert.equal(failed.status, 3);
-    assert.match(failed.stderr, /the job failed: UpstreamTimeout/);
+    assert.match(failed.stderr, /the job failed: upstream-timeout/);
     assert.equal(failed.stdout, '');
 
     const timedOut = await fetchCli('--timeout', '1s', `${gw.url}/slow?ms=60000`);

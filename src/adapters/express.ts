@@ -16,7 +16,7 @@ type Next = (error?: unknown) => void;
  */
 export function monitor(gate: Asyncgate): (req: ExpressRequest, res: ServerResponse, next: Next) => void {
   return (req, res, next) => {
-    gate.handleMonitor(req, res, { url: req.originalUrl ?? req.url }).then((handled) => handled || next(), next);
+    gate.handlePrefix(req, res, { url: req.originalUrl ?? req.url }).then((handled) => handled || next(), next);
   };
 }
 

@@ -17,7 +17,7 @@ export const asyncgatePlugin: FastifyPluginAsync<{ gate: Asyncgate }> = async (f
   fastify.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
   const answer = async (request: FastifyRequest, reply: FastifyReply) => {
     reply.hijack();
-    await gate.handleMonitor(request.raw, reply.raw);
+    await gate.handlePrefix(request.raw, reply.raw);
   };
   fastify.all(gate.prefix, answer);
   fastify.all(`${gate.prefix}/*`, answer);

@@ -17,7 +17,7 @@ type Env = { Bindings: HttpBindings };
 export function monitor(gate: Asyncgate): MiddlewareHandler<Env> {
   return async (c, next) => {
     const { incoming, outgoing } = bindings(c);
-    if (await gate.handleMonitor(incoming, outgoing)) return RESPONSE_ALREADY_SENT;
+    if (await gate.handlePrefix(incoming, outgoing)) return RESPONSE_ALREADY_SENT;
     await next();
   };
 }

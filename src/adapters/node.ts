@@ -9,7 +9,7 @@ export * from '../library/public.js';
  */
 export function withMonitor(gate: Asyncgate, app: RequestListener): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
-    void gate.handleMonitor(req, res).then((handled) => {
+    void gate.handlePrefix(req, res).then((handled) => {
       if (!handled) app(req, res);
     });
   };

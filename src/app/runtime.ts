@@ -1,22 +1,23 @@
 import { randomBytes } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { CallbackSettings, Settings } from '../config/settings.js';
-import { AsyncgateError } from '../errors/asyncgate-error.js';
-import { DeliveryDispatcher } from '../delivery/delivery-worker.js';
+import { DeliveryWorker } from '../delivery/delivery-worker.js';
 import { createGuardedAgent } from '../delivery/guarded-agent.js';
 import { loadEd25519Signer, newEd25519Signer } from '../delivery/signing.js';
-import { newSigningSecret } from '../protocol/standard-webhooks.js';
 import { Engine } from '../engine/engine.js';
 import type { Executor } from '../engine/executor.js';
-import { handleProgressReport } from '../http/progress-route.js';
-import { ProgressTokens } from '../resource/progress-token.js';
-import { registerCallback } from '../http/register-callback.js';
-import { AdminRoutes } from '../http/admin-routes.js';
-import { JobRoutes } from '../http/job-routes.js';
-import { sendJson } from '../resource/respond.js';
-import { UrlBuilder, type JobUrls } from '../resource/urls.js';
+import { accessGates } from '../http/access.js';
+import { adminRoutes } from '../http/admin-routes.js';
+import { EventStreams } from '../http/event-stream.js';
+import { jobRoutes } from '../http/job-routes.js';
+import { progressRoute } from '../http/progress-route.js';
+import { registerCallbackRoute } from '../http/register-callback.js';
+import { PrefixRouter } from '../http/route-table.js';
+import { serviceRoutes } from '../http/service-routes.js';
 import type { Job } from '../model.js';
+import { newSigningSecret } from '../protocol/standard-webhooks.js';
+import { ProgressTokens } from '../resource/progress-token.js';
+import { UrlBuilder, type JobUrls } from '../resource/urls.js';
 import { openStore } from '../store/open.js';
 import type { JobStore } from '../store/port.js';
 
@@ -40,17 +41,17 @@ export type RuntimeSettings = Pick<
 
 /**
  * The parts every face of asyncgate shares, wired together: store, engine (with a face's executor), callback
- * delivery, and the handler of the reserved prefix (monitor, result, cancel, admin). The gateway adds the
- * reverse proxy in front; library mode adds the app's routes.
+ * delivery, and the table of every route under the prefix (monitor, result, events, callbacks, progress,
+ * admin, …). The gateway adds the reverse proxy in front; library mode adds the app's routes.
  */
 export interface Runtime {
   store: JobStore;
   engine: Engine;
   urls: UrlBuilder;
-  /** Salt of the owner hash (SPEC §2.2), kept in the store so restarts and other processes agree. */
+  /** Salt of the owner hash, kept in the store so restarts and other processes agree. */
   ownerSalt: string;
-  /** Answer a request under the prefix (`rest` is the path after it). false when nothing there matched. */
-  handlePrefixed(req: IncomingMessage, res: ServerResponse, rest: string, query: URLSearchParams, stopping: boolean): Promise<boolean>;
+  /** Every route under the prefix; both faces mount it. */
+  router: PrefixRouter;
   start(): Promise<void>;
   /** Stop working: deliveries first (attempts in flight finish or abort), then the engine hands back its leases. */
   stop(graceMs: number): Promise<void>;
@@ -102,7 +103,7 @@ export async function createRuntime(
     ? loadEd25519Signer(await store.secret('ed25519-key', () => newEd25519Signer().stored))
     : undefined;
   const callbackAgent = createGuardedAgent(settings.callbacks.policy, { connections: settings.callbacks.perHost });
-  const deliveries = new DeliveryDispatcher(
+  const deliveries = new DeliveryWorker(
     store,
     callbackAgent,
     {
@@ -120,57 +121,35 @@ export async function createRuntime(
     log,
   );
   engine.handOffCallbacksTo(deliveries);
-  const jobs = new JobRoutes({
-    registerCallback: async (req, job) => {
-      const created = await registerCallback(req, job, store, settings.callbacks.policy);
-      deliveries.wake();
-      return created;
-    },
-    engine,
-    urls,
-    ownerSalt,
-    ownerHeader: settings.ownerHeader,
-    maxWaitMs: settings.maxWaitMs,
-    heartbeatMs: settings.eventsHeartbeatMs,
-    minPollIntervalMs: settings.minPollIntervalMs,
-    retentionMs: settings.retentionMs,
-  });
   // Deliveries made due by another process (its job finished there, or an operator redelivered).
   store.listen?.((change) => {
-    if (change.kind === 'deliveries' || change.kind === 'resync') deliveries.wake();
+    if (change.kind === 'deliveries' || change.kind === 'resync') deliveries.lookForWork();
   });
-  const admin = new AdminRoutes(settings.adminToken, store, urls, () => deliveries.wake());
+  const streams = new EventStreams(engine.events, settings.eventsHeartbeatMs);
+  const router = new PrefixRouter(
+    settings.prefix,
+    [
+      ...jobRoutes({ engine, urls, streams, maxWaitMs: settings.maxWaitMs, minPollIntervalMs: settings.minPollIntervalMs }),
+      registerCallbackRoute({ store, policy: settings.callbacks.policy, onRegistered: () => deliveries.lookForWork() }),
+      progressRoute(engine),
+      ...serviceRoutes(engine, ed25519),
+      ...adminRoutes({ store, urls, onRedeliver: () => deliveries.lookForWork() }),
+    ],
+    accessGates({ engine, ownerSalt, ownerHeader: settings.ownerHeader, adminToken: settings.adminToken, progressTokens }),
+  );
 
   return {
     store,
     engine,
     urls,
     ownerSalt,
-    async handlePrefixed(req, res, rest, query, stopping) {
-      if (rest === '/webhook-key' && (req.method === 'GET' || req.method === 'HEAD')) {
-        // SPEC §3.3: the ed25519 public key for v1a signatures, so receivers need no shared secret.
-        if (!ed25519) throw new AsyncgateError('not-found', 'ed25519 (v1a) signing is off: start asyncgate with --sign-ed25519 (or callbacks.ed25519 in the config file)');
-        sendJson(res, 200, { algorithm: 'ed25519', publicKey: ed25519.publicKey }, { 'cache-control': 'public, max-age=300' });
-        return true;
-      }
-      if (rest === '/health') {
-        sendJson(res, stopping ? 503 : 200, { status: stopping ? 'stopping' : 'ok', ...engine.stats }, { 'cache-control': 'no-store' });
-        return true;
-      }
-      const progress = /^\/jobs\/([^/]+)\/progress$/.exec(rest);
-      if (progress) {
-        await handleProgressReport(req, res, progress[1]!, engine, progressTokens);
-        return true;
-      }
-      if (await jobs.handle(req, res, rest)) return true;
-      return admin.handle(req, res, rest, query);
-    },
+    router,
     async start() {
       await engine.start();
       deliveries.start();
     },
     async stop(graceMs) {
-      jobs.streams.closeAll();
+      streams.closeAll();
       await deliveries.stop(Math.min(graceMs, 5_000));
       await engine.stop(graceMs);
     },

@@ -46,29 +46,29 @@ asyncgate demo is running
 
 Try it:
   # ask for an asynchronous answer: 202 Accepted at once, with the monitor in Location
-  curl -i -H 'Prefer: respond-async' ${g}/reports/2026?seconds=5
+  curl -i -H 'Prefer: respond-async' '${g}/reports/2026?seconds=5'
 
   # poll the monitor it returned (long poll up to 10 s with Prefer: wait=10), then fetch the result
-  curl -i -H 'Prefer: wait=10' ${g}${settings.prefix}/jobs/<id>
-  curl -i ${g}${settings.prefix}/jobs/<id>/result
+  curl -i -H 'Prefer: wait=10' '${g}${settings.prefix}/jobs/<id>'
+  curl -i '${g}${settings.prefix}/jobs/<id>/result'
 
   # wait up to 10 s for the real answer, 202 only if it takes longer
-  curl -i -H 'Prefer: respond-async, wait=10' ${g}/reports/2026?seconds=2
+  curl -i -H 'Prefer: respond-async, wait=10' '${g}/reports/2026?seconds=2'
 
-  # seed 004 polling: the monitor redirects (303) to the result once done
-  curl -i -H 'Accept-Asynchronous: polling' -X POST -d '{"cart_id":1234}' ${g}/cart/checkout
+  # Accept-Asynchronous: polling: the monitor redirects (303) to the result once done
+  curl -i -H 'Accept-Asynchronous: polling' -X POST -d '{"cart_id":1234}' '${g}/cart/checkout'
 
   # no preference: proxied synchronously, as if asyncgate were not there
-  curl -i ${g}/hello
+  curl -i '${g}/hello'
 
-  # seed 000 response redirection: the response is POSTed (signed) to the Callback URL when done
-  curl -i -H 'Pragma: redirect' -H 'Callback: <${upstream.url}/inbox/cb>; method="post"' ${g}/reports/2026?seconds=1
+  # response redirection: the response is POSTed (signed) to the Callback URL when done
+  curl -i -H 'Pragma: redirect' -H 'Callback: <${upstream.url}/inbox/cb>; method="post"' '${g}/reports/2026?seconds=1'
 
   # see what the callback receiver got (Status header, webhook-id/-timestamp/-signature, the body)
-  curl -s ${upstream.url}/inbox
+  curl -s '${upstream.url}/inbox'
 
   # follow a job live (take the id of a new 202): an event per change, progress included, until it finishes
-  curl -N ${g}${settings.prefix}/jobs/<id>/events
+  curl -N '${g}${settings.prefix}/jobs/<id>/events'
 
 Press Ctrl-C to stop.
 `);

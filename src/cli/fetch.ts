@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fetchAsync, type FetchAsyncOptions } from '../client/fetch-async.js';
 import { AsyncClientError, AsyncTimeoutError } from '../client/errors.js';
-import type { CallbackOption } from '../client/request-headers.js';
+import { CALLBACK_MODES, type CallbackMode, type CallbackOption } from '../client/request-headers.js';
 import { durationFlag, intFlag, parseFlagsAndArgs, UsageError } from './flags.js';
 import { lineProgress, silentProgress, terminalProgress, type ProgressView } from './progress.js';
 
@@ -113,8 +113,8 @@ export function fetchCommand(argv: string[]): FetchCommand | undefined {
   }
   if (values.callback !== undefined) {
     const mode = values['callback-mode'] ?? 'response';
-    if (mode !== 'response' && mode !== 'notify' && mode !== 'ping') throw new UsageError(`--callback-mode must be response, notify or ping, got "${mode}"`);
-    const callback: CallbackOption = { url: values.callback, mode };
+    if (!CALLBACK_MODES.includes(mode as CallbackMode)) throw new UsageError(`--callback-mode must be ${CALLBACK_MODES.join(', ')}, got "${mode}"`);
+    const callback: CallbackOption = { url: values.callback, mode: mode as CallbackMode };
     if (values['callback-secret'] !== undefined) callback.secret = values['callback-secret'];
     options.callback = callback;
   }
@@ -132,7 +132,7 @@ async function printResponse(res: Response, out: NodeJS.WritableStream): Promise
 
 function exitCodeFor(error: unknown): number {
   if (error instanceof AsyncTimeoutError) return EXIT.timeout;
-  if (error instanceof AsyncClientError) return error.code === 'ASYNC_MONITOR_ERROR' ? EXIT.unreachable : EXIT.jobFailed;
+  if (error instanceof AsyncClientError) return error.code === 'monitor-error' ? EXIT.unreachable : EXIT.jobFailed;
   return EXIT.unreachable;
 }
 

@@ -2,7 +2,11 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { parseDuration, parseSize } from '../shared/units.js';
 
 /** A usage mistake: printed with the command's help hint, exit code 2. */
-export class UsageError extends Error {}
+/** The command line is wrong; the message says how to fix it (exit code 2). */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+  readonly code = 'usage';
+}
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 

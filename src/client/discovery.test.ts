@@ -49,7 +49,7 @@ describe('discoverOperation', () => {
     assert.equal(op?.convention, 'plain');
   });
 
-  it("seed 001's resource_url, Link rel=monitor; and no monitor at all", () => {
+  it("Lyst's resource_url, Link rel=monitor; and no monitor at all", () => {
     assert.equal(discoverOperation(accepted({}, '{"resource_url":"/jobs/3"}'), '{"resource_url":"/jobs/3"}', 'https://a/')?.monitor, 'https://api.example/jobs/3');
     assert.equal(discoverOperation(accepted({ link: '</m/4>; rel="monitor"' }), '', 'https://a/')?.monitor, 'https://api.example/m/4');
     assert.equal(discoverOperation(accepted({ link: '<<garbage' }), 'not json', 'https://a/'), undefined);
@@ -66,10 +66,10 @@ describe('readStatus', () => {
     assert.equal(r?.percent, 25);
     assert.deepEqual(r?.progress, { current: 2, total: 8, message: 'two' });
     assert.equal(r?.links.events, '/e');
-    const failed = readStatus({ status: 'Failed', response: { status: 500 }, links: { result: { href: '/r' } }, error: { code: 'UpstreamHttpError' } });
+    const failed = readStatus({ status: 'Failed', response: { status: 500 }, links: { result: { href: '/r' } }, error: { code: 'upstream-http-error' } });
     assert.equal(failed?.resultUrl, '/r');
     assert.equal(failed?.hasResponse, true);
-    assert.deepEqual(failed?.error, { code: 'UpstreamHttpError', message: '' });
+    assert.deepEqual(failed?.error, { code: 'upstream-http-error', message: '' });
     assert.equal(readStatus({ status: 42 }), undefined);
     assert.equal(readStatus([]), undefined);
   });

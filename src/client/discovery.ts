@@ -4,9 +4,9 @@
  *
  * - asyncgate / Azure long-running operations: `Operation-Location` (or `Azure-AsyncOperation`) names a monitor
  *   that answers a JSON status representation (`{ status, resourceLocation?, error? }`);
- * - RFC 8288 `Link: <…>; rel="monitor"`, and asyncgate's `links.self.href` / seed 001's `resource_url` in the body;
+ * - RFC 8288 `Link: <…>; rel="monitor"`, and asyncgate's `links.self.href` / Lyst's `resource_url` in the body;
  * - OData (4.01 Part 1 §9.1.3) and plain RFC 9110 §15.3.3: `Location` names a monitor that answers `202` while
- *   the work runs and the final response when done — or `303 See Other` to the result (seed 004).
+ *   the work runs and the final response when done — or `303 See Other` to the result (`Accept-Asynchronous: polling`).
  *
  * The event stream is `links.events.href` in the representation or `Link: <…>; rel="events"`.
  */

@@ -1,7 +1,11 @@
 /**
  * The errors `asyncgate/client` throws where no final `Response` exists. Each has a stable `code` (API, listed
- * in the README): catch by class or switch on `code`. A leaf module: it imports nothing.
+ * in docs/reference/errors.md): catch by class or switch on `code`. A leaf module: it imports nothing.
  */
+
+/** AsyncClientError's `code`, one per subclass. */
+export const CLIENT_ERROR_CODES = ['job-failed', 'job-canceled', 'job-gone', 'timeout', 'monitor-error'] as const;
+export type ClientErrorCode = (typeof CLIENT_ERROR_CODES)[number];
 
 /** What the client knew about the job when it gave up: enough to resume or to report. */
 export interface JobSnapshot {
@@ -15,7 +19,7 @@ export interface JobSnapshot {
 export class AsyncClientError extends Error {
   override name = 'AsyncClientError';
   constructor(
-    readonly code: string,
+    readonly code: ClientErrorCode,
     message: string,
     readonly job?: JobSnapshot,
     options?: { cause?: unknown },
@@ -28,11 +32,11 @@ export class AsyncClientError extends Error {
 export class AsyncJobFailedError extends AsyncClientError {
   override name = 'AsyncJobFailedError';
   constructor(
-    /** The job's `error` member: `{ code, message }` (asyncgate: UpstreamTimeout, UpstreamUnreachable…). */
+    /** The job's `error` member: `{ code, message }` (asyncgate: upstream-timeout, upstream-unreachable…). */
     readonly error: { code: string; message: string },
     job: JobSnapshot,
   ) {
-    super('ASYNC_JOB_FAILED', `the job failed: ${error.code}${error.message ? ` (${error.message})` : ''}`, job);
+    super('job-failed', `the job failed: ${error.code}${error.message ? ` (${error.message})` : ''}`, job);
   }
 }
 
@@ -40,7 +44,7 @@ export class AsyncJobFailedError extends AsyncClientError {
 export class AsyncJobCanceledError extends AsyncClientError {
   override name = 'AsyncJobCanceledError';
   constructor(job: JobSnapshot) {
-    super('ASYNC_JOB_CANCELED', 'the job was canceled', job);
+    super('job-canceled', 'the job was canceled', job);
   }
 }
 
@@ -48,7 +52,7 @@ export class AsyncJobCanceledError extends AsyncClientError {
 export class AsyncJobGoneError extends AsyncClientError {
   override name = 'AsyncJobGoneError';
   constructor(job: JobSnapshot, readonly status?: number) {
-    super('ASYNC_JOB_GONE', `the job is gone${status ? ` (monitor answered ${status})` : ''}`, job);
+    super('job-gone', `the job is gone${status ? ` (monitor answered ${status})` : ''}`, job);
   }
 }
 
@@ -56,7 +60,7 @@ export class AsyncJobGoneError extends AsyncClientError {
 export class AsyncTimeoutError extends AsyncClientError {
   override name = 'AsyncTimeoutError';
   constructor(timeoutMs: number, job?: JobSnapshot) {
-    super('ASYNC_TIMEOUT', `no final response within ${timeoutMs} ms${job ? `; the job is still at ${job.monitor}` : ''}`, job);
+    super('timeout', `no final response within ${timeoutMs} ms${job ? `; the job is still at ${job.monitor}` : ''}`, job);
   }
 }
 
@@ -72,21 +76,26 @@ export class AsyncMonitorError extends AsyncClientError {
     readonly body?: string,
     options?: { cause?: unknown },
   ) {
-    super('ASYNC_MONITOR_ERROR', message, job, options);
+    super('monitor-error', message, job, options);
   }
 }
+
+/** Why `verifyWebhook` refused a delivery: WebhookVerificationError's `code`. */
+export const WEBHOOK_ERROR_CODES = [
+  'webhook-missing-headers',
+  'webhook-invalid-timestamp',
+  'webhook-timestamp-too-old',
+  'webhook-timestamp-too-new',
+  'webhook-no-key',
+  'webhook-invalid-signature',
+] as const;
+export type WebhookErrorCode = (typeof WEBHOOK_ERROR_CODES)[number];
 
 /** `verifyWebhook` refused a delivery. `code` says why; never process the body after this. */
 export class WebhookVerificationError extends Error {
   override name = 'WebhookVerificationError';
   constructor(
-    readonly code:
-      | 'WEBHOOK_MISSING_HEADERS'
-      | 'WEBHOOK_INVALID_TIMESTAMP'
-      | 'WEBHOOK_TIMESTAMP_TOO_OLD'
-      | 'WEBHOOK_TIMESTAMP_TOO_NEW'
-      | 'WEBHOOK_NO_KEY'
-      | 'WEBHOOK_INVALID_SIGNATURE',
+    readonly code: WebhookErrorCode,
     message: string,
   ) {
     super(message);

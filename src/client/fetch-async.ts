@@ -1,6 +1,6 @@
 /**
  * `fetchAsync`: a `fetch` that asks for an asynchronous answer and waits through it, so the caller gets the
- * final `Response` whether the server answered at once or with `202 Accepted` (SPEC §9).
+ * final `Response` whether the server answered at once or with `202 Accepted` (docs/client.md).
  */
 import { progressReporter, responseWith, type Outcome, type WatchContext } from './context.js';
 import { discoverOperation, type Operation } from './discovery.js';
@@ -25,7 +25,7 @@ export interface FetchAsyncOptions {
   wait?: boolean;
   /** Ask the server to race the work for N seconds before answering 202 (`Prefer: respond-async, wait=N`). */
   preferWait?: number;
-  /** Where to deliver the result too (SPEC §1.2–1.5); one or several. */
+  /** Where to deliver the result too (the callback dialects of docs/dialects.md); one or several. */
   callback?: CallbackOption | readonly CallbackOption[];
   /** Listen to the job's event stream when the server offers one. Default true. */
   events?: boolean;

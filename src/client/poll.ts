@@ -79,7 +79,7 @@ export async function pollMonitor(op: Operation, ctx: WatchContext, switchToEven
     if (location && (RESULT_REDIRECTS.has(res.status) || MONITOR_MOVED.has(res.status))) {
       await res.body?.cancel();
       const target = new URL(location, op.monitor).href;
-      // 303 (seed 004, as asyncgate answers it) and 302: the result is there. 301/307/308: the monitor moved.
+      // 303 (Accept-Asynchronous: polling) and 302: the result is there. 301/307/308: the monitor moved.
       if (RESULT_REDIRECTS.has(res.status)) return { type: 'redirect', url: target };
       op.monitor = target;
       delay = 0;

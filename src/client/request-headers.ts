@@ -1,11 +1,15 @@
 /**
- * The headers that ask for an asynchronous answer (SPEC §1): `Prefer: respond-async` (RFC 7240), optionally
- * `wait=N`, and the callback dialects — seed 000's `Callback`, seed 004's `Accept-Asynchronous: notify` +
+ * The headers that ask for an asynchronous answer: `Prefer: respond-async` (RFC 7240), optionally
+ * `wait=N`, and the callback dialects — Response Redirection's `Callback`, Fedora's `Accept-Asynchronous: notify` +
  * `Asynchronous-end-point`, OData's `Prefer: callback; url="…"`.
  */
 import { callbackUrl } from '../protocol/callback.js';
 import { formatLink } from '../protocol/link.js';
 import { parsePrefer } from '../protocol/prefer.js';
+
+/** The delivery modes a request can ask for in headers (a `status` summary is asked for in a JSON body). */
+export const CALLBACK_MODES = ['response', 'notify', 'ping'] as const;
+export type CallbackMode = (typeof CALLBACK_MODES)[number];
 
 /** Where asyncgate (or any server speaking these dialects) should deliver the result. */
 export interface CallbackOption {
@@ -14,7 +18,7 @@ export interface CallbackOption {
    * What is sent: `response` (default; the upstream's response itself, via `Callback`), `notify` (the status
    * representation, via `Accept-Asynchronous: notify`), `ping` (a bodiless GET, via OData's `Prefer: callback`).
    */
-  mode?: 'response' | 'notify' | 'ping';
+  mode?: CallbackMode;
   /** `response` mode only: POST (default) or PUT. */
   method?: 'POST' | 'PUT';
   /** `response` mode only: the HMAC key of an extra `v1` signature (raw text, or `whsec_` + base64). */
@@ -30,8 +34,8 @@ export function askForAsync(headers: Headers, preferWait: number | undefined, ca
   } catch {
     throw new TypeError(`the request's Prefer header is malformed: ${headers.get('prefer')}`);
   }
-  // A request that already names seed 004's dialect (`Accept-Asynchronous: polling`) keeps it: with Prefer too,
-  // the server would follow the Prefer rules instead (SPEC §2).
+  // A request that already names Fedora's dialect (`Accept-Asynchronous: polling`) keeps it: with Prefer too,
+  // the server would follow the Prefer rules instead (docs/dialects.md).
   if (!existing.has('respond-async') && !headers.has('accept-asynchronous')) prefer.push('respond-async');
   if (preferWait !== undefined && !existing.has('wait')) {
     if (!Number.isInteger(preferWait) || preferWait < 0) throw new TypeError('preferWait must be whole seconds >= 0');
@@ -75,7 +79,7 @@ function checkedUrl(url: string | URL): string {
   }
 }
 
-/** Credentials a job is bound to (SPEC §2.2): the monitor must see the same ones, so they travel along. */
+/** Credentials a job is bound to: the monitor must see the same ones, so they travel along. */
 const CREDENTIAL_HEADERS = ['authorization', 'cookie'];
 
 /**

@@ -1,5 +1,5 @@
 /**
- * Reading a status representation, whoever wrote it. asyncgate's (SPEC §2.1) follows Azure's long-running
+ * Reading a status representation, whoever wrote it. asyncgate's follows Azure's long-running
  * operation shape, so one reader covers both: `{ status, percentComplete?, progress?, resourceLocation?, error?,
  * links? }`. Status names vary by service (Azure: `NotStarted`, `Running`, `Succeeded`, `Failed`, `Canceled`;
  * others write `InProgress`, `Cancelled`, `completed`…), so they are matched case-insensitively by family.

@@ -40,10 +40,10 @@ describe('verifyWebhook', () => {
     assert.equal(headers['webhook-signature'].split(' ').length, 2);
     assert.ok(verifyWebhook(oldKey, headers, body, { now }));
     assert.ok(verifyWebhook([other, newKey], headers, body, { now }));
-    assert.throws(() => verifyWebhook(other, headers, body, { now }), refused('WEBHOOK_INVALID_SIGNATURE'));
+    assert.throws(() => verifyWebhook(other, headers, body, { now }), refused('webhook-invalid-signature'));
   });
 
-  it("verifies a callback's raw secret (seed 000's secret=) as its UTF-8 bytes", () => {
+  it("verifies a callback's raw secret (the Callback header's secret=) as its UTF-8 bytes", () => {
     const headers = signWebhook({ id: 'msg_5', timestamp: now, body, secrets: ['s3cret'] });
     assert.ok(verifyWebhook('s3cret', headers, body, { now }));
   });
@@ -53,9 +53,9 @@ describe('verifyWebhook', () => {
     const headers = signWebhook({ id: 'msg_6', timestamp: now, body, secrets: [], ed25519: signer });
     assert.match(headers['webhook-signature'], /^v1a,/);
     assert.ok(verifyWebhook(signer.publicKey, headers, body, { now }));
-    assert.throws(() => verifyWebhook(newSigningSecret(), headers, body, { now }), refused('WEBHOOK_INVALID_SIGNATURE'));
+    assert.throws(() => verifyWebhook(newSigningSecret(), headers, body, { now }), refused('webhook-invalid-signature'));
     const otherKey = newEd25519Signer().signer.publicKey;
-    assert.throws(() => verifyWebhook(otherKey, headers, body, { now }), refused('WEBHOOK_INVALID_SIGNATURE'));
+    assert.throws(() => verifyWebhook(otherKey, headers, body, { now }), refused('webhook-invalid-signature'));
   });
 
   it('refuses tampering: body, id, timestamp or signature changed', () => {
@@ -63,12 +63,12 @@ describe('verifyWebhook', () => {
     const { signer } = newEd25519Signer();
     const headers = signWebhook({ id: 'msg_7', timestamp: now, body, secrets: [secret], ed25519: signer });
     for (const key of [secret, signer.publicKey]) {
-      assert.throws(() => verifyWebhook(key, headers, body.replace('Succeeded', 'Failed'), { now }), refused('WEBHOOK_INVALID_SIGNATURE'));
-      assert.throws(() => verifyWebhook(key, { ...headers, 'webhook-id': 'msg_8' }, body, { now }), refused('WEBHOOK_INVALID_SIGNATURE'));
-      assert.throws(() => verifyWebhook(key, { ...headers, 'webhook-timestamp': String(now + 1) }, body, { now }), refused('WEBHOOK_INVALID_SIGNATURE'));
+      assert.throws(() => verifyWebhook(key, headers, body.replace('Succeeded', 'Failed'), { now }), refused('webhook-invalid-signature'));
+      assert.throws(() => verifyWebhook(key, { ...headers, 'webhook-id': 'msg_8' }, body, { now }), refused('webhook-invalid-signature'));
+      assert.throws(() => verifyWebhook(key, { ...headers, 'webhook-timestamp': String(now + 1) }, body, { now }), refused('webhook-invalid-signature'));
       const flipped = headers['webhook-signature'].replace(/,(.)/g, (_, c: string) => `,${c === 'A' ? 'B' : 'A'}`);
-      assert.throws(() => verifyWebhook(key, { ...headers, 'webhook-signature': flipped }, body, { now }), refused('WEBHOOK_INVALID_SIGNATURE'));
-      assert.throws(() => verifyWebhook(key, { ...headers, 'webhook-signature': 'v2,abc garbage' }, body, { now }), refused('WEBHOOK_INVALID_SIGNATURE'));
+      assert.throws(() => verifyWebhook(key, { ...headers, 'webhook-signature': flipped }, body, { now }), refused('webhook-invalid-signature'));
+      assert.throws(() => verifyWebhook(key, { ...headers, 'webhook-signature': 'v2,abc garbage' }, body, { now }), refused('webhook-invalid-signature'));
     }
   });
 
@@ -76,21 +76,21 @@ describe('verifyWebhook', () => {
     const secret = newSigningSecret();
     const headers = signWebhook({ id: 'msg_9', timestamp: now, body, secrets: [secret] });
     assert.ok(verifyWebhook(secret, headers, body, { now: now + 300 }));
-    assert.throws(() => verifyWebhook(secret, headers, body, { now: now + 301 }), refused('WEBHOOK_TIMESTAMP_TOO_OLD'));
-    assert.throws(() => verifyWebhook(secret, headers, body, { now: now - 301 }), refused('WEBHOOK_TIMESTAMP_TOO_NEW'));
+    assert.throws(() => verifyWebhook(secret, headers, body, { now: now + 301 }), refused('webhook-timestamp-too-old'));
+    assert.throws(() => verifyWebhook(secret, headers, body, { now: now - 301 }), refused('webhook-timestamp-too-new'));
     assert.ok(verifyWebhook(secret, headers, body, { now: now + 3000, toleranceSeconds: 3600 }));
-    assert.throws(() => verifyWebhook(secret, headers, body, { now: now + 11, toleranceSeconds: 10 }), refused('WEBHOOK_TIMESTAMP_TOO_OLD'));
+    assert.throws(() => verifyWebhook(secret, headers, body, { now: now + 11, toleranceSeconds: 10 }), refused('webhook-timestamp-too-old'));
     // The real clock: a delivery signed an hour ago is stale.
     const stale = signWebhook({ id: 'msg_10', timestamp: Math.floor(Date.now() / 1000) - 3600, body, secrets: [secret] });
-    assert.throws(() => verifyWebhook(secret, stale, body), refused('WEBHOOK_TIMESTAMP_TOO_OLD'));
+    assert.throws(() => verifyWebhook(secret, stale, body), refused('webhook-timestamp-too-old'));
   });
 
   it('refuses missing headers and malformed timestamps; throws TypeError for a key that is not a key', () => {
     const secret = newSigningSecret();
     const headers = signWebhook({ id: 'msg_11', timestamp: now, body, secrets: [secret] });
-    assert.throws(() => verifyWebhook(secret, { 'webhook-id': 'x' }, body, { now }), refused('WEBHOOK_MISSING_HEADERS'));
-    assert.throws(() => verifyWebhook(secret, { ...headers, 'webhook-timestamp': '1e9' }, body, { now }), refused('WEBHOOK_INVALID_TIMESTAMP'));
-    assert.throws(() => verifyWebhook([], headers, body, { now }), refused('WEBHOOK_NO_KEY'));
+    assert.throws(() => verifyWebhook(secret, { 'webhook-id': 'x' }, body, { now }), refused('webhook-missing-headers'));
+    assert.throws(() => verifyWebhook(secret, { ...headers, 'webhook-timestamp': '1e9' }, body, { now }), refused('webhook-invalid-timestamp'));
+    assert.throws(() => verifyWebhook([], headers, body, { now }), refused('webhook-no-key'));
     assert.throws(() => verifyWebhook('whsec_!!!', headers, body, { now }), TypeError);
     assert.throws(() => verifyWebhook('whpk_AAAA', headers, body, { now }), TypeError);
   });

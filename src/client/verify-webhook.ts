@@ -70,20 +70,20 @@ export function verifyWebhook(
   options: VerifyWebhookOptions = {},
 ): unknown {
   const keys = (typeof secret === 'string' ? [secret] : secret).map(parseKey);
-  if (keys.length === 0) throw new WebhookVerificationError('WEBHOOK_NO_KEY', 'no key to verify with');
+  if (keys.length === 0) throw new WebhookVerificationError('webhook-no-key', 'no key to verify with');
   const id = header(headers, 'webhook-id');
   const timestampText = header(headers, 'webhook-timestamp');
   const signatures = header(headers, 'webhook-signature');
   if (!id || !timestampText || !signatures) {
-    throw new WebhookVerificationError('WEBHOOK_MISSING_HEADERS', 'webhook-id, webhook-timestamp and webhook-signature are required');
+    throw new WebhookVerificationError('webhook-missing-headers', 'webhook-id, webhook-timestamp and webhook-signature are required');
   }
-  if (!/^[0-9]{1,15}$/.test(timestampText)) throw new WebhookVerificationError('WEBHOOK_INVALID_TIMESTAMP', `webhook-timestamp "${timestampText}" is not unix seconds`);
+  if (!/^[0-9]{1,15}$/.test(timestampText)) throw new WebhookVerificationError('webhook-invalid-timestamp', `webhook-timestamp "${timestampText}" is not unix seconds`);
   const timestamp = Number(timestampText);
   const now = options.now === undefined ? Date.now() / 1000 : options.now instanceof Date ? options.now.getTime() / 1000 : options.now;
   const tolerance = options.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
   if (!Number.isFinite(now) || !Number.isFinite(tolerance)) throw new TypeError('verifyWebhook: now and toleranceSeconds must be finite numbers');
-  if (now - timestamp > tolerance) throw new WebhookVerificationError('WEBHOOK_TIMESTAMP_TOO_OLD', `signed ${Math.round(now - timestamp)} s ago (tolerance ${tolerance} s)`);
-  if (timestamp - now > tolerance) throw new WebhookVerificationError('WEBHOOK_TIMESTAMP_TOO_NEW', `signed ${Math.round(timestamp - now)} s in the future (tolerance ${tolerance} s)`);
+  if (now - timestamp > tolerance) throw new WebhookVerificationError('webhook-timestamp-too-old', `signed ${Math.round(now - timestamp)} s ago (tolerance ${tolerance} s)`);
+  if (timestamp - now > tolerance) throw new WebhookVerificationError('webhook-timestamp-too-new', `signed ${Math.round(timestamp - now)} s in the future (tolerance ${tolerance} s)`);
 
   const body = bytesOf(rawBody);
   // The timestamp is signed in its canonical form, which is what signers produce.
@@ -105,7 +105,7 @@ export function verifyWebhook(
       }
     }
   }
-  if (!valid) throw new WebhookVerificationError('WEBHOOK_INVALID_SIGNATURE', 'no signature matches the given key(s)');
+  if (!valid) throw new WebhookVerificationError('webhook-invalid-signature', 'no signature matches the given key(s)');
   return payloadOf(body, header(headers, 'content-type'));
 }
 

@@ -12,7 +12,10 @@ interface CompiledRule {
 }
 
 /** Thrown when a rule's `match` cannot be compiled; the message says which and why. */
-export class RouteRuleError extends Error {}
+export class RouteRuleError extends Error {
+  override readonly name = 'RouteRuleError';
+  readonly code = 'invalid-route-rule';
+}
 
 /**
  * Route rules, first match wins. `match` is "METHODS PATH" or "PATH": methods comma-separated (or "*"),

@@ -23,7 +23,7 @@ const size = z
     return bytes;
   });
 
-/** How a route treats requests (SPEC §1.6). */
+/** How a route treats requests (docs/dialects.md#route-rules). */
 export const asyncPolicy = z.enum(['never', 'allowed', 'always', 'required']);
 export type AsyncPolicy = z.infer<typeof asyncPolicy>;
 
@@ -38,7 +38,7 @@ export const routeRuleSchema = z
     /** Retries of transient upstream failures. `unsafe: true` allows re-sending non-idempotent requests. */
     retry: z.object({ attempts: z.number().int().min(1).max(100), unsafe: z.boolean().default(false) }).strict().optional(),
     maxBodySize: size.optional(),
-    /** Seed 001: a top-level JSON body field holding a callback URL (delivery comes with the callback issue). */
+    /** A top-level JSON body field holding a callback URL (Lyst's callback_url convention, docs/dialects.md). */
     callbackBodyField: z.string().min(1).optional(),
     keepCallbackBodyField: z.boolean().optional(),
     /** Cap on `Prefer: wait=N` for this route. */

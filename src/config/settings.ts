@@ -74,7 +74,11 @@ export const DEFAULTS = {
 };
 
 /** A configuration problem the user must fix; the CLI prints the message and exits 2. */
-export class ConfigError extends Error {}
+/** The configuration (file, flags or library options) is invalid; the message says where and why. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  readonly code = 'invalid-config';
+}
 
 /** Read and validate a config file: JSON, or a JS/TS module whose default export is the config object. */
 export async function loadConfigFile(path: string): Promise<ConfigFile> {

@@ -39,7 +39,7 @@ interface Known {
 }
 
 interface Held {
-  d: Delivery;
+  delivery: Delivery;
   known: Known;
 }
 
@@ -48,7 +48,7 @@ interface Held {
  * per host so one slow receiver never holds up the others), signs each attempt (Standard Webhooks, the same
  * webhook-id every time), sends it through the SSRF-guarded agent, and records the attempt and what comes next.
  */
-export class DeliveryDispatcher implements CallbackHandoff {
+export class DeliveryWorker implements CallbackHandoff {
   private readonly slots: Slots<Held>;
   private readonly loop: ClaimLoop<Delivery>;
   private readonly running = new Set<Promise<void>>();
@@ -62,16 +62,16 @@ export class DeliveryDispatcher implements CallbackHandoff {
   constructor(
     private readonly store: JobStore,
     private readonly agent: Dispatcher,
-    private readonly o: DeliveryOptions,
+    private readonly options: DeliveryOptions,
     private readonly log: Logger,
   ) {
-    this.slots = new Slots(o.concurrency, o.perHost);
+    this.slots = new Slots(options.concurrency, options.perHost);
     this.loop = new ClaimLoop<Delivery>({
-      pollMs: o.pollMs,
+      pollMs: options.pollMs,
       capacity: () => this.slots.free,
       claim: (n) => {
         this.claimedWith = this.slots.inflightByHost();
-        return store.claimDeliveries(o.workerId, n, Date.now(), o.leaseMs, o.perHost, this.claimedWith);
+        return store.claimDeliveries(options.workerId, n, Date.now(), options.leaseMs, options.perHost, this.claimedWith);
       },
       launch: (d) => {
         this.slots.take(d.host);
@@ -79,7 +79,7 @@ export class DeliveryDispatcher implements CallbackHandoff {
       },
       onError: (error) => log.error({ err: error }, 'claiming deliveries failed; will retry'),
       // Fewer than asked may also mean a host had more than the room it was given: keep looking then.
-      exhausted: (items) => tookAllDue(items, this.claimedWith, o.perHost),
+      exhausted: (items) => tookAllDue(items, this.claimedWith, options.perHost),
     });
   }
 
@@ -101,19 +101,15 @@ export class DeliveryDispatcher implements CallbackHandoff {
     clearTimeout(timer);
   }
 
-  /** Look for due deliveries now (a job just finished, or a callback was registered). */
-  wake(): void {
-    this.loop.wake();
-  }
-
-  due(): void {
-    this.wake();
+  /** Look for due deliveries now (a job just finished, a callback was registered, an operator redelivered). */
+  lookForWork(): void {
+    this.loop.lookForWork();
   }
 
   /** A slot freed: start a held callback, or claim if the store may have due ones. */
   private slotFreed(): void {
     this.startHeld();
-    this.loop.nudge();
+    this.loop.slotFreed();
   }
 
   reserve(hosts: readonly string[]): DeliveryLease | undefined {
@@ -125,7 +121,7 @@ export class DeliveryDispatcher implements CallbackHandoff {
       promised[host] = (promised[host] ?? 0) + 1;
       n++;
     }
-    return n ? { owner: this.o.workerId, leaseMs: this.o.leaseMs, hosts: promised } : undefined;
+    return n ? { owner: this.options.workerId, leaseMs: this.options.leaseMs, hosts: promised } : undefined;
   }
 
   launch(lease: DeliveryLease, job: Job, result: Uint8Array | null, deliveries: readonly Delivery[]): void {
@@ -135,7 +131,7 @@ export class DeliveryDispatcher implements CallbackHandoff {
       if (this.loop.running && this.slots.canStart(d.host)) {
         this.slots.take(d.host);
         this.begin(d, known);
-      } else if (this.loop.running) this.slots.hold(d.host, { d, known });
+      } else if (this.loop.running) this.slots.hold(d.host, { delivery: d, known });
       // Stopping: leave it leased; the store hands it back with the other leases.
     }
   }
@@ -146,7 +142,7 @@ export class DeliveryDispatcher implements CallbackHandoff {
 
   /** Start held callbacks whose host has a free slot again. */
   private startHeld(): void {
-    for (let next = this.slots.nextHeld(); next; next = this.slots.nextHeld()) this.begin(next.item.d, next.item.known);
+    for (let next = this.slots.nextHeld(); next; next = this.slots.nextHeld()) this.begin(next.item.delivery, next.item.known);
   }
 
   /** Run an attempt whose slot is already taken; `known` is the job (and result) when already in hand. */
@@ -185,11 +181,11 @@ export class DeliveryDispatcher implements CallbackHandoff {
       : inHand
         ? Buffer.from(inHand.buffer, inHand.byteOffset, inHand.byteLength)
         : await readAll(this.store.readResult(job.id));
-    const call = buildCallback(d, job, this.o.urlsFor(job), result);
-    const secrets = d.secret ? [d.secret, ...this.o.secrets] : [...this.o.secrets];
+    const call = buildCallback(d, job, this.options.urlsFor(job), result);
+    const secrets = d.secret ? [d.secret, ...this.options.secrets] : [...this.options.secrets];
     Object.assign(
       call.headers,
-      await signWebhookOffThread({ id: d.id, timestamp: Math.floor(started / 1000), body: call.body, secrets, ed25519: this.o.ed25519 }),
+      await signWebhookOffThread({ id: d.id, timestamp: Math.floor(started / 1000), body: call.body, secrets, ed25519: this.options.ed25519 }),
     );
     let status: number | undefined;
     let retryAfterMs: number | undefined;
@@ -202,7 +198,7 @@ export class DeliveryDispatcher implements CallbackHandoff {
       const reply = await sendCallback(
         this.agent,
         d.url,
-        { method: call.method, headers: call.headers, body: call.method === 'GET' ? undefined : call.body, timeoutMs: this.o.timeoutMs, keep: SNIPPET_BYTES },
+        { method: call.method, headers: call.headers, body: call.method === 'GET' ? undefined : call.body, timeoutMs: this.options.timeoutMs, keep: SNIPPET_BYTES },
         (c) => {
           cut = c;
           this.cuts.add(c);
@@ -214,7 +210,7 @@ export class DeliveryDispatcher implements CallbackHandoff {
     } catch (e) {
       if (this.cutOff) return; // shutting down: not the receiver's fault, not recorded
       timedOut = TIMEOUTS.has((e as { code?: string }).code ?? '');
-      error = timedOut ? `no answer within ${this.o.timeoutMs} ms` : describe(e);
+      error = timedOut ? `no answer within ${this.options.timeoutMs} ms` : describe(e);
     } finally {
       if (cut) this.cuts.delete(cut);
     }
@@ -224,7 +220,7 @@ export class DeliveryDispatcher implements CallbackHandoff {
     if (verdict.kind === 'delivered') next = { state: 'delivered' };
     else if (verdict.kind === 'gone') next = { state: 'gone' };
     else {
-      const delay = nextDelayMs(this.o.schedule, d.round + 1, verdict);
+      const delay = nextDelayMs(this.options.schedule, d.round + 1, verdict);
       next = delay === undefined ? { state: 'failed' } : { state: 'pending', nextAttemptAt: Date.now() + delay };
     }
     if (status !== undefined && verdict.kind === 'retry') error = `the receiver answered ${status}`;

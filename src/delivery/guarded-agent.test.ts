@@ -62,7 +62,7 @@ async function get(agent: Agent, url: string): Promise<{ status: number; body: s
 async function assertRefused(agent: Agent, url: string, pattern: RegExp): Promise<void> {
   await assert.rejects(get(agent, url), (err: unknown) => {
     assert.ok(err instanceof CallbackPolicyError, `expected CallbackPolicyError, got ${String(err)}`);
-    assert.equal(err.code, 'ERR_ASYNCGATE_SSRF');
+    assert.equal(err.code, 'callback-refused');
     assert.match(err.message, pattern);
     return true;
   });

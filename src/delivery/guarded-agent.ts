@@ -42,7 +42,7 @@ export interface GuardedAgentOptions {
 /**
  * An undici Agent whose every connection is checked against the policy at dial time (see the comment at
  * the top of this file). A refused connection fails the request with a CallbackPolicyError whose code is
- * 'ERR_ASYNCGATE_SSRF'. Throws CallbackPolicyError at once if policy.allowCidrs is malformed.
+ * 'callback-refused'. Throws CallbackPolicyError at once if policy.allowCidrs is malformed.
  */
 export function createGuardedAgent(policy: CallbackPolicy, options: GuardedAgentOptions = {}): Agent {
   assertValidPolicy(policy); // fail at start-up, not at the first delivery

@@ -1,4 +1,7 @@
 import { STATUS_CODES } from 'node:http';
+import { FRAMING_HEADERS } from '../protocol/hop-by-hop.js';
+import { PROBLEM_CONTENT_TYPE } from '../protocol/problem.js';
+import { jobFailure } from '../resource/job-failure.js';
 import { representation } from '../resource/representation.js';
 import type { JobUrls } from '../resource/urls.js';
 import type { Delivery, Job } from '../model.js';
@@ -10,17 +13,17 @@ export interface CallbackRequest {
   body: Buffer;
 }
 
-/** Response headers not copied into a `response`-mode callback: they describe the upstream hop. */
-const NOT_COPIED = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'date', 'set-cookie']);
+/** Response headers not copied into a `response`-mode callback: they describe the upstream hop, or its client. */
+const NOT_COPIED = new Set([...FRAMING_HEADERS, 'date', 'set-cookie']);
 
 const JSON_TYPE = 'application/json';
 
 /**
- * Build a callback for a finished job (SPEC §3.2). Every mode carries `Link: <monitor>; rel="monitor"` and
+ * Build a callback for a finished job (docs/callbacks.md). Every mode carries `Link: <monitor>; rel="monitor"` and
  * the job id.
- * - response: the stored response itself, with seed 000's `Status: 200 OK` header;
- * - notify: the status representation (seed 004 "metadata about the response");
- * - status: seed 001's summary (`status`, `source_url`, `job_id`, `status_url`, the response);
+ * - response: the stored response itself, with response redirection's `Status: 200 OK` header;
+ * - notify: the status representation (the Fedora Accept-Asynchronous proposal's "metadata about the response");
+ * - status: Lyst's callback_url summary (`status`, `source_url`, `job_id`, `status_url`, the response);
  * - ping: a bodiless GET (OData).
  */
 export function buildCallback(delivery: Delivery, job: Job, urls: JobUrls, result: Buffer | null): CallbackRequest {
@@ -39,18 +42,13 @@ export function buildCallback(delivery: Delivery, job: Job, urls: JobUrls, resul
       const response = job.response;
       if (!response) {
         // No upstream answer to forward (the gateway failed or the client canceled): say so, as a problem.
-        headers.status = job.state === 'canceled' ? '409 Conflict' : '502 Bad Gateway';
-        headers['content-type'] = 'application/problem+json';
-        const problem = {
-          type: `urn:asyncgate:problem:${job.state === 'canceled' ? 'job-canceled' : 'job-failed'}`,
-          title: job.state === 'canceled' ? 'The job was canceled' : 'The job failed without an upstream response',
-          status: job.state === 'canceled' ? 409 : 502,
-          error: job.error,
-        };
-        return { method: methodOf(delivery), headers, body: Buffer.from(JSON.stringify(problem)) };
+        const problem = jobFailure(job);
+        headers.status = statusLine(problem.status);
+        headers['content-type'] = PROBLEM_CONTENT_TYPE;
+        return { method: methodOf(delivery), headers, body: Buffer.from(JSON.stringify(problem.toProblem())) };
       }
       for (const [name, value] of response.headers) if (!NOT_COPIED.has(name) && !(name in headers)) headers[name] = value;
-      headers.status = `${response.status} ${STATUS_CODES[response.status] ?? ''}`.trim();
+      headers.status = statusLine(response.status);
       return { method: methodOf(delivery), headers, body: result ?? Buffer.alloc(0) };
     }
   }
@@ -61,9 +59,12 @@ function json(delivery: Delivery, headers: Record<string, string>, value: unknow
   return { method: methodOf(delivery), headers, body: Buffer.from(JSON.stringify(value)) };
 }
 
+/** The `Status` header of a response-mode callback: `200 OK`, as in a CGI response. */
+const statusLine = (status: number) => `${status} ${STATUS_CODES[status] ?? ''}`.trim();
+
 const methodOf = (d: Delivery): 'POST' | 'PUT' => (d.method === 'PUT' ? 'PUT' : 'POST');
 
-/** Seed 001's callback body: `{ status, source_url, job_id, status_url, response }`. */
+/** The callback body of Lyst's callback_url convention: `{ status, source_url, job_id, status_url, response }`. */
 function statusSummary(job: Job, urls: JobUrls, result: Buffer | null): Record<string, unknown> {
   const out: Record<string, unknown> = {
     status: job.state === 'succeeded' ? 'completed' : job.state,

@@ -1,8 +1,8 @@
 /**
- * When to try a callback delivery again (SPEC §3.4). Success is any 2xx; redirects are not followed and count
+ * When to try a callback delivery again. Success is any 2xx; redirects are not followed and count
  * as failure; `410 Gone` stops that callback at once; a timeout or `429` waits at least 60 s; `Retry-After` is
  * honoured within bounds. The default schedule is Svix's: immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h,
- * 10 h, each with ±20 % jitter so that many failed deliveries do not retry in lockstep.
+ * 10 h, each with ±20 % jitter so that many failed deliveries do not retry in lockstep. See docs/callbacks.md.
  */
 import { parseDuration } from '../shared/units.js';
 

@@ -21,7 +21,7 @@ export interface SendOptions {
 /**
  * Send one callback request through `dispatcher` (the SSRF-guarded agent) and collect only what an attempt
  * records. undici's dispatch API, not `request()`: no response stream and no async iteration per callback,
- * which measured about half of `request()`'s CPU per exchange. Redirects are not followed (SPEC §3.4).
+ * which measured about half of `request()`'s CPU per exchange. Redirects are not followed (a redirect is a failure).
  * Rejects with undici's error (a timeout has code UND_ERR_HEADERS_TIMEOUT or UND_ERR_BODY_TIMEOUT).
  * `abort` receives a function that cuts the exchange (shutdown).
  */

@@ -15,7 +15,7 @@ function refusedUrl(url: string, policy: CallbackPolicy, pattern?: RegExp): Call
     caught = err;
   }
   assert.ok(caught instanceof CallbackPolicyError, `${url} should be refused, got ${String(caught)}`);
-  assert.equal(caught.code, 'ERR_ASYNCGATE_SSRF');
+  assert.equal(caught.code, 'callback-refused');
   assert.equal(caught.message, caught.reason);
   if (pattern) assert.match(caught.message, pattern);
   return caught;

@@ -25,7 +25,7 @@ export interface CallbackPolicy {
   allowCidrs: readonly string[];
 }
 
-export const SSRF_ERROR_CODE = 'ERR_ASYNCGATE_SSRF';
+export const SSRF_ERROR_CODE = 'callback-refused';
 
 /** A callback URL or address refused by the policy (or a malformed allow-list). Maps to HTTP 400 when judged up front. */
 export class CallbackPolicyError extends Error {

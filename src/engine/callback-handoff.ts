@@ -5,7 +5,7 @@ import type { DeliveryLease } from '../store/port.js';
  * How a finishing attempt hands its job's callbacks straight to the delivery side, instead of making them due
  * and letting the delivery claim loop find them a commit later. The completion leases them in its own commit
  * (Completion.leaseDeliveries) for the slots reserved here, and the deliveries start with the job and its
- * result in hand. Implemented by the delivery dispatcher; the engine only knows this port.
+ * result in hand. Implemented by the DeliveryWorker; the engine only knows this port.
  */
 export interface CallbackHandoff {
   /** Reserve a delivery slot for each callback host (per-host and overall bounds permitting); undefined when
@@ -17,7 +17,7 @@ export interface CallbackHandoff {
   /** Give a reservation back unused (the completion failed or lost its lease). */
   release(lease: DeliveryLease): void;
   /** Callbacks may have become due (a job finished, was canceled, or failed on rescue): look now. */
-  due(): void;
+  lookForWork(): void;
 }
 
 /** The host a callback is delivered to, as the store keys it (`deliveries.host`): the URL's host[:port]. */

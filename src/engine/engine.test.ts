@@ -121,7 +121,7 @@ test('engine: a finishing job hands its callbacks over in the completing commit,
     },
     launch: (lease, job, result, deliveries) => void launched.push({ lease, job, result, deliveries }),
     release: () => undefined,
-    due: () => void dueCalls++,
+    lookForWork: () => void dueCalls++,
   };
   engine.handOffCallbacksTo(handoff);
   await engine.start();

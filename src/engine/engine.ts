@@ -1,10 +1,9 @@
 import type { Logger } from 'pino';
 import { AsyncgateError } from '../errors/asyncgate-error.js';
-import { JOB_ERROR_CODES } from '../errors/codes.js';
-import { TERMINAL_STATES, type Job, type JobProgress, type NewJob } from '../model.js';
+import { JOB_ERROR_CODES, TERMINAL_STATES, type Job, type JobProgress, type NewJob } from '../model.js';
 import type { InsertOutcome, JobStore, StoreChange } from '../store/port.js';
 import { callbackHost, type CallbackHandoff } from './callback-handoff.js';
-import { Dispatcher } from './job-worker.js';
+import { JobWorker } from './job-worker.js';
 import { JobEvents } from './events.js';
 import type { Executor } from './executor.js';
 import { newWorkerId } from './ids.js';
@@ -36,7 +35,7 @@ export class Engine {
   readonly events = new JobEvents();
   readonly workerId = newWorkerId();
   readonly store: JobStore;
-  private readonly dispatcher: Dispatcher;
+  private readonly jobs: JobWorker;
   private readonly maintenance: Maintenance;
   private readonly log: Logger;
   private readonly maxQueued: number;
@@ -63,7 +62,7 @@ export class Engine {
       maxResultBytes: options.maxResultBytes ?? 100 * 1024 * 1024,
       now: Date.now,
     };
-    this.dispatcher = new Dispatcher(
+    this.jobs = new JobWorker(
       this.store,
       this.runnerDeps,
       { workerId: this.workerId, concurrency: options.concurrency ?? 64, leaseMs, pollMs: options.pollMs ?? 1000 },
@@ -81,8 +80,8 @@ export class Engine {
         tombstoneMs: this.tombstoneMs,
       },
       this.log,
-      () => this.dispatcher.workArrived(),
-      () => this.runnerDeps.callbacks?.due(),
+      () => this.jobs.lookForWork(),
+      () => this.runnerDeps.callbacks?.lookForWork(),
     );
   }
 
@@ -91,31 +90,31 @@ export class Engine {
     await this.refreshQueued();
     this.queuedRefresh = setInterval(() => void this.refreshQueued(), 1000);
     this.queuedRefresh.unref();
-    this.dispatcher.start();
+    this.jobs.start();
     this.maintenance.start();
     // A restart on the same store: jobs whose leases lapsed while we were down are rescued at once.
     await this.maintenance.rescue().catch((error: unknown) => this.log.error({ err: error }, 'initial rescue failed'));
   }
 
   /**
-   * Another process changed something (stores with `crossProcessEvents`): wake our claim loop for new work,
+   * Another process changed something (stores that `listen`): look for new work,
    * wake the waiters of a job that changed (a long poll here, the job finished there), and abort our attempt
    * of a job canceled or deleted elsewhere.
    */
   private onStoreChange(change: StoreChange): void {
     switch (change.kind) {
       case 'work':
-        return this.dispatcher.workArrived();
+        return this.jobs.lookForWork();
       case 'gone':
-        this.dispatcher.abort(change.id, 'canceled');
+        this.jobs.abort(change.id, 'canceled');
         return this.events.emitGone(change.id);
       case 'job':
-        if (change.state === 'canceled') this.dispatcher.abort(change.id, 'canceled');
+        if (change.state === 'canceled') this.jobs.abort(change.id, 'canceled');
         if (this.events.isWatched(change.id)) void this.republish(change.id);
         return;
       case 'resync':
         // Notifications may have been missed while the channel was down: look again at everything watched.
-        this.dispatcher.workArrived();
+        this.jobs.lookForWork();
         for (const id of this.events.watchedIds()) void this.republish(id);
         return;
       case 'deliveries':
@@ -143,22 +142,22 @@ export class Engine {
     if (job.callbacks?.length) job.options = { ...job.options, callbackHosts: job.callbacks.map((cb) => callbackHost(cb.url)) };
     // A free slot and no queue: commit the job already running here and start it at once (one commit, no
     // claim). Otherwise it is committed queued and the claim loop takes it in turn.
-    const direct = this.dispatcher.reserve();
+    const direct = this.jobs.reserve();
     let outcome: InsertOutcome;
     try {
       outcome = await this.store.insertJob(job, direct ? { owner: this.workerId, now: job.createdAt, leaseMs: this.leaseMs } : undefined);
     } catch (error) {
-      if (direct) this.dispatcher.unreserve();
+      if (direct) this.jobs.unreserve();
       throw error;
     }
     if (direct && outcome.created && outcome.job.state === 'running') {
-      this.dispatcher.runReserved(outcome.job);
+      this.jobs.runReserved(outcome.job);
       return outcome;
     }
-    if (direct) this.dispatcher.unreserve();
+    if (direct) this.jobs.unreserve();
     if (outcome.created) {
       this.queuedEstimate++;
-      this.dispatcher.workArrived();
+      this.jobs.lookForWork();
     }
     return outcome;
   }
@@ -223,13 +222,13 @@ export class Engine {
   async cancel(id: string, retentionMs: number): Promise<Job | null> {
     const job = await this.store.cancelJob(
       id,
-      { code: 'Canceled', message: JOB_ERROR_CODES.Canceled },
+      { code: 'canceled', message: JOB_ERROR_CODES.canceled },
       Date.now(),
       retentionMs,
     );
     if (job?.state === 'canceled') {
-      this.dispatcher.abort(id, 'canceled');
-      this.runnerDeps.callbacks?.due();
+      this.jobs.abort(id, 'canceled');
+      this.runnerDeps.callbacks?.lookForWork();
       this.events.emit(job);
     }
     return job;
@@ -238,7 +237,7 @@ export class Engine {
   /** Cancel if running, then forget the job and its result, leaving a tombstone (410). */
   async delete(id: string): Promise<boolean> {
     const now = Date.now();
-    this.dispatcher.abort(id, 'canceled');
+    this.jobs.abort(id, 'canceled');
     const deleted = await this.store.deleteJob(id, now, now + this.tombstoneMs);
     if (deleted) this.events.emitGone(id);
     return deleted;
@@ -253,7 +252,7 @@ export class Engine {
   }
 
   get stats() {
-    return { running: this.dispatcher.active, queued: this.queuedEstimate, watched: this.events.watched };
+    return { running: this.jobs.active, queued: this.queuedEstimate, watched: this.events.watched };
   }
 
   /** Stop taking jobs; let running attempts finish for `graceMs`, then hand back what is left. */
@@ -262,7 +261,7 @@ export class Engine {
     this.unlisten?.();
     clearInterval(this.queuedRefresh);
     this.maintenance.stop();
-    await this.dispatcher.stop(graceMs);
+    await this.jobs.stop(graceMs);
     const out = await this.store.releaseLeases(this.workerId, Date.now(), INTERRUPTED);
     if (out.requeued.length || out.failed.length) {
       this.log.info({ requeued: out.requeued.length, failed: out.failed.length }, 'handed back leases');

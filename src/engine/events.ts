@@ -16,7 +16,7 @@ export class JobEvents {
     for (const fn of this.everyJob) fn(job);
   }
 
-  /** Be told of every change of every job (e.g. to wake the callback dispatcher on completion). */
+  /** Be told of every change of every job (e.g. to tell the delivery worker of a completion). */
   onAny(fn: (job: Job) => void): () => void {
     this.everyJob.add(fn);
     return () => this.everyJob.delete(fn);

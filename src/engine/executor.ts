@@ -33,13 +33,15 @@ export type Executor = (ctx: ExecutionContext) => Promise<Outcome>;
 
 /** Why an attempt's signal was aborted. */
 export class AbortReason extends Error {
+  override readonly name = 'AbortReason';
+  readonly code = 'attempt-aborted';
   constructor(readonly why: 'canceled' | 'timeout' | 'shutdown') {
     super(`attempt aborted: ${why}`);
-    this.name = 'AbortReason';
   }
 }
 
 /** Thrown by an executor's response body when the connection broke mid-response. */
 export class InterruptedStreamError extends Error {
   override readonly name = 'InterruptedStreamError';
+  readonly code = 'upstream-interrupted';
 }

@@ -5,7 +5,7 @@ import type { JobStore } from '../store/port.js';
 import { AbortReason } from './executor.js';
 import { runAttempt, type RunnerDeps } from './runner.js';
 
-export interface DispatcherOptions {
+export interface JobWorkerOptions {
   workerId: string;
   concurrency: number;
   leaseMs: number;
@@ -14,10 +14,10 @@ export interface DispatcherOptions {
 }
 
 /**
- * Claims queued jobs up to the concurrency bound and runs them. Woken at once by `wake()` (a job was
- * accepted here, or a store notification), and by a timer as the safety net.
+ * Claims queued jobs up to the concurrency bound and runs them. Looks at once when told by `lookForWork()` (a
+ * job was accepted here, or a store notification), and by a timer as the safety net.
  */
-export class Dispatcher {
+export class JobWorker {
   private readonly running = new Map<string, AbortController>();
   private readonly loop: ClaimLoop<Job>;
   private idle: Array<() => void> = [];
@@ -27,7 +27,7 @@ export class Dispatcher {
   constructor(
     private readonly store: JobStore,
     private readonly deps: RunnerDeps,
-    private readonly options: DispatcherOptions,
+    private readonly options: JobWorkerOptions,
     private readonly log: Logger,
   ) {
     this.loop = new ClaimLoop<Job>({
@@ -49,8 +49,8 @@ export class Dispatcher {
 
   /** Queued work has arrived (accepted here, announced by another process, or handed back): claim it. Cheap
    * to call often: concurrent calls coalesce into one claim loop. */
-  workArrived(): void {
-    this.loop.wake();
+  lookForWork(): void {
+    this.loop.lookForWork();
   }
 
   /**
@@ -67,7 +67,7 @@ export class Dispatcher {
   /** Give back a reserved slot (the insert failed, or returned an existing job). */
   unreserve(): void {
     this.reserved--;
-    this.loop.nudge();
+    this.loop.slotFreed();
   }
 
   /** Start a job committed with this process's lease, in the slot `reserve` promised. Not once stopping: the
@@ -107,7 +107,7 @@ export class Dispatcher {
         this.running.delete(job.id);
         if (this.running.size === 0 && this.idle.length) for (const resolve of this.idle.splice(0)) resolve();
         // A freed slot matters only if queued work may be waiting; otherwise the next accept runs at once.
-        this.loop.nudge();
+        this.loop.slotFreed();
       });
   }
 }

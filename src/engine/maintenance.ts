@@ -1,10 +1,9 @@
 import type { Logger } from 'pino';
-import { JOB_ERROR_CODES } from '../errors/codes.js';
-import type { JobError } from '../model.js';
+import { JOB_ERROR_CODES, type JobError } from '../model.js';
 import type { JobStore, RescueOutcome } from '../store/port.js';
 import type { JobEvents } from './events.js';
 
-export const INTERRUPTED: JobError = { code: 'UpstreamInterrupted', message: JOB_ERROR_CODES.UpstreamInterrupted };
+export const INTERRUPTED: JobError = { code: 'upstream-interrupted', message: JOB_ERROR_CODES['upstream-interrupted'] };
 
 export interface MaintenanceOptions {
   workerId: string;

@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { sha256 } from './ids.js';
 
 /**
- * Who submitted a job (SPEC §2.2): a hash of the credentials on the request — the configured header when
+ * Who submitted a job: a hash of the credentials on the request — the configured header when
  * set, else `Authorization`, else `Cookie`. null when there are none: then the unguessable id is the key.
  * The hash is salted per installation so a leaked database does not reveal token hashes usable elsewhere.
  */

@@ -1,7 +1,7 @@
 import type { Job } from '../model.js';
 
 /**
- * Adaptive `Retry-After` for the monitor (SPEC §2.1): clients poll often while a job is young, and back off
+ * Adaptive `Retry-After` for the monitor: clients poll often while a job is young, and back off
  * as it ages, so a long job does not cost a steady stream of polls. Seconds.
  */
 export function suggestedPollSeconds(job: Job, now: number): number {

@@ -2,6 +2,8 @@ import { storeInPieces } from '../shared/pieces.js';
 import type { JobStore } from '../store/port.js';
 
 export class ResultTooLargeError extends Error {
+  override readonly name = 'ResultTooLargeError';
+  readonly code = 'result-too-large';
   constructor(readonly limit: number) {
     super(`the upstream response is larger than the limit of ${limit} bytes`);
   }

@@ -1,12 +1,12 @@
 import type { Logger } from 'pino';
-import { JOB_ERROR_CODES } from '../errors/codes.js';
-import type { HeaderPairs, Job, JobError } from '../model.js';
+import { JOB_ERROR_CODES, type HeaderPairs, type Job, type JobError } from '../model.js';
 import type { JobStore } from '../store/port.js';
 import { retryDelayMs } from './backoff.js';
 import type { CallbackHandoff } from './callback-handoff.js';
 import type { JobEvents } from './events.js';
 import { AbortReason, InterruptedStreamError, type Executor, type Outcome } from './executor.js';
 import { ResultTooLargeError, sinkResult } from './result-sink.js';
+import { FRAMING_HEADERS } from '../protocol/hop-by-hop.js';
 
 export interface RunnerDeps {
   store: JobStore;
@@ -21,7 +21,7 @@ export interface RunnerDeps {
 
 const CONTENT_TYPE = 'content-type';
 /** Headers describing the wire form of the upstream's message, not the stored result. */
-const WIRE_HEADERS = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive']);
+const WIRE_HEADERS = new Set(FRAMING_HEADERS);
 
 /**
  * Runs one attempt of a claimed job to its end: executes it, stores the result under the attempt's lease,
@@ -45,9 +45,9 @@ export async function runAttempt(deps: RunnerDeps, job: Job, controller: AbortCo
   } catch (error) {
     outcome = failureFromAbort(controller.signal) ?? {
       kind: 'fail',
-      error: { code: 'InternalError', message: `executor failed: ${(error as Error).message}` },
+      error: { code: 'internal', message: `executor failed: ${(error as Error).message}` },
     };
-    if (outcome.kind === 'fail' && outcome.error.code === 'InternalError') log.error({ err: error, job: job.id }, 'executor threw');
+    if (outcome.kind === 'fail' && outcome.error.code === 'internal') log.error({ err: error, job: job.id }, 'executor threw');
   }
 
   try {
@@ -64,11 +64,11 @@ export async function runAttempt(deps: RunnerDeps, job: Job, controller: AbortCo
       reason?.kind === 'fail'
         ? reason.error
         : error instanceof ResultTooLargeError
-          ? { code: 'ResultTooLarge', message: error.message }
+          ? { code: 'result-too-large', message: error.message }
           : error instanceof InterruptedStreamError
-            ? { code: 'UpstreamInterrupted', message: `${JOB_ERROR_CODES.UpstreamInterrupted} (${error.message})` }
-            : { code: 'InternalError', message: (error as Error).message };
-    if (jobError.code === 'InternalError') log.error({ err: error, job: job.id }, 'storing the result failed');
+            ? { code: 'upstream-interrupted', message: `${JOB_ERROR_CODES['upstream-interrupted']} (${error.message})` }
+            : { code: 'internal', message: (error as Error).message };
+    if (jobError.code === 'internal') log.error({ err: error, job: job.id }, 'storing the result failed');
     await finish(deps, job, { state: 'failed', response: null, error: jobError }).catch((e: unknown) =>
       log.error({ err: e, job: job.id }, 'could not record the failure'),
     );
@@ -105,7 +105,7 @@ async function settle(deps: RunnerDeps, job: Job, outcome: Outcome, signal: Abor
         {
           state: failed ? 'failed' : 'succeeded',
           response: { status: outcome.status, headers, size, contentType },
-          error: failed ? { code: 'UpstreamHttpError', message: `the upstream answered ${outcome.status}` } : null,
+          error: failed ? { code: 'upstream-http-error', message: `the upstream answered ${outcome.status}` } : null,
         },
         inline ?? (size === 0 ? EMPTY : undefined),
       );
@@ -152,7 +152,7 @@ async function finish(
     return;
   }
   if (lease) deps.callbacks!.launch(lease, done.job, c.response ? (body ?? null) : EMPTY, done.deliveries);
-  if (done.due) deps.callbacks?.due();
+  if (done.due) deps.callbacks?.lookForWork();
   deps.events.emit(done.job);
 }
 
@@ -172,9 +172,9 @@ function failureFromAbort(signal: AbortSignal): Outcome | undefined {
   if (!signal.aborted) return undefined;
   const why = signal.reason instanceof AbortReason ? signal.reason.why : 'canceled';
   if (why === 'timeout') {
-    return { kind: 'fail', error: { code: 'UpstreamTimeout', message: JOB_ERROR_CODES.UpstreamTimeout } };
+    return { kind: 'fail', error: { code: 'upstream-timeout', message: JOB_ERROR_CODES['upstream-timeout'] } };
   }
-  return { kind: 'fail', error: { code: 'Canceled', message: JOB_ERROR_CODES.Canceled } };
+  return { kind: 'fail', error: { code: 'canceled', message: JOB_ERROR_CODES.canceled } };
 }
 
 function isShutdownOrCancel(signal: AbortSignal): boolean {

@@ -14,6 +14,11 @@ export class AsyncgateError extends Error {
     this.status = PROBLEM_TYPES[type].status;
   }
 
+  /** The stable code every asyncgate Error carries: here, the problem type's slug. */
+  get code(): ProblemType {
+    return this.type;
+  }
+
   toProblem(instance?: string): Record<string, unknown> {
     return {
       type: PROBLEM_TYPE_PREFIX + this.type,

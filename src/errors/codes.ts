@@ -1,11 +1,14 @@
 /**
- * Stable error identifiers. These are API: clients match on them, so a code is never renamed or reused.
- * A leaf module: it imports nothing.
+ * Stable error identifiers. These are API: clients match on them, so a code is never renamed or reused. Every
+ * code asyncgate gives, here or on an Error's `code`, is spelled the same way: lower-case words joined by
+ * hyphens.
  *
  * PROBLEM_TYPES are the `type` slugs of asyncgate's own `application/problem+json` answers (RFC 9457);
- * the full `type` is `urn:asyncgate:problem:<slug>`. JOB_ERROR_CODES are the `error.code` values of a
- * Failed or Canceled job in the status representation.
+ * the full `type` is `urn:asyncgate:problem:<slug>`. The `error.code` values of a Failed or Canceled job are
+ * JOB_ERROR_CODES (model.ts, beside the job they describe). docs/reference/errors.md documents them all.
  */
+import type { JobErrorCode } from '../model.js';
+
 export const PROBLEM_TYPES = {
   'invalid-prefer': { status: 400, title: 'Malformed Prefer header' },
   'invalid-accept-asynchronous': { status: 400, title: 'Malformed Accept-Asynchronous header' },
@@ -46,25 +49,18 @@ export type ProblemType = keyof typeof PROBLEM_TYPES;
 
 export const PROBLEM_TYPE_PREFIX = 'urn:asyncgate:problem:';
 
-export const JOB_ERROR_CODES = {
-  /** The upstream answered 4xx/5xx; its response is kept at the result URL. */
-  UpstreamHttpError: 'the upstream answered with an error status',
-  /** Connection refused / DNS failure / 502-504 after every allowed attempt. */
-  UpstreamUnreachable: 'the upstream could not be reached after every allowed attempt',
-  /** One attempt ran longer than the route's timeout. */
-  UpstreamTimeout: 'the upstream did not answer within the timeout',
-  /** A non-idempotent request was interrupted mid-flight (crash, lost connection) and was not re-sent. */
-  UpstreamInterrupted: 'a non-idempotent request was interrupted mid-flight and not re-sent',
-  /** The client canceled the job (or deleted it while running). */
-  Canceled: 'the job was canceled',
-  /** The upstream response was larger than the configured result limit. */
-  ResultTooLarge: 'the upstream response exceeded the result size limit',
-  /** Library mode: the route's handler threw (or rejected); the message is the error's message. */
-  HandlerFailed: 'the route handler threw an error',
-  /** Library mode: no handler of the job's name is registered in the process that claimed it. */
-  HandlerNotRegistered: 'no handler of this name is registered in this process',
-  /** The gateway failed the job for an internal reason (a bug or a storage failure). */
-  InternalError: 'internal error',
-} as const;
-
-export type JobErrorCode = keyof typeof JOB_ERROR_CODES;
+/**
+ * The problem a finished job without an upstream response answers with, wherever it is asked (the `wait=N`
+ * race, `GET …/result`, a `response`-mode callback), by the job's error code.
+ */
+export const JOB_FAILURE_PROBLEMS = {
+  'upstream-http-error': 'job-failed',
+  'upstream-unreachable': 'upstream-unreachable',
+  'upstream-timeout': 'upstream-timeout',
+  'upstream-interrupted': 'upstream-unreachable',
+  canceled: 'job-canceled',
+  'result-too-large': 'job-failed',
+  'handler-failed': 'handler-failed',
+  'handler-not-registered': 'handler-failed',
+  internal: 'job-failed',
+} as const satisfies Record<JobErrorCode, ProblemType>;

@@ -1,12 +1,11 @@
 import { Readable } from 'node:stream';
 import type { Agent } from 'undici';
 import { AbortReason, type ExecutionContext, type Executor, type Outcome } from '../engine/executor.js';
-import { JOB_ERROR_CODES } from '../errors/codes.js';
-import type { Job, JobProgress } from '../model.js';
+import { JOB_ERROR_CODES, type Job, type JobProgress } from '../model.js';
 import { parseProgress } from '../protocol/progress.js';
 import { parseRetryAfter } from '../protocol/retry-after.js';
 import { responseHeaderPairs } from '../intake/forward-headers.js';
-import { PROGRESS_TOKEN_HEADER, PROGRESS_URL_HEADER } from '../http/progress-route.js';
+import { PROGRESS_TOKEN_HEADER, PROGRESS_URL_HEADER } from '../resource/progress-token.js';
 import { callUpstream } from './upstream-call.js';
 import { flatHeaders, neverReachedUpstream } from './upstream.js';
 
@@ -16,7 +15,7 @@ export type ProgressEndpoint = (job: Job) => { url: string; token: string };
 /** Headers only the gateway sets: a client's copies are dropped, so the upstream cannot be misled. */
 const OWN_HEADERS = new Set(['asyncgate-job-id', PROGRESS_URL_HEADER, PROGRESS_TOKEN_HEADER]);
 
-/** Upstream statuses that mean "try again" (SPEC §3.1) — only acted on when the request is safe to repeat. */
+/** Upstream statuses that mean "try again" — only acted on when the request is safe to repeat. */
 const RETRY_STATUSES = new Set([502, 503, 504]);
 const MAX_RETRY_AFTER_MS = 5 * 60_000;
 
@@ -60,12 +59,12 @@ export function upstreamExecutor(agent: Agent, upstream: URL, progressEndpoint?:
       );
     } catch (error) {
       if (signal.aborted) throw signal.reason instanceof AbortReason ? signal.reason : error;
-      const message = `${JOB_ERROR_CODES.UpstreamUnreachable}: ${(error as Error).message}`;
-      if (neverReachedUpstream(error)) return { kind: 'retry', sent: false, error: { code: 'UpstreamUnreachable', message } };
+      const message = `${JOB_ERROR_CODES['upstream-unreachable']}: ${(error as Error).message}`;
+      if (neverReachedUpstream(error)) return { kind: 'retry', sent: false, error: { code: 'upstream-unreachable', message } };
       // The request may have reached the upstream: only a retryable job may be sent again.
       return job.options.retryable
-        ? { kind: 'retry', sent: true, error: { code: 'UpstreamUnreachable', message } }
-        : { kind: 'fail', error: { code: 'UpstreamInterrupted', message: `${JOB_ERROR_CODES.UpstreamInterrupted} (${(error as Error).message})` } };
+        ? { kind: 'retry', sent: true, error: { code: 'upstream-unreachable', message } }
+        : { kind: 'fail', error: { code: 'upstream-interrupted', message: `${JOB_ERROR_CODES['upstream-interrupted']} (${(error as Error).message})` } };
     }
     const outcome: Outcome = {
       kind: 'response',

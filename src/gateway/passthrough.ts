@@ -4,10 +4,11 @@ import type { Agent } from 'undici';
 import { AsyncgateError } from '../errors/asyncgate-error.js';
 import { forwardHeaders, responseHeaderPairs } from '../intake/forward-headers.js';
 import { flatHeaders, neverReachedUpstream } from './upstream.js';
+import { requestProto } from '../resource/urls.js';
 
 /**
  * A request that asked for no asynchronous answer is proxied synchronously, streamed both ways like any
- * reverse proxy (SPEC §1). `vary` is added when a preference could have changed the answer's shape.
+ * reverse proxy. `vary` is added when a preference could have changed the answer's shape.
  */
 export async function passThrough(
   req: IncomingMessage,
@@ -19,7 +20,7 @@ export async function passThrough(
   /** The body, when it was already read; otherwise the request is streamed. */
   preread?: Buffer | null,
 ): Promise<void> {
-  const proto = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
+  const proto = requestProto(req);
   const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
   const abort = new AbortController();
   res.once('close', () => {

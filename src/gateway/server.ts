@@ -41,28 +41,23 @@ export async function createGateway(settings: Settings, log: Logger): Promise<Ga
   const { engine, store, urls, ownerSalt } = runtime;
   const acceptDeps: AcceptDeps = { engine, settings, urls, ownerSalt };
   const basePath = settings.upstream.pathname.replace(/\/+$/, '');
-  const prefix = settings.prefix;
   let closing = false;
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = req.url ?? '/';
-    const q = url.indexOf('?');
-    const path = q === -1 ? url : url.slice(0, q);
     if (settings.cors) {
       applyCors(req, res);
       if (isPreflight(req)) return void res.writeHead(204).end();
     }
-    if (path === prefix || path.startsWith(prefix + '/')) {
-      const query = new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
-      if (await runtime.handlePrefixed(req, res, path.slice(prefix.length), query, closing)) return;
-      throw new AsyncgateError('not-found', `no asyncgate endpoint at ${path}`);
-    }
+    if (await runtime.router.serve(req, res, url, closing)) return;
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
     if (closing) throw new AsyncgateError('shutting-down', undefined, { headers: { 'retry-after': '5', connection: 'close' } });
     const rule = settings.routes.find(req.method ?? 'GET', path);
     let neg = negotiate(req.headers, rule, settings.maxWaitMs, settings.callbacks.policy);
     let preread: Buffer | null | undefined;
     if (rule?.callbackBodyField && rule.async !== 'never' && /\bjson\b/i.test(req.headers['content-type'] ?? '')) {
-      // seed 001: the body may ask for a callback; it must be read to know.
+      // Lyst's callback_url convention: the body may ask for a callback; it must be read to know.
       preread = await readBody(req, rule.maxBodySize ?? settings.maxBodyBytes);
       const found = bodyCallback(preread, rule, settings.callbacks.policy);
       if (found) {

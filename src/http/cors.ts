@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-/** The async headers a browser client must be able to read (SPEC §2). */
+/** The async headers a browser client must be able to read. */
 const EXPOSED = 'Location, Operation-Location, Retry-After, Preference-Applied, Link, ETag';
 
 export function isPreflight(req: IncomingMessage): boolean {

@@ -1,6 +1,7 @@
 /**
- * The optional minimum poll interval (seed 002: "refuse any checks earlier than that"). Remembers the last
- * poll per job in memory; a process restart forgets, which only ever lets one extra poll through.
+ * The optional minimum poll interval, after the 2009 post "On asynchronous REST interfaces": the server may
+ * "refuse any checks earlier than that". Remembers the last poll per job in memory; a process restart forgets,
+ * which only ever lets one extra poll through.
  */
 export class PollGate {
   private readonly last = new Map<string, number>();

@@ -1,16 +1,12 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { Engine } from '../engine/engine.js';
-import { isJobId } from '../engine/ids.js';
 import { AsyncgateError } from '../errors/asyncgate-error.js';
 import { TERMINAL_STATES, type JobProgress } from '../model.js';
 import { readBody } from '../intake/body.js';
-import type { ProgressTokens } from '../resource/progress-token.js';
+import type { PrefixRoute } from './route-table.js';
 
 /** A progress report is a few numbers and a line of text. */
 const MAX_BODY_BYTES = 16 * 1024;
-export const PROGRESS_TOKEN_HEADER = 'asyncgate-progress-token';
-export const PROGRESS_URL_HEADER = 'asyncgate-progress-url';
 
 const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const reportSchema = z
@@ -28,43 +24,26 @@ const reportSchema = z
     message: 'total needs current, and current must not exceed it',
   });
 
-/**
- * `POST {prefix}/jobs/{id}/progress`: the upstream reports progress (SPEC §2, §3.1). Authorised by the job's
- * progress token alone — the upstream has no client credentials — checked before the job is even looked
- * up, so a caller without the token learns nothing, not even whether the job exists.
- */
-export async function handleProgressReport(
-  req: IncomingMessage,
-  res: ServerResponse,
-  id: string,
-  engine: Engine,
-  tokens: ProgressTokens,
-): Promise<void> {
-  if (req.method !== 'POST') throw new AsyncgateError('method-not-allowed', 'use POST', { headers: { allow: 'POST' } });
-  const token = presentedToken(req);
-  if (token === undefined) {
-    throw new AsyncgateError('progress-token-required', `send the token the upstream request carried in ${PROGRESS_TOKEN_HEADER}, as Authorization: Bearer <token>`, {
-      headers: { 'www-authenticate': 'Bearer realm="asyncgate-progress"' },
-    });
-  }
-  if (!isJobId(id) || !tokens.verify(id, token)) throw new AsyncgateError('progress-token-invalid');
-  const progress = parseReport(await readBody(req, MAX_BODY_BYTES));
-  const updated = await engine.reportProgress(id, progress);
-  if (!updated) {
-    const job = await engine.getJob(id);
-    if (job && TERMINAL_STATES.has(job.state)) throw new AsyncgateError('job-already-finished', `the job has already ${job.state}; progress is no longer recorded`);
-    throw new AsyncgateError((await engine.hasTombstone(id)) ? 'job-gone' : 'job-not-found');
-  }
-  res.writeHead(204, { 'cache-control': 'no-store' });
-  res.end();
-}
-
-/** `Authorization: Bearer <token>` (RFC 6750 §2.1), or the token echoed back in the header it came in. */
-function presentedToken(req: IncomingMessage): string | undefined {
-  const auth = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i.exec(req.headers.authorization ?? '');
-  if (auth) return auth[1];
-  const echoed = req.headers[PROGRESS_TOKEN_HEADER];
-  return typeof echoed === 'string' && echoed !== '' ? echoed : undefined;
+/** `POST {prefix}/jobs/{id}/progress`: the upstream reports a job's progress, with the job's progress token. */
+export function progressRoute(engine: Engine): PrefixRoute {
+  return {
+    methods: ['POST'],
+    path: '/jobs/:id/progress',
+    access: 'upstream',
+    summary: "Report a running job's progress (the upstream, with the job's progress token)",
+    async handle({ req, res, params }) {
+      const id = params.id!;
+      const progress = parseReport(await readBody(req, MAX_BODY_BYTES));
+      const updated = await engine.reportProgress(id, progress);
+      if (!updated) {
+        const job = await engine.getJob(id);
+        if (job && TERMINAL_STATES.has(job.state)) throw new AsyncgateError('job-already-finished', `the job has already ${job.state}; progress is no longer recorded`);
+        throw new AsyncgateError((await engine.hasTombstone(id)) ? 'job-gone' : 'job-not-found');
+      }
+      res.writeHead(204, { 'cache-control': 'no-store' });
+      res.end();
+    },
+  };
 }
 
 function parseReport(body: Buffer | null): JobProgress {

@@ -7,10 +7,11 @@ import { credentialOwner } from '../engine/owner.js';
 import { suggestedPollSeconds } from '../engine/poll-interval.js';
 import { asProblem } from '../errors/as-problem.js';
 import { AsyncgateError } from '../errors/asyncgate-error.js';
+import { jobFailure } from '../resource/job-failure.js';
 import { replayResult } from '../resource/replay.js';
 import { jobEtag, representation } from '../resource/representation.js';
 import { sendJson } from '../resource/respond.js';
-import type { JobUrls, UrlBuilder } from '../resource/urls.js';
+import { type JobUrls, type UrlBuilder, requestProto } from '../resource/urls.js';
 import { TERMINAL_STATES, type Job, type NewJob } from '../model.js';
 import { parseIdempotencyKey } from '../protocol/idempotency-key.js';
 import { formatLink } from '../protocol/link.js';
@@ -55,7 +56,7 @@ export async function acceptAsync(
     preread !== undefined
       ? { inline: preread, size: preread?.length ?? 0, requestHash: sha256(method, url, preread) }
       : await spoolBody(req, engine.store, id, rule?.maxBodySize ?? settings.maxBodyBytes, method, url);
-  const proto = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
+  const proto = requestProto(req);
   // Forwarded / X-Forwarded-* / Host, worked out once: every URL of this answer and the job's callbacks use it.
   const origin = deps.urls.origin(req);
   const retryable = IDEMPOTENT.has(method) || idempotencyKey !== undefined || rule?.retry?.unsafe === true;
@@ -112,7 +113,7 @@ export async function acceptAsync(
       });
       return;
     }
-    throw jobFailure(current, link);
+    throw jobFailure(current, { link });
   }
   answerAccepted(res, current, deps.urls.forOrigin(origin, current.id), neg);
 }
@@ -131,21 +132,7 @@ function answerAccepted(res: ServerResponse, job: Job, urls: JobUrls, neg: Extra
   };
   if (neg.applied.length) headers['preference-applied'] = neg.applied.join(', ');
   const body = representation(job, urls);
-  // seed 001: the 202 of a callback_url request names the resource to consult.
+  // Lyst's convention: the 202 of a callback_url request names the resource to consult.
   if (neg.dialect === 'callback-url') body.resource_url = urls.self;
   sendJson(res, 202, body, headers);
-}
-
-/** A job that failed without any upstream response, answered in-band after a `wait` race. */
-function jobFailure(job: Job, link: string): AsyncgateError {
-  const code = job.error?.code;
-  const type =
-    code === 'UpstreamTimeout'
-      ? 'upstream-timeout'
-      : code === 'Canceled'
-        ? 'job-canceled'
-        : code === 'HandlerFailed' || code === 'HandlerNotRegistered'
-          ? 'handler-failed'
-          : 'upstream-unreachable';
-  return new AsyncgateError(type, job.error?.message, { members: { error: job.error }, headers: { link } });
 }

@@ -7,9 +7,9 @@ import { callbackUrl } from '../protocol/callback.js';
 import { allowed } from './negotiate.js';
 
 /**
- * Seed 001: a top-level JSON field (the route's `callbackBodyField`, e.g. `callback_url`) names where to POST
- * a summary when the job is done. Returns the callback and the body to forward (the field removed unless the
- * rule keeps it), or undefined when the body has no such field.
+ * Lyst's callback_url convention: a top-level JSON field (the route's `callbackBodyField`, e.g. `callback_url`)
+ * names where to POST a summary when the job is done. Returns the callback and the body to forward (the field
+ * removed unless the rule keeps it), or undefined when the body has no such field.
  */
 export function bodyCallback(
   body: Buffer | null,

@@ -4,7 +4,7 @@ import { formatForwarded } from '../protocol/forwarded.js';
 import { hopByHopNames } from '../protocol/hop-by-hop.js';
 import { withoutPreferences } from '../protocol/prefer.js';
 
-/** asyncgate's own control headers (SPEC §3.1): answered here, never forwarded. */
+/** asyncgate's own control headers: answered here, never forwarded. */
 const CONTROL = new Set(['callback', 'accept-asynchronous', 'asynchronous-end-point', 'host', 'expect']);
 /** Preferences asyncgate answers itself; the rest of Prefer (e.g. return=minimal) goes to the upstream. */
 const CONTROL_PREFERENCES = ['respond-async', 'wait', 'callback'];

@@ -22,13 +22,13 @@ test('Prefer: respond-async, with wait capped by the server and the route', () =
   assert.equal((n({ prefer: ['respond-async', 'wait=3'] }) as { waitSeconds: number }).waitSeconds, 3);
 });
 
-test('Prefer wins over Accept-Asynchronous when both are sent (SPEC §2)', () => {
+test('Prefer wins over Accept-Asynchronous when both are sent', () => {
   assert.equal((n({ prefer: 'respond-async', 'accept-asynchronous': 'polling' }) as { dialect: string }).dialect, 'prefer');
   const p = n({ 'accept-asynchronous': 'polling' });
   assert.deepEqual(p, { async: true, dialect: 'polling', waitSeconds: 0, redirectWhenDone: true, callbacks: [], applied: [] });
 });
 
-test('seed 000: Callback with Pragma: redirect or respond-async; alone it changes nothing', () => {
+test('response redirection: Callback with Pragma: redirect or respond-async; alone it changes nothing', () => {
   const cb = '<https://hooks.example/cb>; method="put"; secret="k1"';
   const r = n({ pragma: 'no-cache, redirect', callback: cb }) as { dialect: string; callbacks: unknown[] };
   assert.equal(r.dialect, 'callback');
@@ -37,7 +37,7 @@ test('seed 000: Callback with Pragma: redirect or respond-async; alone it change
   assert.deepEqual(n({ callback: cb }), sync);
 });
 
-test('seed 004: notify and response need an Asynchronous-end-point', () => {
+test('Accept-Asynchronous: notify and response need an Asynchronous-end-point', () => {
   const r = n({ 'accept-asynchronous': 'notify', 'asynchronous-end-point': '<https://hooks.example/n>' }) as { dialect: string; callbacks: Array<{ mode: string }> };
   assert.equal(r.dialect, 'notify');
   assert.equal(r.callbacks[0]!.mode, 'notify');

@@ -17,7 +17,7 @@ export type Negotiation =
       dialect: Dialect;
       /** Seconds to race completion against before answering 202 (RFC 7240 §4.3), already capped. */
       waitSeconds: number;
-      /** seed 004 polling: the monitor answers 303 once done. */
+      /** Accept-Asynchronous: polling — the monitor answers 303 once done. */
       redirectWhenDone: boolean;
       /** Where to deliver the result, already checked against the SSRF policy. */
       callbacks: CallbackSpec[];
@@ -26,13 +26,13 @@ export type Negotiation =
     };
 
 /**
- * Decide whether a proxied request gets an asynchronous answer (SPEC §1): the client's dialect, weighed by
+ * Decide whether a proxied request gets an asynchronous answer: the client's dialect, weighed by
  * the route rule. Malformed control headers are a 400, whatever the rule; so are callback URLs the SSRF
  * policy refuses, when that can be judged now.
  *
- * - `Prefer: respond-async` (RFC 7240), with `Callback` (seed 000) and/or OData `callback; url=` targets;
- * - `Pragma: redirect` + `Callback` (seed 000): the response goes to the callback;
- * - `Accept-Asynchronous: polling | notify | response` (+ `Asynchronous-end-point`, seed 004);
+ * - `Prefer: respond-async` (RFC 7240), with `Callback` (response redirection) and/or OData `callback; url=` targets;
+ * - `Pragma: redirect` + `Callback` (response redirection): the response goes to the callback;
+ * - `Accept-Asynchronous: polling | notify | response` (+ `Asynchronous-end-point`, the Fedora proposal);
  * - a route rule `always`. (`callback_url` in a JSON body is decided after reading it: see accept.ts.)
  */
 export function negotiate(
@@ -53,7 +53,7 @@ export function negotiate(
   if (policyName === 'never') return { async: false };
   const callbacks: CallbackSpec[] = [];
   const applied: string[] = [];
-  // seed 000: a Callback makes the request asynchronous only with Pragma: redirect or respond-async.
+  // Response redirection: a Callback makes the request asynchronous only with Pragma: redirect or respond-async.
   if (callbackHeader && (pragmaRedirect || respondAsync)) {
     for (const c of callbackHeader) {
       if (c.secret !== undefined && !isValidSecret(c.secret)) {
@@ -98,7 +98,7 @@ export function negotiate(
   return { async: true, dialect, waitSeconds, redirectWhenDone: dialect === 'polling', callbacks, applied };
 }
 
-/** A callback URL the SSRF policy accepts, or a 400 that says why not (SPEC §3.5). */
+/** A callback URL the SSRF policy accepts, or a 400 that says why not (docs/callbacks.md#ssrf-guard). */
 export function allowed(url: string, policy: CallbackPolicy, field: string): string {
   try {
     return checkCallbackUrl(url, policy).href;

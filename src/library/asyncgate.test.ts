@@ -118,10 +118,10 @@ test('a returned Response is the stored result; Prefer: wait answers with it dir
   assert.deepEqual(await res.json(), { made: true });
 });
 
-test('a throwing handler fails the job with HandlerFailed; inline it is a 500 problem without the detail', async () => {
+test('a throwing handler fails the job with handler-failed; inline it is a 500 problem without the detail', async () => {
   const failed = await finished(await post('/boom', ASYNC));
   assert.equal(failed.status, 'Failed');
-  assert.deepEqual(failed.error, { code: 'HandlerFailed', message: 'the disk is full' });
+  assert.deepEqual(failed.error, { code: 'handler-failed', message: 'the disk is full' });
 
   const inline = await post('/boom');
   assert.equal(inline.status, 500);

@@ -27,7 +27,7 @@ export interface AdapterInput {
 /** A declared asynchronous route: call it with node's request and response (adapters do). */
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse, input?: AdapterInput) => Promise<void>;
 
-/** asyncgate inside an app (SPEC §8): the engine, the monitor routes, and the app's asynchronous routes. */
+/** asyncgate inside an app: the engine, the routes under the prefix, and the app's asynchronous routes. */
 export interface Asyncgate {
   readonly prefix: string;
   readonly engine: Engine;
@@ -37,8 +37,11 @@ export interface Asyncgate {
    * the handler registered under the same name, so names must be stable and unique.
    */
   route(name: string, handler: AsyncHandler, options?: RouteOptions): RouteHandler;
-  /** Answer a request under the prefix (monitor, result, cancel, …). false when the path is not under it. */
-  handleMonitor(req: IncomingMessage, res: ServerResponse, input?: AdapterInput): Promise<boolean>;
+  /**
+   * Answer a request under the prefix: monitor, result, events, cancel, callbacks, progress, health, admin.
+   * false when the path is not under it, so the app routes it.
+   */
+  handlePrefix(req: IncomingMessage, res: ServerResponse, input?: AdapterInput): Promise<boolean>;
   /** Begin running jobs — after every route is declared, so queued jobs find their handlers. */
   start(): Promise<void>;
   /** Stop taking work, let running handlers finish for `graceMs` (then abort them), close the store. */
@@ -54,11 +57,10 @@ export async function createAsyncgate(options: AsyncgateOptions = {}): Promise<A
   const handlers = new Map<string, AsyncHandler>();
   const runtime: Runtime = await createRuntime(settings, 'localhost', () => handlerExecutor(handlers), log);
   const acceptDeps: AcceptDeps = { engine: runtime.engine, settings, urls: runtime.urls, ownerSalt: runtime.ownerSalt };
-  const prefix = settings.prefix;
   let state: 'new' | 'started' | 'closing' = 'new';
 
   return {
-    prefix,
+    prefix: settings.prefix,
     engine: runtime.engine,
     store: runtime.store,
 
@@ -82,21 +84,15 @@ export async function createAsyncgate(options: AsyncgateOptions = {}): Promise<A
       };
     },
 
-    async handleMonitor(req, res, input = {}) {
+    async handlePrefix(req, res, input = {}) {
       const url = input.url ?? req.url ?? '/';
-      const q = url.indexOf('?');
-      const path = q === -1 ? url : url.slice(0, q);
-      if (path !== prefix && !path.startsWith(prefix + '/')) return false;
       try {
-        const query = new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
-        if (!(await runtime.handlePrefixed(req, res, path.slice(prefix.length), query, state === 'closing'))) {
-          throw new AsyncgateError('not-found', `no asyncgate endpoint at ${path}`);
-        }
+        return await runtime.router.serve(req, res, url, state === 'closing');
       } catch (error) {
         if (!(error instanceof AsyncgateError)) log.error({ err: error, url }, 'request failed');
         sendProblem(res, error, url);
+        return true;
       }
-      return true;
     },
 
     async start() {

@@ -3,7 +3,7 @@ import { handlerRequest, toReply, type AsyncHandler } from './handler.js';
 
 /**
  * Library mode's executor: runs the handler registered under the job's route name (stored with the job, so
- * a restarted process finds it again). A thrown error fails the job with `HandlerFailed` — or is retried,
+ * a restarted process finds it again). A thrown error fails the job with `handler-failed` — or is retried,
  * when the route allows retries and attempts are left.
  */
 export function handlerExecutor(handlers: ReadonlyMap<string, AsyncHandler>): Executor {
@@ -14,7 +14,7 @@ export function handlerExecutor(handlers: ReadonlyMap<string, AsyncHandler>): Ex
       // Failing beats waiting forever: a job nobody here can run would otherwise hold a queue slot silently.
       return {
         kind: 'fail',
-        error: { code: 'HandlerNotRegistered', message: `no handler named "${name ?? ''}" is registered in this process` },
+        error: { code: 'handler-not-registered', message: `no handler named "${name ?? ''}" is registered in this process` },
       };
     }
     const { method, url, headers } = job.request;
@@ -32,7 +32,7 @@ export function handlerExecutor(handlers: ReadonlyMap<string, AsyncHandler>): Ex
       // Aborted (cancel, timeout, shutdown): the runner knows why and records it.
       if (signal.aborted) throw error;
       const message = error instanceof Error ? error.message : String(error);
-      return { kind: 'retry', sent: true, error: { code: 'HandlerFailed', message: message || 'the handler threw' } };
+      return { kind: 'retry', sent: true, error: { code: 'handler-failed', message: message || 'the handler threw' } };
     }
     return { kind: 'response', ...toReply(value) };
   };

@@ -14,7 +14,7 @@ export interface HandlerRequest {
   json<T = unknown>(): T;
 }
 
-/** What a handler gets (SPEC §8). */
+/** What a handler gets (docs/library.md). */
 export interface HandlerContext {
   /** The job's id; null when the request was answered inline (the client did not ask for asynchrony). */
   jobId: string | null;

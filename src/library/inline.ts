@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { AsyncgateError } from '../errors/asyncgate-error.js';
 import { forwardHeaders } from '../intake/forward-headers.js';
 import { handlerRequest, toReply, type AsyncHandler } from './handler.js';
+import { requestProto } from '../resource/urls.js';
 
 /**
  * A request that did not ask for an asynchronous answer (and whose route allows that) runs at once, like any
@@ -22,7 +23,7 @@ export async function runInline(
     if (!res.writableFinished) gone.abort(new Error('the client closed the connection'));
   });
   const signal = AbortSignal.any([gone.signal, AbortSignal.timeout(input.timeoutMs)]);
-  const proto = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
+  const proto = requestProto(req);
   const method = req.method ?? 'GET';
   const headers = forwardHeaders(req, proto).filter(([n]) => n !== 'content-length');
   let value;

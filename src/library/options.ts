@@ -15,7 +15,7 @@ export type AsyncgateOptions = z.input<typeof libraryOptionsSchema> & {
 };
 
 /**
- * A route's policy (SPEC §1.6): `async` (`allowed` by default: asynchronous when the client asks; `always`;
+ * A route's policy: `async` (`allowed` by default: asynchronous when the client asks; `always`;
  * `required`; `never`), `timeout` of one run, `retry` (`{ attempts, unsafe }`: re-run a handler that threw or
  * whose process died, for idempotent methods — or any method with `unsafe: true`), `maxBodySize`, `maxWait`,
  * `retention`.

@@ -16,13 +16,13 @@ function onlyProtocolErrors(fn: () => unknown): void {
   }
 }
 
-test('seed 004: the three modes', () => {
+test('the Fedora proposal: the three modes', () => {
   assert.equal(parseAcceptAsynchronous('polling'), 'polling');
   assert.equal(parseAcceptAsynchronous('notify'), 'notify');
   assert.equal(parseAcceptAsynchronous('response'), 'response');
 });
 
-test("seed 004's one-line form: what follows ';' is ignored", () => {
+test("the Fedora proposal's one-line form: what follows ';' is ignored", () => {
   assert.equal(parseAcceptAsynchronous('notify; Asynchronous-end-point: http://some-webhooks-uri/'), 'notify');
   assert.equal(parseAcceptAsynchronous('response; Asynchronous-end-point: http://some-webhooks-uri/'), 'response');
 });
@@ -47,7 +47,7 @@ test('absent is undefined; empty or unknown-only is a ProtocolError naming the a
   }
 });
 
-test('seed 004: Asynchronous-end-point, bare or in angle brackets', () => {
+test('the Fedora proposal: Asynchronous-end-point, bare or in angle brackets', () => {
   assert.equal(parseAsynchronousEndpoint('http://some-webhooks-uri/')?.href, 'http://some-webhooks-uri/');
   assert.equal(parseAsynchronousEndpoint(' <https://client.example/cb?x=1> ')?.href, 'https://client.example/cb?x=1');
   assert.equal(parseAsynchronousEndpoint('HTTPS://Client.Example:8443/a')?.href, 'https://client.example:8443/a');

@@ -1,7 +1,7 @@
 /**
- * Accept-Asynchronous and Asynchronous-end-point (seed 004, a proposal with no RFC behind it).
+ * Accept-Asynchronous and Asynchronous-end-point (Fedora's "Asynchronous REST API" design; no RFC).
  *
- * Seed 004:
+ * The proposal (https://wiki.lyrasis.org/display/FF/Copy+of+Design+-+Asynchronous+REST+API):
  *   Accept-Asynchronous: polling | notify | response
  *   Asynchronous-end-point: <url>
  *
@@ -27,7 +27,7 @@ export function parseAcceptAsynchronous(field: string | readonly string[] | unde
     for (let i = 0; i < line.length; i = nextComma(line, i) + 1) {
       const start = skipOWS(line, i);
       const mode = line.slice(start, tokenEnd(line, start)).toLowerCase();
-      // Whatever follows the mode (parameters, or the seed's "; Asynchronous-end-point: …" written on one
+      // Whatever follows the mode (parameters, or the proposal's "; Asynchronous-end-point: …" written on one
       // line) is ignored, so a future parameter never breaks an old gateway.
       if (MODES.has(mode)) return mode as AsyncMode;
     }

@@ -5,7 +5,7 @@ import { callbackUrl, odataCallbackUrl, parseCallbackHeader } from './callback.j
 import { ProtocolError } from './errors.js';
 import { parsePrefer } from './prefer.js';
 
-test("seed 000's examples", () => {
+test("Response Redirection's examples", () => {
   const [a] = parseCallbackHeader('<http://server.com/callback>; method="post"; rel="redirect"')!;
   assert.equal(a!.url.href, 'http://server.com/callback');
   assert.equal(a!.method, 'POST');

@@ -1,13 +1,14 @@
 /**
- * The `Callback` request header of seed 000 ("Response Redirection"), in RFC 8288 Link syntax:
+ * The `Callback` request header of Jeff Lindsay's "Response Redirection" (2012), in RFC 8288 Link syntax:
  *
  *   Callback: <http://server.com/callback>; method="post"; rel="redirect"
  *   Callback: <http://server.com/callback>; rel="respond-async"
  *
  * Several callbacks may be listed, comma-separated. `rel` is `redirect` (with `Pragma: redirect`) or
  * `respond-async` (with `Prefer: respond-async`); `method` is POST (default) or PUT; a `secret` parameter
- * asks for an HMAC signature keyed by it (seed 000: "if a secret parameter was given, it would imply that an
+ * asks for an HMAC signature keyed by it (the post: "if a secret parameter was given, it would imply that an
  * HMAC signature be provided in the callback request").
+ * Source: http://progrium.com/blog/2012/12/06/async-http-responses-with-response-redirection/
  *
  * Also OData's callback preference (OData 4.01 Part 1 §8.2.8.1): `Prefer: callback; url="…"`.
  */

@@ -4,6 +4,7 @@
  */
 export class ProtocolError extends Error {
   override readonly name = 'ProtocolError';
+  readonly code = 'malformed-field';
   constructor(
     readonly field: string,
     message: string,

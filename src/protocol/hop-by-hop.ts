@@ -25,6 +25,12 @@ const ALWAYS: readonly string[] = [
   'upgrade',
 ];
 
+/**
+ * The fields that frame a message on one connection: recomputed for each hop, so never stored with a
+ * response or copied into a callback.
+ */
+export const FRAMING_HEADERS: readonly string[] = ['content-length', 'transfer-encoding', 'connection', 'keep-alive'];
+
 /** Header names (lower-case) that are hop-by-hop: connection, keep-alive, proxy-connection, proxy-authenticate, proxy-authorization, te, trailer, transfer-encoding, upgrade, plus every name listed in the Connection field(s). */
 export function hopByHopNames(connectionField: string | readonly string[] | undefined): Set<string> {
   const names = new Set(ALWAYS);

@@ -51,7 +51,7 @@ test('RFC 8288 §3.5 examples', () => {
   ]);
 });
 
-test("seed 000's Callback header, with the field name in errors", () => {
+test("response redirection's Callback header, with the field name in errors", () => {
   assert.deepEqual(plain(parseLinkHeader('<http://server.com/callback>; method="post"; rel="redirect"', 'Callback')), [
     ['http://server.com/callback', { method: 'post', rel: 'redirect' }],
   ]);

@@ -1,5 +1,5 @@
 /**
- * Link (RFC 8288), and any field borrowing its syntax, such as seed 000's `Callback`:
+ * Link (RFC 8288), and any field borrowing its syntax, such as response redirection's `Callback`:
  *   Callback: <http://server.com/callback>; method="post"; rel="redirect"
  *
  * RFC 8288 §3:

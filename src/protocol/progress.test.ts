@@ -14,7 +14,7 @@ test('draft-wright-http-progress examples', () => {
     message: 'POST http://example.com/item/3',
   });
   assert.deepEqual(parseProgress('0/3 "Herding cats"'), { current: 0, total: 3, message: 'Herding cats' });
-  // SPEC §3.1's example.
+  // A fraction and a quoted message, the form docs/dialects.md shows.
   assert.deepEqual(parseProgress('2/75 "message"'), { current: 2, total: 75, message: 'message' });
 });
 

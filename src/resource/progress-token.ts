@@ -1,8 +1,12 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
+/** The headers that tell the upstream where to report a job's progress, and with what token. */
+export const PROGRESS_URL_HEADER = 'asyncgate-progress-url';
+export const PROGRESS_TOKEN_HEADER = 'asyncgate-progress-token';
+
 /**
- * Per-job progress tokens for the upstream (SPEC §2: `POST {prefix}/jobs/{id}/progress` is "authorised by a
- * per-job token sent to the upstream"). A token is HMAC-SHA256(server key, job id): unguessable without the
+ * Per-job progress tokens for the upstream: `POST {prefix}/jobs/{id}/progress` is authorised by a token sent
+ * to the upstream with the job's request, never by client credentials. A token is HMAC-SHA256(server key, job id): unguessable without the
  * key, different for every job, and needing no storage — any gateway process sharing the store's key can
  * check it, so an upstream may report to whichever process its load balancer picks.
  */

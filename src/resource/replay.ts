@@ -6,7 +6,7 @@ import { formatContentRange, type ByteRange } from '../protocol/range.js';
 import type { Headers } from './respond.js';
 
 /**
- * Replay a stored response: its status, headers and body, streamed from the store (SPEC §2). With `range`
+ * Replay a stored response: its status, headers and body, streamed from the store. With `range`
  * (RFC 9110 §14), only those bytes, as `206 Partial Content` — the body iterable must already be cut to it.
  */
 export async function replayResult(

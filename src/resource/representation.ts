@@ -1,7 +1,7 @@
 import type { Job, JobState } from '../model.js';
 import type { JobUrls } from './urls.js';
 
-/** Azure long-running-operation status names (SPEC §2.1), so existing pollers understand us. */
+/** Azure long-running-operation status names, so existing pollers understand us. */
 export const STATUS_NAMES: Record<JobState, string> = {
   queued: 'NotStarted',
   running: 'Running',
@@ -12,7 +12,7 @@ export const STATUS_NAMES: Record<JobState, string> = {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-/** The status representation of a job (SPEC §2.1). */
+/** The status representation of a job (docs/reference/endpoints.md#status-representation). */
 export function representation(job: Job, urls: JobUrls): Record<string, unknown> {
   const out: Record<string, unknown> = { id: job.id, status: STATUS_NAMES[job.state] };
   const percent = percentComplete(job);

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { requestOrigin } from '../protocol/forwarded.js';
 
-/** The URLs of one job's resources, absolute so they stay right behind a load balancer (SPEC §2). */
+/** The URLs of one job's resources, absolute so they stay right behind a load balancer. */
 export interface JobUrls {
   self: string;
   result: string;
@@ -11,6 +11,11 @@ export interface JobUrls {
   events: string;
   /** Where the upstream reports progress (gateway mode). */
   progress: string;
+}
+
+/** The scheme the client used to reach this process: `https` on a TLS socket. */
+export function requestProto(req: IncomingMessage): 'http' | 'https' {
+  return (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
 }
 
 export class UrlBuilder {
@@ -23,8 +28,7 @@ export class UrlBuilder {
   /** Configured public base URL, else Forwarded / X-Forwarded-* / Host of the request. */
   origin(req: IncomingMessage): string {
     if (this.publicUrl) return this.publicUrl;
-    const proto = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
-    return requestOrigin(req.headers, proto, this.fallbackHost);
+    return requestOrigin(req.headers, requestProto(req), this.fallbackHost);
   }
 
   job(req: IncomingMessage, id: string): JobUrls {

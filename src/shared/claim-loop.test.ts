@@ -41,14 +41,14 @@ test('claims again only after a full claim: a short one means nothing else was d
   assert.deepEqual(short.launched, [0, 1]);
 });
 
-test('a wake during a claim runs one more pass, which finds the new work', async () => {
+test('a lookForWork during a claim runs one more pass, which finds the new work', async () => {
   const h = harness(1, 10);
   let open!: () => void;
   h.hold(new Promise<void>((resolve) => (open = resolve)));
   h.loop.start();
   h.add(2);
-  h.loop.wake();
-  h.loop.wake(); // coalesces with the one above
+  h.loop.lookForWork();
+  h.loop.lookForWork(); // coalesces with the one above
   h.hold(undefined);
   open();
   await turn();
@@ -58,7 +58,7 @@ test('a wake during a claim runs one more pass, which finds the new work', async
   assert.deepEqual(h.asks, [10, 7]);
 });
 
-test('backlog: set by a wake, cleared only by an exhausting claim that began after it; nudge claims only then', async () => {
+test('backlog: set by lookForWork, cleared only by an exhausting claim that began after it; slotFreed claims only then', async () => {
   let due = 3;
   let release: (() => void) | undefined;
   const asks: number[] = [];
@@ -80,16 +80,16 @@ test('backlog: set by a wake, cleared only by an exhausting claim that began aft
   await turn();
   // Work arrives while the first claim is in flight: that claim cannot clear the backlog it did not see.
   due += 1;
-  loop.wake();
+  loop.lookForWork();
   release!();
   for (let i = 0; i < 5; i++) await turn();
   assert.equal(due, 0);
   assert.equal(loop.backlog, false);
   const before = asks.length;
-  loop.nudge(); // nothing waiting: no claim
+  loop.slotFreed(); // nothing waiting: no claim
   await turn();
   assert.equal(asks.length, before);
-  loop.wake();
+  loop.lookForWork();
   await turn();
   assert.equal(asks.length, before + 1);
   loop.stop();
@@ -112,7 +112,7 @@ test('a claim short because a host is at its bound keeps the backlog (exhausted 
   for (let i = 0; i < 5; i++) await turn();
   assert.equal(calls, 1);
   assert.equal(loop.backlog, true);
-  loop.nudge();
+  loop.slotFreed();
   await turn();
   assert.equal(calls, 2);
   loop.stop();

@@ -14,10 +14,10 @@ export interface ClaimLoopOptions<T> {
 }
 
 /**
- * The claim loop both dispatchers (jobs, callbacks) share. `wake()` says work may have arrived and looks now;
- * wakes during a loop coalesce into one more pass. Each pass claims while there is capacity and the last claim
- * was full. `backlog` tells whether anything may be waiting in the store: true from a wake until a claim
- * that began after it takes everything due. `nudge()` (a slot freed) looks only then, so a process with no
+ * The claim loop both workers (JobWorker, DeliveryWorker) share. `lookForWork()` says work may have arrived and looks now;
+ * calls during a loop coalesce into one more pass. Each pass claims while there is capacity and the last claim
+ * was full. `backlog` tells whether anything may be waiting in the store: true from a call until a claim
+ * that began after it takes everything due. `slotFreed()` looks only then, so a process with no
  * queue does not pay a claim for every finished item. A leaf module: it imports nothing.
  */
 export class ClaimLoop<T> {
@@ -25,17 +25,17 @@ export class ClaimLoop<T> {
   private again = false;
   private stopped = true;
   private timer: NodeJS.Timeout | undefined;
-  /** Wakes so far, and how many of them the last exhausting claim had seen when it began. */
-  private wakes = 1;
+  /** lookForWork calls so far, and how many of them the last exhausting claim had seen when it began. */
+  private calls = 1;
   private drainedAt = 0;
 
-  constructor(private readonly o: ClaimLoopOptions<T>) {}
+  constructor(private readonly options: ClaimLoopOptions<T>) {}
 
   start(): void {
     this.stopped = false;
-    this.timer = setInterval(() => this.wake(), this.o.pollMs);
+    this.timer = setInterval(() => this.lookForWork(), this.options.pollMs);
     this.timer.unref();
-    this.wake();
+    this.lookForWork();
   }
 
   stop(): void {
@@ -49,17 +49,17 @@ export class ClaimLoop<T> {
 
   /** Work may be waiting to be claimed. */
   get backlog(): boolean {
-    return this.wakes > this.drainedAt;
+    return this.calls > this.drainedAt;
   }
 
   /** Work may have arrived: look now. */
-  wake(): void {
-    this.wakes++;
+  lookForWork(): void {
+    this.calls++;
     this.look();
   }
 
   /** A slot freed: look if work may be waiting. */
-  nudge(): void {
+  slotFreed(): void {
     if (this.backlog) this.look();
   }
 
@@ -74,17 +74,17 @@ export class ClaimLoop<T> {
 
   private async loop(): Promise<void> {
     this.claiming = true;
-    const exhausted = this.o.exhausted ?? (() => true);
+    const exhausted = this.options.exhausted ?? (() => true);
     try {
       do {
         this.again = false;
-        while (!this.stopped && this.o.capacity() > 0) {
-          const asked = this.o.capacity();
-          const seen = this.wakes;
-          const items = await this.o.claim(asked);
-          for (const item of items) this.o.launch(item);
+        while (!this.stopped && this.options.capacity() > 0) {
+          const asked = this.options.capacity();
+          const seen = this.calls;
+          const items = await this.options.claim(asked);
+          for (const item of items) this.options.launch(item);
           // Fewer than asked: asking again at once would only cost an empty claim. Work that arrives
-          // meanwhile calls wake(), which sets `again` (and `backlog`: `seen` is older).
+          // meanwhile calls lookForWork(), which sets `again` (and `backlog`: `seen` is older).
           if (items.length < asked) {
             if (exhausted(items, asked)) this.drainedAt = Math.max(this.drainedAt, seen);
             break;
@@ -92,7 +92,7 @@ export class ClaimLoop<T> {
         }
       } while (this.again && !this.stopped);
     } catch (error) {
-      this.o.onError(error);
+      this.options.onError(error);
     } finally {
       this.claiming = false;
     }

@@ -1,8 +1,8 @@
 /** What the storage contract's parts share: a job to insert, and reading a body back. A leaf for tests. */
 import { randomBytes } from 'node:crypto';
-import type { NewJob } from '../model.js';
+import type { JobError, NewJob } from '../model.js';
 
-export const INTERRUPTED = { code: 'UpstreamInterrupted', message: 'interrupted' };
+export const INTERRUPTED: JobError = { code: 'upstream-interrupted', message: 'interrupted' };
 
 export function newJob(overrides: Partial<NewJob> = {}, options: Partial<NewJob['options']> = {}): NewJob {
   return {

@@ -69,7 +69,7 @@ export function deliveryContract(open: () => Promise<JobStore>): void {
   test('cancel and interrupted failure also release callbacks; registering on a finished job is due at once', async () => {
     const store = await open();
     const a = await store.insertJob(newJob({ callbacks: [cb('https://a.example/cb', 'msg_c1')] }));
-    await store.cancelJob(a.job.id, { code: 'Canceled', message: 'c' }, Date.now(), 1000);
+    await store.cancelJob(a.job.id, { code: 'canceled', message: 'c' }, Date.now(), 1000);
     assert.equal((await store.getDelivery('msg_c1'))?.state, 'pending');
     const b = await store.insertJob(newJob({ callbacks: [cb('https://a.example/cb', 'msg_c2')] }));
     await store.claimJobs('dead', 5, Date.now() + 1, 1);

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
 import { collect, INTERRUPTED, newJob } from './contract-fixtures.js';
 import { deliveryContract } from './delivery-store.contract.js';
+import type { JobError } from '../model.js';
 import type { JobStore } from './port.js';
 
 export { newJob };
@@ -241,7 +242,7 @@ export function jobStoreContract(name: string, factory: () => Promise<JobStore>)
     test('cancel stops queued and running jobs, not finished ones', async () => {
       const store = await open();
       const q = await store.insertJob(newJob());
-      const err = { code: 'Canceled', message: 'canceled' };
+      const err: JobError = { code: 'canceled', message: 'canceled' };
       const canceled = await store.cancelJob(q.job.id, err, Date.now(), 1000);
       assert.equal(canceled?.state, 'canceled');
       assert.deepEqual(canceled?.error, err);
@@ -273,7 +274,7 @@ export function jobStoreContract(name: string, factory: () => Promise<JobStore>)
       assert.equal(after?.version, done?.job.version);
       assert.equal(after?.progress, null);
       const canceled = await store.insertJob(newJob());
-      await store.cancelJob(canceled.job.id, { code: 'Canceled', message: 'canceled' }, Date.now(), 1000);
+      await store.cancelJob(canceled.job.id, { code: 'canceled', message: 'canceled' }, Date.now(), 1000);
       assert.equal(await store.updateProgress(canceled.job.id, { percent: 10 }, Date.now()), null);
       assert.equal(await store.updateProgress('missing', { percent: 10 }, Date.now()), null);
     });
@@ -307,7 +308,7 @@ export function jobStoreContract(name: string, factory: () => Promise<JobStore>)
         ids.push(id);
         await store.insertJob(newJob({ id }));
       }
-      await store.cancelJob(ids[1]!, { code: 'Canceled', message: 'c' }, Date.now(), 1000);
+      await store.cancelJob(ids[1]!, { code: 'canceled', message: 'c' }, Date.now(), 1000);
       const page1 = await store.listJobs({ limit: 3 });
       assert.deepEqual(page1.map((j) => j.id), ids.slice(0, 3));
       const page2 = await store.listJobs({ limit: 3, after: page1.at(-1)!.id });

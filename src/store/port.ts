@@ -13,14 +13,9 @@ import type {
 
 /**
  * The storage port. Every backend (SQLite, PostgreSQL) implements exactly this, and one contract suite
- * (`job-store.contract.ts`) runs unchanged against each. Code above this line asks capabilities, never
- * backend names.
+ * (`job-store.contract.ts`) runs unchanged against each. Code above this line asks what a store can do
+ * (`listen` is optional: only a store shared across processes announces their changes), never its name.
  */
-export interface StoreCapabilities {
-  /** Changes made by other processes are announced through `listen` (LISTEN/NOTIFY); otherwise only this
-   * process's own changes are known, and other processes sharing the store are found by polling. */
-  readonly crossProcessEvents: boolean;
-}
 
 /**
  * A change another process committed. `resync` means some may have been missed (the notification channel
@@ -108,7 +103,6 @@ export interface MigrationOutcome {
 }
 
 export interface JobStore {
-  readonly capabilities: StoreCapabilities;
   /** The migrations applied when this store was opened. */
   readonly migration: MigrationOutcome;
   /** Where the data lives, for logs and messages (never credentials). */
@@ -189,7 +183,8 @@ export interface JobStore {
   /** Redeliver every dead-lettered (failed) delivery that failed at or after `since`. Returns how many. */
   redeliverFailedSince(since: number, now: number): Promise<number>;
 
-  /** Be told of changes other processes commit (only when `capabilities.crossProcessEvents`). */
+  /** Be told of changes other processes commit. Absent when no other process can change the store under
+   * this one (SQLite: other processes sharing a file are found by polling). */
   listen?(fn: (change: StoreChange) => void): () => void;
 
   close(): Promise<void>;

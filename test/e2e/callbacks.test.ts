@@ -64,7 +64,7 @@ const admin = (path: string, init: RequestInit = {}) =>
   fetch(`${gw.url}/_async/admin${path}`, { ...init, headers: { authorization: `Bearer ${ADMIN}` } });
 
 describe('dialects and modes', () => {
-  test('seed 000: Pragma: redirect + Callback → the response itself, with Status, signed', async () => {
+  test('response redirection: Pragma: redirect + Callback → the response itself, with Status, signed', async () => {
     const rx = await receiver();
     const res = await fetch(`${gw.url}/echo?from=seed000`, { method: 'POST', body: 'hi', headers: { pragma: 'redirect', callback: `<${rx.url}/cb>; method="post"; rel="redirect"` } });
     assert.equal(res.status, 202);
@@ -111,7 +111,7 @@ describe('dialects and modes', () => {
     assert.equal(r.body.toString(), 'Hello world');
   });
 
-  test('seed 001: callback_url in the body (route opt-in) → resource_url in the 202, field stripped, status summary', async () => {
+  test('Lyst-style callback_url in the body (route opt-in) → resource_url in the 202, field stripped, status summary', async () => {
     const rx = await receiver();
     const res = await fetch(`${gw.url}/cart/checkout`, {
       method: 'POST',

@@ -92,7 +92,7 @@ describe('fetchAsync against asyncgate', () => {
   test('a job failed without a response rejects with AsyncJobFailedError carrying asyncgate error.code', async () => {
     await assert.rejects(fetchAsync(`${gw.url}/hang`), (e: unknown) => {
       assert.ok(e instanceof AsyncJobFailedError);
-      assert.equal(e.error.code, 'UpstreamTimeout');
+      assert.equal(e.error.code, 'upstream-timeout');
       assert.equal((e.job?.representation as { status: string }).status, 'Failed');
       return true;
     });
@@ -147,7 +147,7 @@ describe('fetchAsync against asyncgate', () => {
     for (const key of [SECRET, 's3cret', publicKey]) {
       assert.deepEqual(verifyWebhook(key, delivery.headers, delivery.body), { slept: 300 }, key);
     }
-    assert.throws(() => verifyWebhook(SECRET, delivery.headers, Buffer.from('{"slept":301}')), { code: 'WEBHOOK_INVALID_SIGNATURE' });
+    assert.throws(() => verifyWebhook(SECRET, delivery.headers, Buffer.from('{"slept":301}')), { code: 'webhook-invalid-signature' });
 
     // notify mode with wait: false: the 202 comes back at once, the status representation arrives at the receiver.
     const ack = await fetchAsync(`${gw.url}/ok`, {}, { callback: { url: `${receiver.url}/notify`, mode: 'notify' }, wait: false });

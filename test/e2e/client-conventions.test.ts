@@ -78,7 +78,7 @@ describe('Azure long-running operations (Operation-Location + {status} + resourc
     });
     await assert.rejects(fetchAsync(`${s.url}/fail`, { method: 'POST' }, fast), (e: unknown) => {
       assert.ok(e instanceof AsyncJobFailedError);
-      assert.equal(e.code, 'ASYNC_JOB_FAILED');
+      assert.equal(e.code, 'job-failed');
       assert.deepEqual(e.error, { code: 'QuotaExceeded', message: 'too many' });
       assert.equal(e.job?.monitor, `${s.url}/ops/fail`);
       return true;

@@ -47,7 +47,7 @@ test('@azure/core-lro polls a job to success', async () => {
 test('@azure/core-lro reports the error of a failed job', async () => {
   const poller = createHttpPoller(lro('POST', '/status/500'), { intervalInMs: 100 });
   await assert.rejects(poller.pollUntilDone(), (error: Error) => {
-    assert.match(error.message, /UpstreamHttpError|upstream answered 500/);
+    assert.match(error.message, /upstream-http-error|upstream answered 500/);
     return true;
   });
   assert.equal(poller.operationState?.status, 'failed');

@@ -1,7 +1,7 @@
 /**
  * Durability by killing: many concurrent asynchronous submissions, `kill -9` of the gateway mid-load, a
  * restart on the same SQLite file. Every job that got a 202 must reach a terminal state; idempotent ones
- * complete; interrupted non-idempotent ones fail with UpstreamInterrupted; the upstream never sees a
+ * complete; interrupted non-idempotent ones fail with upstream-interrupted; the upstream never sees a
  * non-idempotent request twice.
  */
 import assert from 'node:assert/strict';
@@ -79,7 +79,7 @@ test('kill -9 mid-load loses no accepted job and re-sends no unsafe request', { 
     const s = results.get(id)!;
     if (kind === 'post') {
       if (s.status === 'Failed') {
-        assert.equal(s.error?.code, 'UpstreamInterrupted', `job ${id}`);
+        assert.equal(s.error?.code, 'upstream-interrupted', `job ${id}`);
         interrupted++;
       } else {
         assert.equal(s.status, 'Succeeded');

@@ -29,6 +29,8 @@ test('asyncgate demo prints curl examples that all work', { timeout: 90_000 }, a
       child.once('exit', (code) => reject(new Error(`demo exited ${code}`)));
     });
     const lines = out.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('curl '));
+    // Quoted, so that zsh does not take `?` for a glob.
+    for (const line of lines) assert.match(line, / 'https?:\/\/[^' ]+'$/, `the URL is quoted: ${line}`);
     assert.ok(lines.length >= 6, out);
 
     // 1. Prefer: respond-async → 202 with a Location

@@ -232,7 +232,7 @@ describe('status monitor', () => {
     const { body } = await submit('/status/500');
     const done = await until(body.id, terminal);
     assert.equal(done.status, 'Failed');
-    assert.equal(done.error?.code, 'UpstreamHttpError');
+    assert.equal(done.error?.code, 'upstream-http-error');
     assert.equal(done.response?.status, 500);
     const result = await fetch(`${gw.url}/_async/jobs/${body.id}/result`);
     assert.equal(result.status, 500);
@@ -269,7 +269,7 @@ describe('cancel and delete', () => {
     assert.equal(res.status, 200);
     const canceled = (await res.json()) as Status;
     assert.equal(canceled.status, 'Canceled');
-    assert.equal(canceled.error?.code, 'Canceled');
+    assert.equal(canceled.error?.code, 'canceled');
     await eventually(async () => upstream.requestsFor(body.id)[0]?.aborted);
     const result = await fetch(`${gw.url}/_async/jobs/${body.id}/result`);
     assert.equal(result.status, 409);
@@ -298,7 +298,7 @@ describe('cancel and delete', () => {
   });
 });
 
-describe('Accept-Asynchronous: polling (seed 004)', () => {
+describe('Accept-Asynchronous: polling (the Fedora proposal)', () => {
   test('202 + Location, then 303 See Other to the result with Expires', async () => {
     const res = await fetch(`${gw.url}/ok`, { headers: { 'accept-asynchronous': 'polling' } });
     assert.equal(res.status, 202);
@@ -346,11 +346,11 @@ describe('route rules', () => {
     assert.equal(ok.res.status, 202);
   });
 
-  test('per-route timeout fails the job with UpstreamTimeout and aborts the upstream call', async () => {
+  test('per-route timeout fails the job with upstream-timeout and aborts the upstream call', async () => {
     const { body } = await submit('/slow?ms=60000');
     const done = await until(body.id, terminal);
     assert.equal(done.status, 'Failed');
-    assert.equal(done.error?.code, 'UpstreamTimeout');
+    assert.equal(done.error?.code, 'upstream-timeout');
     await eventually(async () => upstream.requestsFor(body.id)[0]?.aborted);
   });
 
@@ -430,11 +430,11 @@ describe('forwarding', () => {
     assert.equal(upstream.requestsFor(body.id).length, 1);
   });
 
-  test('a POST interrupted mid-flight fails with UpstreamInterrupted and is not re-sent', async () => {
+  test('a POST interrupted mid-flight fails with upstream-interrupted and is not re-sent', async () => {
     const { body } = await submit('/drop', { method: 'POST', body: 'x' });
     const done = await until(body.id, terminal);
     assert.equal(done.status, 'Failed');
-    assert.equal(done.error?.code, 'UpstreamInterrupted');
+    assert.equal(done.error?.code, 'upstream-interrupted');
     await sleep(300);
     assert.equal(upstream.requestsFor(body.id).length, 1);
   });

@@ -79,7 +79,7 @@ for (const example of ['node-http', 'express', 'fastify', 'hono']) {
       assert.match(await app.waitForLine(new RegExp(`^report ${id} aborted: .*canceled`)), /canceled/);
       const final = (await (await fetch(monitor)).json()) as Status;
       assert.equal(final.status, 'Canceled');
-      assert.equal(final.error?.code, 'Canceled');
+      assert.equal(final.error?.code, 'canceled');
     });
 
     test('unknown paths under the prefix are asyncgate’s 404 problem', async () => {

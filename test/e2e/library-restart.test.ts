@@ -2,7 +2,7 @@
  * Library mode survives a crash: jobs queued behind a slow handler are in the SQLite file when the process is
  * killed with SIGKILL; a new process on the same file, declaring the same handler names, runs every one of
  * them (the one that was running too, as its route allows retries). A job whose handler the new process does
- * not declare fails with HandlerNotRegistered instead of waiting forever.
+ * not declare fails with handler-not-registered instead of waiting forever.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -51,7 +51,7 @@ test('queued library jobs resume after kill -9 and a restart on the same SQLite 
       return s.status !== 'NotStarted' && s.status !== 'Running' && s;
     }, 30_000, 100);
     assert.equal(extra.status, 'Failed');
-    assert.equal(extra.error?.code, 'HandlerNotRegistered');
+    assert.equal(extra.error?.code, 'handler-not-registered');
     assert.match(extra.error!.message, /"extra"/);
   } finally {
     await app.crash();

@@ -11,7 +11,10 @@ export interface OpenPostgresOptions extends PostgresStoreEvents {
 }
 
 /** Thrown when PostgreSQL refuses for a reason waiting will not fix (credentials, missing database). */
-export class PostgresUnavailableError extends Error {}
+export class PostgresUnavailableError extends Error {
+  override readonly name = 'PostgresUnavailableError';
+  readonly code = 'postgres-unavailable';
+}
 
 /**
  * Open the PostgreSQL store, waiting for the server if it is down: a clear reason each time and a growing

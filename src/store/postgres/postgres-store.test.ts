@@ -29,6 +29,20 @@ describe('postgres store', { skip: !available && 'PostgreSQL not reachable' }, (
     await store.close();
   });
 
+  test('migration 3 respells the job error codes of jobs stored before it', async () => {
+    const store = await fresh('codes');
+    const { job } = await store.insertJob(newJob());
+    await store.cancelJob(job.id, { code: 'canceled', message: 'the job was canceled' }, Date.now(), 60_000);
+    await store.close();
+    // The row as asyncgate wrote it before migration 3.
+    await adminQuery(`UPDATE ${store.schema}.jobs SET error = '{"code":"UpstreamTimeout","message":"m"}' WHERE id = '${job.id}'`);
+    await adminQuery(`DELETE FROM ${store.schema}.asyncgate_migrations WHERE version = 3`);
+    const reopened = await PostgresJobStore.open(parsePgUrl(schemaUrl(store.schema)));
+    assert.deepEqual(reopened.migration, { from: 2, to: PG_MIGRATIONS.length });
+    assert.deepEqual((await reopened.getJob(job.id))?.error, { code: 'upstream-timeout', message: 'm' });
+    await reopened.close();
+  });
+
   test('processes starting together migrate once (advisory lock)', async () => {
     const schema = uniqueSchema('race');
     schemas.add(schema);

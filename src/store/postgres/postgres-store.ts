@@ -10,7 +10,6 @@ import type {
   JobListQuery,
   JobStore,
   RescueOutcome,
-  StoreCapabilities,
   StoreChange,
   MigrationOutcome,
 } from '../port.js';
@@ -39,7 +38,6 @@ export interface PostgresStoreEvents {
  * restart): each is safe to repeat — inserts are `ON CONFLICT DO NOTHING`, writes are fenced by lease tokens.
  */
 export class PostgresJobStore implements JobStore {
-  readonly capabilities: StoreCapabilities = { crossProcessEvents: true };
   readonly pool: pg.Pool;
   readonly schema: string;
   private readonly listener: PgListener;

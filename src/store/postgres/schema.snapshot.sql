@@ -1,4 +1,4 @@
--- PostgreSQL schema at migration 2 (generated: npm run schema:snapshot)
+-- PostgreSQL schema at migration 3 (generated: npm run schema:snapshot)
 
 -- columns
 asyncgate_migrations.version integer NOT NULL

@@ -153,4 +153,18 @@ export const PG_MIGRATIONS: readonly string[] = [
   CREATE INDEX request_chunks_age ON request_chunks (created_at);
   ALTER TABLE jobs ADD COLUMN req_body_size bigint NOT NULL DEFAULT 0;
   `,
+  /* 3: job error codes spelled like every other code (UpstreamTimeout → upstream-timeout); data only */ `
+  UPDATE jobs SET error = jsonb_set(error::jsonb, '{code}', to_jsonb(CASE error::jsonb->>'code'
+      WHEN 'UpstreamHttpError' THEN 'upstream-http-error'
+      WHEN 'UpstreamUnreachable' THEN 'upstream-unreachable'
+      WHEN 'UpstreamTimeout' THEN 'upstream-timeout'
+      WHEN 'UpstreamInterrupted' THEN 'upstream-interrupted'
+      WHEN 'Canceled' THEN 'canceled'
+      WHEN 'ResultTooLarge' THEN 'result-too-large'
+      WHEN 'HandlerFailed' THEN 'handler-failed'
+      WHEN 'HandlerNotRegistered' THEN 'handler-not-registered'
+      WHEN 'InternalError' THEN 'internal'
+    END))::text
+  WHERE error IS NOT NULL AND error::jsonb->>'code' IN ('UpstreamHttpError', 'UpstreamUnreachable', 'UpstreamTimeout', 'UpstreamInterrupted', 'Canceled', 'ResultTooLarge', 'HandlerFailed', 'HandlerNotRegistered', 'InternalError');
+  `,
 ];

@@ -1,4 +1,4 @@
--- SQLite schema at migration 4 (generated: npm run schema:snapshot)
+-- SQLite schema at migration 5 (generated: npm run schema:snapshot)
 
 CREATE TABLE deliveries ( id TEXT PRIMARY KEY, job_id TEXT NOT NULL, url TEXT NOT NULL, host TEXT NOT NULL, method TEXT NOT NULL, mode TEXT NOT NULL, secret TEXT, state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, round INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER, lease_owner TEXT, lease_token INTEGER NOT NULL DEFAULT 0, lease_expires_at INTEGER, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, last_status INTEGER, last_error TEXT ) STRICT;
 CREATE TABLE delivery_attempts ( delivery_id TEXT NOT NULL, n INTEGER NOT NULL, at INTEGER NOT NULL, status INTEGER, latency_ms INTEGER NOT NULL, error TEXT, snippet TEXT, PRIMARY KEY (delivery_id, n) ) STRICT, WITHOUT ROWID;

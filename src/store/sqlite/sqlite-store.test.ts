@@ -73,3 +73,20 @@ test('sqlite: a file from schema 2 migrates, and its pending and failed deliveri
   assert.equal(await store.redeliverFailedSince(5, 20), 1);
   await store.close();
 });
+
+test('sqlite: migration 5 respells the job error codes of jobs stored before it', async () => {
+  const path = join(dir, 'codes.db');
+  const store = new SqliteJobStore({ path });
+  const { job } = await store.insertJob(newJob());
+  await store.cancelJob(job.id, { code: 'canceled', message: 'the job was canceled' }, Date.now(), 60_000);
+  await store.close();
+  // The row as asyncgate wrote it before migration 5.
+  const db = new Database(path);
+  db.prepare(`UPDATE jobs SET error = json_set(error, '$.code', 'Canceled') WHERE id = ?`).run(job.id);
+  db.pragma('user_version = 4');
+  db.close();
+  const reopened = new SqliteJobStore({ path });
+  assert.deepEqual(reopened.migration, { from: 4, to: SQLITE_MIGRATIONS.length });
+  assert.deepEqual((await reopened.getJob(job.id))?.error, { code: 'canceled', message: 'the job was canceled' });
+  await reopened.close();
+});

@@ -12,7 +12,6 @@ import type {
   JobListQuery,
   JobStore,
   RescueOutcome,
-  StoreCapabilities,
   MigrationOutcome,
 } from '../port.js';
 import {
@@ -48,10 +47,9 @@ export interface SqliteStoreOptions {
  * last commit is on disk, so they never show a change a crash could undo.
  */
 export class SqliteJobStore implements JobStore {
-  readonly capabilities: StoreCapabilities = { crossProcessEvents: false };
   readonly db: Database.Database;
   readonly writes: WriteQueue;
-  private readonly s: Statements;
+  private readonly sql: Statements;
   readonly migration: MigrationOutcome;
   readonly label: string;
   private readonly claimer: DeliveryClaimer;
@@ -66,7 +64,7 @@ export class SqliteJobStore implements JobStore {
     this.db.pragma('foreign_keys = ON');
     this.migration = migrate(this.db);
     this.label = `sqlite:${options.path}`;
-    this.s = prepareAll(this.db);
+    this.sql = prepareAll(this.db);
     this.walSync = openWalSync(this.db, options.path);
     this.writes = new WriteQueue(this.db, this.walSync?.sync ?? (() => Promise.resolve()));
     this.claimer = new DeliveryClaimer(this.db);
@@ -75,10 +73,10 @@ export class SqliteJobStore implements JobStore {
   insertJob(job: NewJob, lease?: JobLease): Promise<InsertOutcome> {
     return this.writes.write(() => {
       if (job.idempotencyKey !== null) {
-        const existing = this.s.byIdempotencyKey.get(job.owner ?? '', job.idempotencyKey) as JobRow | undefined;
+        const existing = this.sql.byIdempotencyKey.get(job.owner ?? '', job.idempotencyKey) as JobRow | undefined;
         if (existing) return { job: rowToJob(existing), created: false };
       }
-      this.s.insert.run({
+      this.sql.insert.run({
         id: job.id,
         dialect: job.dialect,
         owner: job.owner,
@@ -102,54 +100,54 @@ export class SqliteJobStore implements JobStore {
 
   async getJob(id: string): Promise<Job | null> {
     await this.writes.durable();
-    const row = this.s.get.get(id) as JobRow | undefined;
+    const row = this.sql.get.get(id) as JobRow | undefined;
     return row ? rowToJob(row) : null;
   }
 
   async hasTombstone(id: string, now: number): Promise<boolean> {
     await this.writes.durable();
-    return this.s.tombstone.get(id, now) !== undefined;
+    return this.sql.tombstone.get(id, now) !== undefined;
   }
 
   async countQueued(): Promise<number> {
     await this.writes.durable();
-    return (this.s.countQueued.get() as { n: number }).n;
+    return (this.sql.countQueued.get() as { n: number }).n;
   }
 
   async listJobs(q: JobListQuery): Promise<Job[]> {
     await this.writes.durable();
-    const rows = this.s.list.all({ state: q.state ?? null, after: q.after ?? '', limit: q.limit }) as JobRow[];
+    const rows = this.sql.list.all({ state: q.state ?? null, after: q.after ?? '', limit: q.limit }) as JobRow[];
     return rows.map(rowToJob);
   }
 
   claimJobs(owner: string, limit: number, now: number, leaseMs: number): Promise<Job[]> {
     return this.writes.write(() => {
       // Two statements, not `UPDATE … WHERE id IN (SELECT …)`: that form cost 90-180 µs a claim, these ~35.
-      const rowids = this.s.due.all(now, limit) as number[];
-      return rowids.map((rowid) => rowToJob(this.s.claim.get({ rowid, owner, now, lease: now + leaseMs }) as JobRow));
+      const rowids = this.sql.due.all(now, limit) as number[];
+      return rowids.map((rowid) => rowToJob(this.sql.claim.get({ rowid, owner, now, lease: now + leaseMs }) as JobRow));
     });
   }
 
   renewLeases(owner: string, now: number, leaseMs: number): Promise<number> {
     return this.writes.write(
-      () => this.s.renew.run(now + leaseMs, owner).changes + this.s.renewDeliveries.run(now + leaseMs, owner).changes,
+      () => this.sql.renew.run(now + leaseMs, owner).changes + this.sql.renewDeliveries.run(now + leaseMs, owner).changes,
     );
   }
 
   rescueExpiredLeases(now: number, limit: number, interrupted: JobError): Promise<RescueOutcome> {
     return this.writes.write(() => {
-      const ids = (this.s.expiredLeases.all(now, limit) as Array<{ id: string }>).map((r) => r.id);
+      const ids = (this.sql.expiredLeases.all(now, limit) as Array<{ id: string }>).map((r) => r.id);
       const out = this.handBack(ids, now, interrupted);
-      out.deliveries = this.s.rescueDeliveries.run({ now }).changes;
+      out.deliveries = this.sql.rescueDeliveries.run({ now }).changes;
       return out;
     });
   }
 
   releaseLeases(owner: string, now: number, interrupted: JobError): Promise<RescueOutcome> {
     return this.writes.write(() => {
-      const ids = (this.s.ownedLeases.all(owner) as Array<{ id: string }>).map((r) => r.id);
+      const ids = (this.sql.ownedLeases.all(owner) as Array<{ id: string }>).map((r) => r.id);
       const out = this.handBack(ids, now, interrupted);
-      out.deliveries = this.s.releaseDeliveries.run({ owner, now }).changes;
+      out.deliveries = this.sql.releaseDeliveries.run({ owner, now }).changes;
       return out;
     });
   }
@@ -159,10 +157,10 @@ export class SqliteJobStore implements JobStore {
     const out: RescueOutcome = { requeued: [], failed: [] };
     const error = JSON.stringify(interrupted);
     for (const id of ids) {
-      if (this.s.requeueRescued.run({ now, id }).changes) out.requeued.push(id);
-      else if (this.s.failRescued.run({ id, now, error }).changes) {
+      if (this.sql.requeueRescued.run({ now, id }).changes) out.requeued.push(id);
+      else if (this.sql.failRescued.run({ id, now, error }).changes) {
         out.failed.push(id);
-        this.s.activateDeliveries.run({ job: id, now });
+        this.sql.activateDeliveries.run({ job: id, now });
       }
     }
     return out;
@@ -170,8 +168,8 @@ export class SqliteJobStore implements JobStore {
 
   appendResultChunk(id: string, leaseToken: number, seq: number, data: Uint8Array): Promise<boolean> {
     return this.writes.write(() => {
-      if (!this.s.holdsLease.get(id, leaseToken)) return false;
-      this.s.insertChunk.run(id, leaseToken, seq, data);
+      if (!this.sql.holdsLease.get(id, leaseToken)) return false;
+      this.sql.insertChunk.run(id, leaseToken, seq, data);
       return true;
     });
   }
@@ -179,7 +177,7 @@ export class SqliteJobStore implements JobStore {
   completeJob(id: string, leaseToken: number, c: Completion, retentionMs: number): Promise<CompletedJob | null> {
     return this.writes.write(() => {
       const known = c.job?.id === id ? c.job : undefined;
-      const row = (known ? this.s.completeReturningState : this.s.complete).get({
+      const row = (known ? this.sql.completeReturningState : this.sql.complete).get({
         id,
         token: leaseToken,
         state: c.state,
@@ -190,59 +188,59 @@ export class SqliteJobStore implements JobStore {
       }) as JobStateRow | undefined;
       if (!row) return null;
       const deliveries = c.leaseDeliveries ? this.claimer.leaseOfFinishing(id, c.leaseDeliveries, c.finishedAt) : [];
-      const due = this.s.activateDeliveries.run({ job: id, now: c.finishedAt }).changes > 0;
-      if (c.body && c.body.byteLength > 0) this.s.insertChunk.run(id, leaseToken, 0, c.body);
+      const due = this.sql.activateDeliveries.run({ job: id, now: c.finishedAt }).changes > 0;
+      if (c.body && c.body.byteLength > 0) this.sql.insertChunk.run(id, leaseToken, 0, c.body);
       // Pieces of earlier attempts (other lease tokens) can only exist after a first attempt.
-      if (!(known && known.attempts === 1)) this.s.deleteStaleChunks.run(id, leaseToken);
+      if (!(known && known.attempts === 1)) this.sql.deleteStaleChunks.run(id, leaseToken);
       return { job: known ? withState(known, row) : rowToJob(row as JobRow), deliveries, due };
     });
   }
 
   requeueJob(id: string, leaseToken: number, runAt: number, now: number): Promise<boolean> {
     return this.writes.write(() => {
-      const changed = this.s.requeue.run(runAt, now, id, leaseToken).changes > 0;
-      if (changed) this.s.deleteChunksOfToken.run(id, leaseToken);
+      const changed = this.sql.requeue.run(runAt, now, id, leaseToken).changes > 0;
+      if (changed) this.sql.deleteChunksOfToken.run(id, leaseToken);
       return changed;
     });
   }
 
   updateProgress(id: string, progress: JobProgress, now: number): Promise<Job | null> {
     return this.writes.write(() => {
-      const row = this.s.progress.get(JSON.stringify(progress), now, id) as JobRow | undefined;
+      const row = this.sql.progress.get(JSON.stringify(progress), now, id) as JobRow | undefined;
       return row ? rowToJob(row) : null;
     });
   }
 
   cancelJob(id: string, error: JobError, now: number, retentionMs: number): Promise<Job | null> {
     return this.writes.write(() => {
-      const row = this.s.cancel.get({ id, now, error: JSON.stringify(error), expires: now + retentionMs }) as
+      const row = this.sql.cancel.get({ id, now, error: JSON.stringify(error), expires: now + retentionMs }) as
         | JobRow
         | undefined;
       if (row) {
-        this.s.activateDeliveries.run({ job: id, now });
+        this.sql.activateDeliveries.run({ job: id, now });
         return rowToJob(row);
       }
-      const current = this.s.get.get(id) as JobRow | undefined;
+      const current = this.sql.get.get(id) as JobRow | undefined;
       return current ? rowToJob(current) : null;
     });
   }
 
   deleteJob(id: string, now: number, tombstoneUntil: number): Promise<boolean> {
     return this.writes.write(() => {
-      const deleted = this.s.deleteJob.run(id).changes > 0;
+      const deleted = this.sql.deleteJob.run(id).changes > 0;
       if (deleted) {
-        this.s.deleteChunks.run(id);
-        this.s.deleteRequestChunks.run(id);
-        this.s.deleteAttemptsOfJob.run(id);
-        this.s.deleteDeliveriesOfJob.run(id);
-        this.s.insertTombstone.run(id, tombstoneUntil);
+        this.sql.deleteChunks.run(id);
+        this.sql.deleteRequestChunks.run(id);
+        this.sql.deleteAttemptsOfJob.run(id);
+        this.sql.deleteDeliveriesOfJob.run(id);
+        this.sql.insertTombstone.run(id, tombstoneUntil);
       }
       return deleted;
     });
   }
 
   private insertDelivery(jobId: string, spec: CallbackSpec, id: string, state: 'waiting' | 'pending', now: number): void {
-    this.s.insertDelivery.run({
+    this.sql.insertDelivery.run({
       id,
       job: jobId,
       ...callbackColumns(spec),
@@ -254,11 +252,11 @@ export class SqliteJobStore implements JobStore {
 
   addCallback(jobId: string, spec: CallbackSpec, id: string, now: number): Promise<Delivery | null> {
     return this.writes.write(() => {
-      const job = this.s.jobState.get(jobId) as { state: string } | undefined;
+      const job = this.sql.jobState.get(jobId) as { state: string } | undefined;
       if (!job) return null;
       const finished = job.state !== 'queued' && job.state !== 'running';
       this.insertDelivery(jobId, spec, id, finished ? 'pending' : 'waiting', now);
-      return rowToDelivery(this.s.getDelivery.get(id) as DeliveryRow);
+      return rowToDelivery(this.sql.getDelivery.get(id) as DeliveryRow);
     });
   }
 
@@ -275,7 +273,7 @@ export class SqliteJobStore implements JobStore {
 
   recordAttempt(a: DeliveryAttempt, leaseToken: number, next: DeliveryNext): Promise<boolean> {
     return this.writes.write(() => {
-      const row = this.s.recordAttempt.get({
+      const row = this.sql.recordAttempt.get({
         id: a.deliveryId,
         token: leaseToken,
         state: next.state,
@@ -285,7 +283,7 @@ export class SqliteJobStore implements JobStore {
         error: a.error,
       }) as { attempts: number } | undefined;
       if (!row) return false;
-      this.s.insertAttempt.run({
+      this.sql.insertAttempt.run({
         deliveryId: a.deliveryId,
         n: row.attempts,
         at: a.at,
@@ -300,85 +298,85 @@ export class SqliteJobStore implements JobStore {
 
   async getDelivery(id: string): Promise<Delivery | null> {
     await this.writes.durable();
-    const row = this.s.getDelivery.get(id) as DeliveryRow | undefined;
+    const row = this.sql.getDelivery.get(id) as DeliveryRow | undefined;
     return row ? rowToDelivery(row) : null;
   }
 
   async listDeliveries(q: DeliveryListQuery): Promise<Delivery[]> {
     await this.writes.durable();
-    const rows = this.s.listDeliveries.all({ state: q.state ?? null, job: q.jobId ?? null, after: q.after ?? '', limit: q.limit }) as DeliveryRow[];
+    const rows = this.sql.listDeliveries.all({ state: q.state ?? null, job: q.jobId ?? null, after: q.after ?? '', limit: q.limit }) as DeliveryRow[];
     return rows.map(rowToDelivery);
   }
 
   async attemptsOf(deliveryId: string): Promise<DeliveryAttempt[]> {
     await this.writes.durable();
-    return (this.s.attempts.all(deliveryId) as AttemptRow[]).map(rowToAttempt);
+    return (this.sql.attempts.all(deliveryId) as AttemptRow[]).map(rowToAttempt);
   }
 
   redeliver(id: string, now: number): Promise<Delivery | null> {
     return this.writes.write(() => {
-      this.s.redeliver.run({ id, now });
-      const row = this.s.getDelivery.get(id) as DeliveryRow | undefined;
+      this.sql.redeliver.run({ id, now });
+      const row = this.sql.getDelivery.get(id) as DeliveryRow | undefined;
       return row ? rowToDelivery(row) : null;
     });
   }
 
   redeliverFailedSince(since: number, now: number): Promise<number> {
-    return this.writes.write(() => this.s.redeliverFailed.run({ since, now }).changes);
+    return this.writes.write(() => this.sql.redeliverFailed.run({ since, now }).changes);
   }
 
   secret(name: string, create: () => string): Promise<string> {
     return this.writes.write(() => {
-      const row = this.s.getMeta.get(name) as { value: string } | undefined;
+      const row = this.sql.getMeta.get(name) as { value: string } | undefined;
       if (row) return row.value;
       const value = create();
-      this.s.setMeta.run(name, value);
+      this.sql.setMeta.run(name, value);
       return value;
     });
   }
 
   async *readResult(id: string, range?: ByteSpan): AsyncIterable<Uint8Array> {
     await this.writes.durable();
-    const token = this.s.resultToken.get(id) as { result_token: number | null } | undefined;
+    const token = this.sql.resultToken.get(id) as { result_token: number | null } | undefined;
     if (!token || token.result_token === null) return;
     const t = token.result_token;
     // Each page waits for the commit in flight, so a read never shows what a crash could undo.
     const fetch = async (from: number) => {
       await this.writes.durable();
-      return this.s.chunks.all(id, t, from, PAGE) as Piece[];
+      return this.sql.chunks.all(id, t, from, PAGE) as Piece[];
     };
     if (!range) {
       for await (const piece of pages(fetch)) yield piece.data;
       return;
     }
-    yield* sliceOfPieces(this.s.chunkSizes.all(id, t) as PieceSize[], fetch, range);
+    yield* sliceOfPieces(this.sql.chunkSizes.all(id, t) as PieceSize[], fetch, range);
   }
 
   appendRequestChunk(jobId: string, seq: number, data: Uint8Array, now: number): Promise<void> {
-    return this.writes.write(() => void this.s.insertRequestChunk.run(jobId, seq, data, now));
+    return this.writes.write(() => void this.sql.insertRequestChunk.run(jobId, seq, data, now));
   }
 
   async *readRequestBody(jobId: string): AsyncIterable<Uint8Array> {
     const fetch = async (from: number) => {
       await this.writes.durable();
-      return this.s.requestChunks.all(jobId, from, PAGE) as Piece[];
+      return this.sql.requestChunks.all(jobId, from, PAGE) as Piece[];
     };
     for await (const piece of pages(fetch)) yield piece.data;
   }
 
   sweep(now: number, limit: number, tombstoneMs: number): Promise<number> {
     return this.writes.write(() => {
-      const ids = (this.s.expired.all(now, limit) as Array<{ id: string }>).map((r) => r.id);
+      const ids = (this.sql.expired.all(now, limit) as Array<{ id: string }>).map((r) => r.id);
       for (const id of ids) {
-        this.s.deleteJob.run(id);
-        this.s.deleteChunks.run(id);
-        this.s.deleteRequestChunks.run(id);
-        this.s.deleteAttemptsOfJob.run(id);
-        this.s.deleteDeliveriesOfJob.run(id);
-        this.s.insertTombstone.run(id, now + tombstoneMs);
+        this.sql.deleteJob.run(id);
+        this.sql.deleteChunks.run(id);
+        this.sql.deleteRequestChunks.run(id);
+        this.sql.deleteAttemptsOfJob.run(id);
+        this.sql.deleteDeliveriesOfJob.run(id);
+        this.sql.insertTombstone.run(id, now + tombstoneMs);
       }
-      this.s.purgeTombstones.run(now, limit);
-      this.s.purgeOrphanRequestChunks.run(now - ORPHAN_AFTER_MS, limit);
+      this.sql.purgeTombstones.run(now, limit);
+      this.sql.purgeOrphanRequestChunks.run(now - ORPHAN_AFTER_MS, limit);
       return ids.length;
     });
   }

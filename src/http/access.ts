@@ -1,0 +1,70 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Engine } from '../engine/engine.js';
+import { isJobId, sameOwner } from '../engine/ids.js';
+import { credentialOwner } from '../engine/owner.js';
+import { AsyncgateError } from '../errors/asyncgate-error.js';
+import type { Job } from '../model.js';
+import { PROGRESS_TOKEN_HEADER, type ProgressTokens } from '../resource/progress-token.js';
+import type { AccessGates } from './route-table.js';
+
+export interface AccessOptions {
+  engine: Engine;
+  ownerSalt: string;
+  ownerHeader: string | undefined;
+  adminToken: string | undefined;
+  progressTokens: ProgressTokens;
+}
+
+/** The checks behind the route table's `access` column. */
+export function accessGates(options: AccessOptions): AccessGates {
+  const { engine, ownerSalt, ownerHeader, progressTokens } = options;
+  const adminToken = options.adminToken ? Buffer.from(options.adminToken) : undefined;
+  return {
+    async owner(req, id) {
+      const job = await findJob(engine, id);
+      // Another caller's job answers exactly as no job does: existence is not revealed.
+      if (!sameOwner(job.owner, credentialOwner(req.headers, ownerSalt, ownerHeader))) throw new AsyncgateError('job-not-found');
+      return job;
+    },
+
+    upstream(req, id) {
+      // Checked before the job is even looked up: a caller without the token learns nothing, not even whether
+      // the job exists. The upstream has no client credentials, so the token is all it has.
+      const token = presentedToken(req);
+      if (token === undefined) {
+        throw new AsyncgateError('progress-token-required', `send the token the upstream request carried in ${PROGRESS_TOKEN_HEADER}, as Authorization: Bearer <token>`, {
+          headers: { 'www-authenticate': 'Bearer realm="asyncgate-progress"' },
+        });
+      }
+      if (!isJobId(id) || !progressTokens.verify(id, token)) throw new AsyncgateError('progress-token-invalid');
+    },
+
+    admin(req) {
+      if (!adminToken) throw new AsyncgateError('not-found', 'the admin API is off: start asyncgate with --admin-token');
+      const header = req.headers.authorization ?? '';
+      const given = Buffer.from(header.startsWith('Bearer ') ? header.slice(7) : '');
+      if (given.length !== adminToken.length || !timingSafeEqual(given, adminToken)) {
+        throw new AsyncgateError('unauthorized', 'send Authorization: Bearer <admin token>', { headers: { 'www-authenticate': 'Bearer realm="asyncgate admin"' } });
+      }
+    },
+  };
+}
+
+/** A job that exists and has not expired, or the 404 / 410 problem. */
+export async function findJob(engine: Engine, id: string): Promise<Job> {
+  if (!isJobId(id)) throw new AsyncgateError('job-not-found');
+  const job = await engine.getJob(id);
+  if (!job) throw new AsyncgateError((await engine.hasTombstone(id)) ? 'job-gone' : 'job-not-found');
+  // Expired but not yet swept: gone all the same, so expiry does not depend on the sweeper's pace.
+  if (job.expiresAt !== null && job.expiresAt <= Date.now()) throw new AsyncgateError('job-gone');
+  return job;
+}
+
+/** `Authorization: Bearer <token>` (RFC 6750 §2.1), or the token echoed back in the header it came in. */
+function presentedToken(req: IncomingMessage): string | undefined {
+  const auth = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i.exec(req.headers.authorization ?? '');
+  if (auth) return auth[1];
+  const echoed = req.headers[PROGRESS_TOKEN_HEADER];
+  return typeof echoed === 'string' && echoed !== '' ? echoed : undefined;
+}

@@ -1,0 +1,143 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { match as compilePath, type MatchFunction } from 'path-to-regexp';
+import { AsyncgateError } from '../errors/asyncgate-error.js';
+import type { Job } from '../model.js';
+
+/**
+ * Who may call a route under the prefix. The router checks it before the handler runs:
+ * - `owner`: the credentials that submitted the job named by `:id` (anyone else gets 404, as for no job);
+ * - `upstream`: the job's progress token, which only the upstream request carried;
+ * - `admin`: the admin token (the admin API answers 404 while none is configured);
+ * - `public`: anyone.
+ */
+export const ACCESS = ['owner', 'upstream', 'admin', 'public'] as const;
+export type Access = (typeof ACCESS)[number];
+
+export type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
+
+/** What a handler gets: the request, the response, the path parameters, the query. */
+export interface RouteContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+  params: Record<string, string>;
+  query: URLSearchParams;
+  /** The process is draining (health answers 503). */
+  stopping: boolean;
+}
+
+/** A job route's context: the job, already loaded and checked against the caller's credentials. */
+export interface JobContext extends RouteContext {
+  job: Job;
+}
+
+interface RouteFields {
+  methods: readonly Method[];
+  /** Relative to the prefix, in path-to-regexp syntax: `/jobs/:id/result`. */
+  path: string;
+  /** One line for the endpoint reference (and, later, the OpenAPI document). */
+  summary: string;
+}
+
+/** One row of the table of everything under the prefix. */
+export type PrefixRoute =
+  | (RouteFields & { access: 'owner'; handle(ctx: JobContext): Promise<void> })
+  | (RouteFields & { access: Exclude<Access, 'owner'>; handle(ctx: RouteContext): Promise<void> });
+
+/** The checks behind each kind of access (http/access.ts builds them). Each throws the problem to answer. */
+export interface AccessGates {
+  /** The job `id` if the caller's credentials submitted it; 404/410 otherwise. */
+  owner(req: IncomingMessage, id: string): Promise<Job>;
+  /** Passes when the request carries job `id`'s progress token. */
+  upstream(req: IncomingMessage, id: string): void;
+  /** Passes when the request carries the admin token. */
+  admin(req: IncomingMessage): void;
+}
+
+interface CompiledRoute {
+  route: PrefixRoute;
+  match: MatchFunction<Partial<Record<string, string>>>;
+}
+
+/** A path parameter as sent; one that is not valid percent-encoding matches nothing. */
+function decode(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    throw new NotEncoded();
+  }
+}
+class NotEncoded extends Error {}
+
+/**
+ * Every route under the prefix, as data: the gateway and library mode mount the same table. First row whose
+ * path and method match wins; a path that matches with another method is `405` with `Allow`; a path under
+ * the prefix that matches no row is `404`.
+ */
+export class PrefixRouter {
+  private readonly compiled: CompiledRoute[];
+
+  constructor(
+    readonly prefix: string,
+    readonly routes: readonly PrefixRoute[],
+    private readonly gates: AccessGates,
+  ) {
+    this.compiled = routes.map((route) => ({ route, match: compilePath<Partial<Record<string, string>>>(route.path, { decode }) }));
+  }
+
+  /** The path after the prefix when `path` is under it (`''` for the prefix itself), else undefined. */
+  relative(path: string): string | undefined {
+    if (path === this.prefix) return '';
+    return path.startsWith(this.prefix + '/') ? path.slice(this.prefix.length) : undefined;
+  }
+
+  /**
+   * Answer `url` (path and query) if it is under the prefix: false when it is not, so the caller routes it
+   * elsewhere. Throws the problem to answer (404, 405, or a handler's).
+   */
+  async serve(req: IncomingMessage, res: ServerResponse, url: string, stopping: boolean): Promise<boolean> {
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    const rest = this.relative(path);
+    if (rest === undefined) return false;
+    const method = req.method ?? 'GET';
+    let allow: Method[] | undefined;
+    for (const { route, match } of this.compiled) {
+      const found = this.matchPath(match, rest);
+      if (!found) continue;
+      if (!route.methods.includes(method as Method)) {
+        allow = [...(allow ?? []), ...route.methods.filter((m) => !allow?.includes(m))];
+        continue;
+      }
+      const ctx: RouteContext = { req, res, params: found, query: new URLSearchParams(q === -1 ? '' : url.slice(q + 1)), stopping };
+      await this.run(route, ctx);
+      return true;
+    }
+    if (allow) throw new AsyncgateError('method-not-allowed', `use ${allow.join(' or ')}`, { headers: { allow: allow.join(', ') } });
+    throw new AsyncgateError('not-found', `no asyncgate endpoint at ${path}`);
+  }
+
+  private matchPath(match: CompiledRoute['match'], rest: string): Record<string, string> | undefined {
+    try {
+      const found = match(rest);
+      return found ? (found.params as Record<string, string>) : undefined;
+    } catch (error) {
+      if (error instanceof NotEncoded) return undefined;
+      throw error;
+    }
+  }
+
+  private async run(route: PrefixRoute, ctx: RouteContext): Promise<void> {
+    switch (route.access) {
+      case 'owner':
+        return route.handle({ ...ctx, job: await this.gates.owner(ctx.req, ctx.params.id ?? '') });
+      case 'upstream':
+        this.gates.upstream(ctx.req, ctx.params.id ?? '');
+        return route.handle(ctx);
+      case 'admin':
+        this.gates.admin(ctx.req);
+        return route.handle(ctx);
+      case 'public':
+        return route.handle(ctx);
+    }
+  }
+}

@@ -2,7 +2,7 @@
 export { createGateway, type Gateway } from './gateway/server.js';
 export { createLogger } from './app/logger.js';
 export { resolveSettings, loadConfigFile, DEFAULTS, type Settings } from './config/settings.js';
-export type { ConfigFile, RouteRuleInput } from './config/schema.js';
+export type { AsyncPolicy, ConfigFile, RouteRuleInput } from './config/schema.js';
 export { Engine, type EngineOptions } from './engine/engine.js';
 export type { Executor, ExecutionContext, Outcome } from './engine/executor.js';
 export { AsyncgateError } from './errors/asyncgate-error.js';

@@ -88,20 +88,21 @@ class ResponseBody implements AsyncIterable<Uint8Array>, AsyncIterator<Uint8Arra
       this.paused = true;
       this.controller.pause();
     }
-    this.wake();
+    this.wakeReader();
   }
 
   end(): void {
     this.ended = true;
-    this.wake();
+    this.wakeReader();
   }
 
   fail(error: Error): void {
     this.error = error;
-    this.wake();
+    this.wakeReader();
   }
 
-  private wake(): void {
+  /** Resolve the reader waiting for the next chunk, if one is. */
+  private wakeReader(): void {
     const w = this.waiting;
     this.waiting = undefined;
     w?.();

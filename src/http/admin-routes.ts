@@ -75,7 +75,7 @@ export function adminRoutes({ store, urls, onRedeliver }: AdminRoutesOptions): P
   }
 
   return [
-    { methods: ['GET', 'HEAD'], path: '/admin/jobs', access: 'admin', summary: 'Every job, newest first, by state', handle: listJobs },
+    { methods: ['GET', 'HEAD'], path: '/admin/jobs', access: 'admin', summary: 'Every job, oldest first, by state', handle: listJobs },
     { methods: ['GET', 'HEAD'], path: '/admin/deliveries', access: 'admin', summary: 'Deliveries by state or job (dead letters: state=failed)', handle: listDeliveries },
     { methods: ['POST'], path: '/admin/deliveries/redeliver', access: 'admin', summary: 'Redeliver every dead letter since a time', handle: redeliverSince },
     { methods: ['GET', 'HEAD'], path: '/admin/deliveries/:id', access: 'admin', summary: 'One delivery with its attempts', handle: showDelivery },

@@ -30,9 +30,3 @@ export function sendProblem(res: ServerResponse, error: unknown, instance?: stri
   });
   res.end(text);
 }
-
-/** Append a token to a list-valued response header (Vary, Access-Control-Expose-Headers). */
-export function appendHeaderToken(res: ServerResponse, name: string, tokens: string): void {
-  const prior = res.getHeader(name);
-  res.setHeader(name, prior ? `${String(prior)}, ${tokens}` : tokens);
-}

@@ -1,3 +1,5 @@
+import { respelledCodes } from '../respelled-codes.js';
+
 /**
  * Numbered migrations for the PostgreSQL backend. A migration is never edited once released: add a new one.
  * `asyncgate_migrations` records which have been applied; `migrate()` takes an advisory lock so processes
@@ -154,17 +156,7 @@ export const PG_MIGRATIONS: readonly string[] = [
   ALTER TABLE jobs ADD COLUMN req_body_size bigint NOT NULL DEFAULT 0;
   `,
   /* 3: job error codes spelled like every other code (UpstreamTimeout → upstream-timeout); data only */ `
-  UPDATE jobs SET error = jsonb_set(error::jsonb, '{code}', to_jsonb(CASE error::jsonb->>'code'
-      WHEN 'UpstreamHttpError' THEN 'upstream-http-error'
-      WHEN 'UpstreamUnreachable' THEN 'upstream-unreachable'
-      WHEN 'UpstreamTimeout' THEN 'upstream-timeout'
-      WHEN 'UpstreamInterrupted' THEN 'upstream-interrupted'
-      WHEN 'Canceled' THEN 'canceled'
-      WHEN 'ResultTooLarge' THEN 'result-too-large'
-      WHEN 'HandlerFailed' THEN 'handler-failed'
-      WHEN 'HandlerNotRegistered' THEN 'handler-not-registered'
-      WHEN 'InternalError' THEN 'internal'
-    END))::text
-  WHERE error IS NOT NULL AND error::jsonb->>'code' IN ('UpstreamHttpError', 'UpstreamUnreachable', 'UpstreamTimeout', 'UpstreamInterrupted', 'Canceled', 'ResultTooLarge', 'HandlerFailed', 'HandlerNotRegistered', 'InternalError');
+  UPDATE jobs SET error = jsonb_set(error::jsonb, '{code}', to_jsonb(${respelledCodes("error::jsonb->>'code'").newCode}))::text
+  WHERE error IS NOT NULL AND error::jsonb->>'code' IN (${respelledCodes("").oldCodes});
   `,
 ];

@@ -1,3 +1,5 @@
+import { respelledCodes } from '../respelled-codes.js';
+
 /**
  * Numbered migrations for the SQLite backend. A migration is never edited once released: add a new one.
  * `PRAGMA user_version` records how many have been applied.
@@ -116,17 +118,7 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ALTER TABLE jobs ADD COLUMN req_body_size INTEGER NOT NULL DEFAULT 0;
   `,
   /* 5: job error codes spelled like every other code (UpstreamTimeout → upstream-timeout); data only */ `
-  UPDATE jobs SET error = json_set(error, '$.code', CASE json_extract(error, '$.code')
-      WHEN 'UpstreamHttpError' THEN 'upstream-http-error'
-      WHEN 'UpstreamUnreachable' THEN 'upstream-unreachable'
-      WHEN 'UpstreamTimeout' THEN 'upstream-timeout'
-      WHEN 'UpstreamInterrupted' THEN 'upstream-interrupted'
-      WHEN 'Canceled' THEN 'canceled'
-      WHEN 'ResultTooLarge' THEN 'result-too-large'
-      WHEN 'HandlerFailed' THEN 'handler-failed'
-      WHEN 'HandlerNotRegistered' THEN 'handler-not-registered'
-      WHEN 'InternalError' THEN 'internal'
-    END)
-  WHERE error IS NOT NULL AND json_extract(error, '$.code') IN ('UpstreamHttpError', 'UpstreamUnreachable', 'UpstreamTimeout', 'UpstreamInterrupted', 'Canceled', 'ResultTooLarge', 'HandlerFailed', 'HandlerNotRegistered', 'InternalError');
+  UPDATE jobs SET error = json_set(error, '$.code', ${respelledCodes("json_extract(error, '$.code')").newCode})
+  WHERE error IS NOT NULL AND json_extract(error, '$.code') IN (${respelledCodes("").oldCodes});
   `,
 ];

@@ -2,20 +2,20 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Agent } from 'undici';
+import { createRuntime } from '../app/runtime.js';
 import type { Settings } from '../config/settings.js';
 import type { Engine } from '../engine/engine.js';
 import { AsyncgateError } from '../errors/asyncgate-error.js';
-import { acceptAsync, type AcceptDeps } from '../intake/accept.js';
-import { readBody } from '../intake/body.js';
-import { bodyCallback } from '../intake/body-callback.js';
-import { upstreamExecutor } from './executor.js';
-import { negotiate } from '../intake/negotiate.js';
-import { passThrough } from './passthrough.js';
-import { createUpstreamAgent } from './upstream.js';
 import { applyCors, isPreflight } from '../http/cors.js';
+import { acceptAsync, type AcceptDeps } from '../intake/accept.js';
+import { bodyCallback } from '../intake/body-callback.js';
+import { readBody } from '../intake/body.js';
+import { negotiate } from '../intake/negotiate.js';
 import { sendProblem } from '../resource/respond.js';
 import type { JobStore } from '../store/port.js';
-import { createRuntime } from '../app/runtime.js';
+import { upstreamExecutor } from './executor.js';
+import { passThrough } from './passthrough.js';
+import { createUpstreamAgent } from './upstream.js';
 
 export interface Gateway {
   server: Server;

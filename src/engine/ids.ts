@@ -1,8 +1,12 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 const POOL_IDS = 256;
-/** base64url's 64 characters in ASCII order, so that the string order of ids is their byte order. */
-const SORTED = '-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz';
+/**
+ * 64 URL-safe characters in ASCII order, so that the string order of ids is their byte order. Not base64url's
+ * own set: its `-` would come first, and an id starting with `-` reads as an option on a command line. `~`
+ * (unreserved, RFC 3986 §2.3) takes its place at the end.
+ */
+const SORTED = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz~';
 const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 /** base64url character code → the character of the same value in SORTED. */
 const TO_SORTED = new Uint8Array(128);
@@ -12,7 +16,7 @@ let offset = 0;
 
 /**
  * A job id: a 48-bit millisecond timestamp, then 128 random bits from the CSPRNG, in 30 URL-safe characters
- * (base64 with its alphabet in ASCII order, so ids sort by time as strings).
+ * (6 bits each, in an alphabet in ASCII order, so ids sort by time as strings; the first is `0` until 2109).
  * The random part makes it unguessable, since an id alone may grant access. The time prefix makes ids
  * arrive in order, so inserts append to the right edge of the primary-key index instead of dirtying a random
  * page each: half the cost of a durable accept. It reveals only the creation time, which the status
@@ -33,9 +37,12 @@ export function newJobId(now = Date.now()): string {
   return text.toString('latin1');
 }
 
-/** Job ids are exactly what newJobId makes; anything else is answered 404 without touching the store. */
+/**
+ * Job ids are exactly what newJobId makes (or made: ids before 2026-12 used `-` where `~` is now); anything
+ * else is answered 404 without touching the store.
+ */
 export function isJobId(value: string): boolean {
-  return /^[A-Za-z0-9_-]{30}$/.test(value);
+  return /^[A-Za-z0-9_~-]{30}$/.test(value);
 }
 
 /** An id for this process's leases (visible in the admin API, so it says where it runs). */

@@ -50,7 +50,8 @@ export function jobRoutes(options: JobRoutesOptions): PrefixRoute[] {
         const closed = new AbortController();
         res.once('close', () => closed.abort());
         const changed = await engine.waitForChange(job.id, job.version, waitMs, closed.signal);
-        if (!changed) throw new AsyncgateError((await engine.hasTombstone(job.id)) ? 'job-gone' : 'job-not-found');
+        // The router found the caller to be the owner: it may learn the job is gone.
+        if (!changed) throw new AsyncgateError((await engine.tombstoneOwner(job.id)) !== undefined ? 'job-gone' : 'job-not-found');
         job = changed;
       }
     } else if (!pollGate.allow(job.id, Date.now())) {
@@ -90,7 +91,7 @@ export function jobRoutes(options: JobRoutesOptions): PrefixRoute[] {
     const stream = options.streams.attach(job.id, lastEventId(req.headers['last-event-id']));
     let current: Job;
     try {
-      current = await findJob(engine, job.id);
+      current = await findJob(engine, job.id, job.owner);
     } catch (error) {
       stream.close();
       throw error;
@@ -107,6 +108,12 @@ export function jobRoutes(options: JobRoutesOptions): PrefixRoute[] {
       });
     }
     if (!job.response) throw jobFailure(job);
+    // A stored result never changes: a client holding its validator gets 304 (RFC 9110 §13.1.2).
+    if (ifNoneMatchMatches(req.headers['if-none-match'], resultEtag(job))) {
+      res.writeHead(304, { etag: resultEtag(job), 'cache-control': `private, max-age=${maxAge(job, now)}`, expires: httpDate(job.expiresAt ?? now) });
+      res.end();
+      return;
+    }
     // Ranges only of a successful 2xx result (RFC 9110 §14.2: a server may ignore Range), and only while
     // If-Range still names this job's result.
     const size = job.response.size;

@@ -220,6 +220,23 @@ describe('status monitor', () => {
     assert.equal(await own.text(), 'Hello world');
   });
 
+  test('the result answers If-None-Match with 304 (its ETag never changes)', async () => {
+    const { body } = await submit('/ok');
+    await until(body.id, terminal);
+    const first = await fetch(`${gw.url}/_async/jobs/${body.id}/result`);
+    const etag = first.headers.get('etag')!;
+    assert.equal(first.status, 200);
+    assert.ok(etag);
+    await first.text();
+    const again = await fetch(`${gw.url}/_async/jobs/${body.id}/result`, { headers: { 'if-none-match': etag } });
+    assert.equal(again.status, 304);
+    assert.equal(again.headers.get('etag'), etag);
+    assert.equal(await again.text(), '');
+    const other = await fetch(`${gw.url}/_async/jobs/${body.id}/result`, { headers: { 'if-none-match': '"something-else"' } });
+    assert.equal(other.status, 200);
+    assert.equal(await other.text(), 'Hello world');
+  });
+
   test('the result before completion is a 409 problem with Retry-After', async () => {
     const { body } = await submit('/slow?ms=1000');
     const res = await fetch(`${gw.url}/_async/jobs/${body.id}/result`);

@@ -1,4 +1,4 @@
-import type { Job, JobState } from '../model.js';
+import type { Job, JobProgress, JobState } from '../model.js';
 import type { JobUrls } from './urls.js';
 
 /** Azure long-running-operation status names, so existing pollers understand us. */
@@ -17,7 +17,8 @@ export function representation(job: Job, urls: JobUrls): Record<string, unknown>
   const out: Record<string, unknown> = { id: job.id, status: STATUS_NAMES[job.state] };
   const percent = percentComplete(job);
   if (percent !== undefined) out.percentComplete = percent;
-  if (job.progress) out.progress = job.progress;
+  const progress = progressView(job);
+  if (progress) out.progress = progress;
   out.createdDateTime = iso(job.createdAt);
   out.lastUpdatedDateTime = iso(job.updatedAt);
   if (job.expiresAt !== null) out.expirationDateTime = iso(job.expiresAt);
@@ -35,6 +36,17 @@ export function representation(job: Job, urls: JobUrls): Record<string, unknown>
     callbacks: { href: urls.callbacks },
   };
   return out;
+}
+
+/**
+ * `progress` as the representation shows it: `current`, `total`, `message` as last reported (the percentage is
+ * `percentComplete`, never repeated here). Gone once the job succeeded (`percentComplete` is 100 then, and a
+ * last report of 4/5 would contradict it); kept on a failed or canceled job, to show where it stopped.
+ */
+function progressView(job: Job): Omit<JobProgress, 'percent'> | undefined {
+  if (!job.progress || job.state === 'succeeded') return undefined;
+  const { percent: _percent, ...rest } = job.progress;
+  return Object.keys(rest).length ? rest : undefined;
 }
 
 function percentComplete(job: Job): number | undefined {

@@ -32,6 +32,7 @@ export const PROBLEM_TYPES = {
   'job-failed': { status: 409, title: 'The job failed without an upstream response' },
   'job-canceled': { status: 409, title: 'The job was canceled' },
   'job-already-finished': { status: 409, title: 'The job has already finished' },
+  'delivery-not-finished': { status: 409, title: 'The delivery has not finished: there is nothing to redeliver' },
   'idempotency-key-reused': { status: 422, title: 'Idempotency-Key reused for a different request' },
   'idempotency-key-in-use': { status: 409, title: 'A request with this Idempotency-Key is still in progress' },
   'body-too-large': { status: 413, title: 'Request body too large' },

@@ -25,31 +25,32 @@ export function adminRoutes({ store, urls, onRedeliver }: AdminRoutesOptions): P
     const stateText = query.get('state')?.toLowerCase();
     const state = stateText ? (BY_STATUS.get(stateText) ?? (JOB_STATES.includes(stateText as JobState) ? (stateText as JobState) : undefined)) : undefined;
     if (stateText && !state) {
-      throw new AsyncgateError('invalid-query', `state must be one of ${Object.values(STATUS_NAMES).join(', ')}`);
+      throw new AsyncgateError('invalid-query', `state must be one of ${Object.values(STATUS_NAMES).join(', ')} (any case)`);
     }
     const limit = pageLimit(query);
     const after = query.get('after') ?? undefined;
     const jobs = await store.listJobs({ limit, ...(state ? { state } : {}), ...(after ? { after } : {}) });
     const items = jobs.map((job) => representation(job, urls.job(req, job.id)));
-    const last = jobs.at(-1);
-    const next = jobs.length === limit && last ? `?${new URLSearchParams({ ...(stateText ? { state: stateText } : {}), limit: String(limit), after: last.id })}` : undefined;
+    const next = nextPage(jobs, limit, (after) => urls.under(req, `/admin/jobs?${new URLSearchParams({ ...(state ? { state } : {}), limit: String(limit), after })}`));
     sendJson(res, 200, { items, ...(next ? { next } : {}) }, { 'cache-control': 'no-store' }, req.method === 'HEAD');
   }
 
   async function listDeliveries({ req, res, query }: RouteContext): Promise<void> {
-    const state = query.get('state') ?? undefined;
+    const state = query.get('state')?.toLowerCase();
     if (state && !DELIVERY_STATES.includes(state as DeliveryState)) {
-      throw new AsyncgateError('invalid-query', `state must be one of ${DELIVERY_STATES.join(', ')}`);
+      throw new AsyncgateError('invalid-query', `state must be one of ${DELIVERY_STATES.join(', ')} (any case)`);
     }
     const limit = pageLimit(query);
+    const job = query.get('job') ?? undefined;
     const list = await store.listDeliveries({
       limit,
       ...(state ? { state: state as DeliveryState } : {}),
-      ...(query.get('job') ? { jobId: query.get('job')! } : {}),
+      ...(job ? { jobId: job } : {}),
       ...(query.get('after') ? { after: query.get('after')! } : {}),
     });
-    const last = list.at(-1);
-    const next = list.length === limit && last ? `?${new URLSearchParams({ ...Object.fromEntries(query), after: last.id })}` : undefined;
+    const next = nextPage(list, limit, (after) =>
+      urls.under(req, `/admin/deliveries?${new URLSearchParams({ ...(state ? { state } : {}), ...(job ? { job } : {}), limit: String(limit), after })}`),
+    );
     sendJson(res, 200, { items: list.map(deliveryView), ...(next ? { next } : {}) }, { 'cache-control': 'no-store' }, req.method === 'HEAD');
   }
 
@@ -68,8 +69,12 @@ export function adminRoutes({ store, urls, onRedeliver }: AdminRoutesOptions): P
   }
 
   async function redeliverOne({ res, params }: RouteContext): Promise<void> {
-    const delivery = await store.redeliver(params.id!, Date.now());
-    if (!delivery) throw new AsyncgateError('not-found', `no delivery ${params.id}`);
+    const before = await store.getDelivery(params.id!);
+    if (!before) throw new AsyncgateError('not-found', `no delivery ${params.id}`);
+    if (!FINISHED.has(before.state)) {
+      throw new AsyncgateError('delivery-not-finished', `the delivery is ${before.state}: ${UNFINISHED_WHY[before.state]}`, { members: { delivery: deliveryView(before) } });
+    }
+    const delivery = (await store.redeliver(before.id, Date.now())) ?? before;
     onRedeliver();
     sendJson(res, 200, deliveryView(delivery), { 'cache-control': 'no-store' });
   }
@@ -81,6 +86,20 @@ export function adminRoutes({ store, urls, onRedeliver }: AdminRoutesOptions): P
     { methods: ['GET', 'HEAD'], path: '/admin/deliveries/:id', access: 'admin', summary: 'One delivery with its attempts', handle: showDelivery },
     { methods: ['POST'], path: '/admin/deliveries/:id/redeliver', access: 'admin', summary: 'Redeliver one delivery now', handle: redeliverOne },
   ];
+}
+
+/** A finished delivery (delivered, dead-lettered, gone) can be sent again; the others are under way. */
+const FINISHED: ReadonlySet<DeliveryState> = new Set(['delivered', 'failed', 'gone']);
+const UNFINISHED_WHY: Record<string, string> = {
+  waiting: 'its job has not finished, and it goes out when the job does',
+  pending: 'it is already due and goes out as soon as a slot is free',
+  delivering: 'an attempt is in flight right now',
+};
+
+/** The absolute URL of the next page when this one is full; the last item's id is where it starts. */
+function nextPage(items: ReadonlyArray<{ id: string }>, limit: number, url: (after: string) => string): string | undefined {
+  const last = items.at(-1);
+  return items.length === limit && last ? url(last.id) : undefined;
 }
 
 function pageLimit(query: URLSearchParams): number {

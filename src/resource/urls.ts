@@ -31,6 +31,11 @@ export class UrlBuilder {
     return requestOrigin(req.headers, requestProto(req), this.fallbackHost);
   }
 
+  /** An absolute URL under the prefix, e.g. `under(req, '/admin/jobs?after=…')`. */
+  under(req: IncomingMessage, path: string): string {
+    return `${this.origin(req)}${this.prefix}${path}`;
+  }
+
   job(req: IncomingMessage, id: string): JobUrls {
     return this.forOrigin(this.origin(req), id);
   }

@@ -41,8 +41,18 @@ test('lists every submitter’s jobs, filtered by status, a page at a time', asy
   });
   const page1 = (await (await admin('?limit=2')).json()) as { items: Array<{ id: string }>; next: string };
   assert.deepEqual(page1.items.map((j) => j.id), ids.slice(0, 2));
-  const page2 = (await (await admin(page1.next)).json()) as { items: Array<{ id: string }> };
+  // `next` is a URL to follow as it is, with the same filter and page size.
+  assert.equal(new URL(page1.next).origin, gw.url);
+  assert.equal(new URL(page1.next).pathname, '/_async/admin/jobs');
+  const page2 = (await (await fetch(page1.next, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as { items: Array<{ id: string }> };
   assert.equal(page2.items[0]!.id, ids[2]);
+  // state= is read in any case, by status name or by internal state.
+  for (const q of ['?state=FAILED', '?state=Failed', '?state=failed']) {
+    const list = (await (await admin(q)).json()) as { items: Array<{ id: string }> };
+    assert.ok(list.items.some((j) => j.id === failedId), q);
+  }
+  const filtered = (await (await admin('?state=SUCCEEDED&limit=1')).json()) as { next: string };
+  assert.equal(new URL(filtered.next).searchParams.get('state'), 'succeeded');
   const bad = await admin('?state=exploded');
   assert.equal(bad.status, 400);
   assert.equal(((await bad.json()) as { type: string }).type, 'urn:asyncgate:problem:invalid-query');

@@ -238,6 +238,20 @@ describe('retries, 410, dead letters', () => {
     });
   });
 
+  test('admin: redelivering a delivery that has not finished says so (409), state= is read in any case', async () => {
+    const rx = await receiver();
+    const res = await fetch(`${gw.url}/slow?ms=3000`, { headers: { pragma: 'redirect', callback: `<${rx.url}/later>` } });
+    const { id } = (await res.json()) as { id: string };
+    const list = (await (await admin(`/deliveries?job=${id}&state=WAITING`)).json()) as { items: Array<{ id: string; state: string }> };
+    assert.deepEqual(list.items.map((d) => d.state), ['waiting']);
+    const again = await admin(`/deliveries/${list.items[0]!.id}/redeliver`, { method: 'POST' });
+    assert.equal(again.status, 409);
+    const problem = (await again.json()) as { type: string; detail: string; delivery: { state: string } };
+    assert.equal(problem.type, 'urn:asyncgate:problem:delivery-not-finished');
+    assert.match(problem.detail, /waiting/);
+    assert.equal(problem.delivery.state, 'waiting');
+  });
+
   test('a slow receiver does not delay deliveries to another host', async () => {
     const slow = await receiver(['hang', 'hang', 'hang', 'hang', 'hang', 'hang']);
     const fast = await receiver();

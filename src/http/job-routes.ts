@@ -50,8 +50,7 @@ export function jobRoutes(options: JobRoutesOptions): PrefixRoute[] {
         const closed = new AbortController();
         res.once('close', () => closed.abort());
         const changed = await engine.waitForChange(job.id, job.version, waitMs, closed.signal);
-        // The router found the caller to be the owner: it may learn the job is gone.
-        if (!changed) throw new AsyncgateError((await engine.tombstoneOwner(job.id)) !== undefined ? 'job-gone' : 'job-not-found');
+        if (!changed) throw new AsyncgateError((await engine.hasTombstone(job.id)) ? 'job-gone' : 'job-not-found');
         job = changed;
       }
     } else if (!pollGate.allow(job.id, Date.now())) {
@@ -91,7 +90,7 @@ export function jobRoutes(options: JobRoutesOptions): PrefixRoute[] {
     const stream = options.streams.attach(job.id, lastEventId(req.headers['last-event-id']));
     let current: Job;
     try {
-      current = await findJob(engine, job.id, job.owner);
+      current = await findJob(engine, job.id);
     } catch (error) {
       stream.close();
       throw error;

@@ -22,7 +22,9 @@ describe('library mode on PostgreSQL', { skip: !available && 'PostgreSQL not rea
       const gate = await createAsyncgate({ db: schemaUrl(schema) });
       const digest = gate.route('digest', async ({ request, progress }) => {
         await progress(1, 2, 'hashing');
-        await new Promise((r) => setTimeout(r, 300));
+        // Long enough for the other instance to see the running job's progress: once Succeeded, the
+        // representation no longer shows it.
+        await new Promise((r) => setTimeout(r, 1500));
         const body = request.body ?? new Uint8Array();
         return { size: body.byteLength, sha256: createHash('sha256').update(body).digest('hex') };
       });

@@ -1,6 +1,6 @@
 /** The CLI as a subprocess: help, version, and clear errors for bad flags. */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -58,11 +58,27 @@ test('a TypeScript config file is loaded', async () => {
   const dir = tempDir();
   const file = join(dir, 'asyncgate.config.ts');
   writeFileSync(file, `const port: number = 0;\nexport default { upstream: 'http://127.0.0.1:9', port, routes: [{ match: 'POST /reports', async: 'always' }] };\n`);
-  const r = spawnSync(process.execPath, [CLI, 'serve', '--config', file, '--db', `sqlite:${join(dir, 'x.db')}`], {
-    encoding: 'utf8',
-    timeout: 4_000,
-    killSignal: 'SIGTERM',
+  // Waits for the line rather than a fixed time: a loaded machine may take seconds to start.
+  const child = spawn(process.execPath, [CLI, 'serve', '--config', file, '--db', `sqlite:${join(dir, 'x.db')}`], {
     env: { ...process.env, ASYNCGATE_LOG_LEVEL: 'info' },
   });
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (c: Buffer) => {
+        stdout += c.toString();
+        if (/asyncgate listening/.test(stdout)) resolve();
+      });
+      child.once('exit', () => reject(new Error(`exited before listening: ${stderr}`)));
+    });
+  } finally {
+    child.kill('SIGTERM');
+    await exited;
+  }
+  assert.match(stdout, /asyncgate listening/, stderr);
+});
   assert.match(r.stdout, /asyncgate listening/, r.stderr);
 });

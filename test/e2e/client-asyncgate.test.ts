@@ -53,7 +53,7 @@ describe('fetchAsync against asyncgate', () => {
     });
     assert.equal(res.status, 200);
     assert.deepEqual(await res.json(), { slept: 2500 });
-    assert.match(monitor, /\/_async\/jobs\/[\w-]+$/);
+    assert.match(monitor, /\/_async\/jobs\/[\w~-]+$/);
     // With a free slot the gateway starts the job in the commit that accepts it.
     assert.ok(['NotStarted', 'Running'].includes(seen[0]!.status), seen[0]!.status);
     assert.equal(seen.at(-1)?.status, 'Succeeded');

@@ -80,5 +80,3 @@ test('a TypeScript config file is loaded', async () => {
   }
   assert.match(stdout, /asyncgate listening/, stderr);
 });
-  assert.match(r.stdout, /asyncgate listening/, r.stderr);
-});

@@ -2,18 +2,13 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { buildCallback } from '../delivery/payload.js';
 import type { Delivery, Job, JobError } from '../model.js';
+import { storedJob } from '../testing/job.js';
 import { jobFailure } from './job-failure.js';
 import { UrlBuilder } from './urls.js';
 
 function failedJob(error: JobError, state: Job['state'] = 'failed'): Job {
   const now = Date.now();
-  return {
-    id: 'job-1', state, dialect: 'prefer', owner: null, idempotencyKey: null, requestHash: 'h',
-    request: { method: 'GET', url: '/x', headers: [], body: null },
-    options: { timeoutMs: 1000, retryable: true, maxAttempts: 1, retentionMs: 60_000 },
-    attempts: 1, leaseOwner: null, leaseToken: 1, leaseExpiresAt: null, runAt: now, createdAt: now, updatedAt: now,
-    finishedAt: now, expiresAt: now + 60_000, version: 3, progress: null, response: null, error,
-  };
+  return storedJob({ state, error, finishedAt: now, expiresAt: now + 60_000, version: 3 });
 }
 
 test('a failed job answers the problem of its error code, with the error as a member', () => {

@@ -1,21 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Job, JobProgress } from '../model.js';
+import { storedJob } from '../testing/job.js';
 import { representation } from './representation.js';
 import { UrlBuilder } from './urls.js';
 
 const urls = new UrlBuilder('/_async', undefined, 'localhost').forOrigin('http://gw', 'job-1');
 
-function job(state: Job['state'], progress: JobProgress | null): Job {
-  const now = Date.now();
-  return {
-    id: 'job-1', state, dialect: 'prefer', owner: null, idempotencyKey: null, requestHash: 'h',
-    request: { method: 'GET', url: '/x', headers: [], body: null },
-    options: { timeoutMs: 1000, retryable: true, maxAttempts: 1, retentionMs: 60_000 },
-    attempts: 1, leaseOwner: null, leaseToken: 1, leaseExpiresAt: null, runAt: now, createdAt: now, updatedAt: now,
-    finishedAt: null, expiresAt: null, version: 2, progress, response: null, error: null,
-  };
-}
+const job = (state: Job['state'], progress: JobProgress | null): Job => storedJob({ state, progress });
 
 test('progress has one shape: percentComplete for the percentage, progress for current/total/message', () => {
   const fromPercent = representation(job('running', { percent: 40, message: 'indexing' }), urls);

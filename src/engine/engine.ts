@@ -73,6 +73,7 @@ export class Engine {
       this.events,
       {
         workerId: this.workerId,
+        runningJobs: () => this.jobs.runningIds(),
         leaseMs,
         rescueEveryMs: options.rescueEveryMs ?? 2000,
         sweepEveryMs: options.sweepEveryMs ?? 10_000,
@@ -88,7 +89,11 @@ export class Engine {
   async start(): Promise<void> {
     this.unlisten = this.store.listen?.((change) => this.onStoreChange(change));
     await this.refreshQueued();
-    this.queuedRefresh = setInterval(() => void this.refreshQueued(), 1000);
+    // A failed count (the database unreachable) keeps the last estimate; a rejection left unhandled would end the process.
+    this.queuedRefresh = setInterval(
+      () => void this.refreshQueued().catch((error: unknown) => this.log.warn({ err: error }, 'could not count queued jobs')),
+      1000,
+    );
     this.queuedRefresh.unref();
     this.jobs.start();
     this.maintenance.start();
@@ -147,6 +152,7 @@ export class Engine {
     try {
       outcome = await this.store.insertJob(job, direct ? { owner: this.workerId, now: job.createdAt, leaseMs: this.leaseMs } : undefined);
     } catch (error) {
+      // A StorageFullError (no space left) goes up as it is: the HTTP side answers it 507 + Retry-After.
       if (direct) this.jobs.unreserve();
       throw error;
     }
@@ -247,8 +253,9 @@ export class Engine {
     return this.store.readResult(id, range);
   }
 
-  hasTombstone(id: string): Promise<boolean> {
-    return this.store.hasTombstone(id, Date.now());
+  /** The owner of a deleted or expired job's tombstone (null: it had none), or undefined when there is none. */
+  tombstoneOwner(id: string): Promise<string | null | undefined> {
+    return this.store.tombstoneOwner(id, Date.now());
   }
 
   get stats() {

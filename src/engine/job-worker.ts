@@ -47,6 +47,11 @@ export class JobWorker {
     return this.running.size;
   }
 
+  /** The jobs whose attempts run here now (including one still retrying its ending write): the leases to renew. */
+  runningIds(): string[] {
+    return [...this.running.keys()];
+  }
+
   /** Queued work has arrived (accepted here, announced by another process, or handed back): claim it. Cheap
    * to call often: concurrent calls coalesce into one claim loop. */
   lookForWork(): void {

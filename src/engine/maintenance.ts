@@ -7,6 +7,8 @@ export const INTERRUPTED: JobError = { code: 'upstream-interrupted', message: JO
 
 export interface MaintenanceOptions {
   workerId: string;
+  /** The jobs whose attempts are running in this process right now: the only job leases the heartbeat renews. */
+  runningJobs: () => readonly string[];
   leaseMs: number;
   rescueEveryMs: number;
   sweepEveryMs: number;
@@ -16,11 +18,13 @@ export interface MaintenanceOptions {
 
 /**
  * The background duties of a process: renew its leases (heartbeat), rescue jobs whose lease expired
- * because their process died, and purge expired jobs a batch at a time (incremental, so a large backlog
- * never blocks the event loop for long).
+ * because their process died (or their attempt ended here without its completion stored), and purge expired
+ * jobs a batch at a time (incremental, so a large backlog never blocks the event loop for long).
  */
 export class Maintenance {
   private timers: NodeJS.Timeout[] = [];
+  /** When the last heartbeat committed. */
+  private renewedAt = 0;
 
   constructor(
     private readonly store: JobStore,
@@ -55,11 +59,18 @@ export class Maintenance {
     this.timers = [];
   }
 
-  heartbeat(): Promise<number> {
-    return this.store.renewLeases(this.options.workerId, Date.now(), this.options.leaseMs);
+  /** Renew the leases of this process's deliveries and of the attempts running here, and only those. */
+  async heartbeat(): Promise<number> {
+    const now = Date.now();
+    const n = await this.store.renewLeases(this.options.workerId, this.options.runningJobs(), now, this.options.leaseMs);
+    this.renewedAt = now;
+    return n;
   }
 
   async rescue(): Promise<RescueOutcome> {
+    // Renew ours first if the heartbeat has been failing (an outage longer than a lease): this process must not
+    // rescue the attempts it is still running, whose ending writes are being retried.
+    if (Date.now() - this.renewedAt > this.options.leaseMs / 2) await this.heartbeat();
     const out = await this.store.rescueExpiredLeases(Date.now(), 500, INTERRUPTED);
     if (out.requeued.length || out.failed.length) {
       this.log.warn({ requeued: out.requeued.length, failed: out.failed.length }, 'rescued jobs from expired leases');

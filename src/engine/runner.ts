@@ -6,6 +6,7 @@ import type { CallbackHandoff } from './callback-handoff.js';
 import type { JobEvents } from './events.js';
 import { AbortReason, InterruptedStreamError, type Executor, type Outcome } from './executor.js';
 import { ResultTooLargeError, sinkResult } from './result-sink.js';
+import { isPassingFault, untilStored } from './store-faults.js';
 import { FRAMING_HEADERS } from '../protocol/hop-by-hop.js';
 
 export interface RunnerDeps {
@@ -26,16 +27,26 @@ const WIRE_HEADERS = new Set(FRAMING_HEADERS);
 /**
  * Runs one attempt of a claimed job to its end: executes it, stores the result under the attempt's lease,
  * then completes, requeues or fails it — every write fenced by the lease token, so an attempt that lost its
- * lease (rescued elsewhere, canceled) changes nothing.
+ * lease (rescued elsewhere, canceled) changes nothing. The ending write is retried while the store fails
+ * with a fault that passes (see untilStored), so a full disk or a database outage fails no job.
+ * `controller` is the worker's: cancel and shutdown.
  */
 export async function runAttempt(deps: RunnerDeps, job: Job, controller: AbortController): Promise<void> {
   const { store, events, log } = deps;
-  const timeout = setTimeout(() => controller.abort(new AbortReason('timeout')), job.options.timeoutMs);
+  // The work's signal: the worker's, or this attempt's timeout. Only the worker's (`halt`) stops the retries
+  // of the ending write; a timeout only ends the upstream call, and an aborted signal cannot be aborted again.
+  const halt = controller.signal;
+  const work = new AbortController();
+  const relay = () => work.abort(halt.reason);
+  if (halt.aborted) relay();
+  else halt.addEventListener('abort', relay, { once: true });
+  const signal = work.signal;
+  const timeout = setTimeout(() => work.abort(new AbortReason('timeout')), job.options.timeoutMs);
   let outcome: Outcome;
   try {
     outcome = await deps.executor({
       job,
-      signal: controller.signal,
+      signal,
       progress: async (p) => {
         const updated = await store.updateProgress(job.id, p, deps.now());
         if (updated) events.emit(updated);
@@ -43,7 +54,7 @@ export async function runAttempt(deps: RunnerDeps, job: Job, controller: AbortCo
       body: () => job.request.body ?? ((job.request.bodySize ?? 0) > 0 ? store.readRequestBody(job.id) : null),
     });
   } catch (error) {
-    outcome = failureFromAbort(controller.signal) ?? {
+    outcome = failureFromAbort(signal) ?? {
       kind: 'fail',
       error: { code: 'internal', message: `executor failed: ${(error as Error).message}` },
     };
@@ -51,13 +62,17 @@ export async function runAttempt(deps: RunnerDeps, job: Job, controller: AbortCo
   }
 
   try {
-    if (isShutdownOrCancel(controller.signal)) return; // the lease is handed back / job already canceled
-    await settle(deps, job, outcome, controller.signal);
+    if (halt.aborted) return; // the lease is handed back / job already canceled
+    await settle(deps, job, outcome, signal, halt);
   } catch (error) {
-    if (isShutdownOrCancel(controller.signal)) return;
-    const reason = failureFromAbort(controller.signal);
-    if (!reason && error instanceof InterruptedStreamError && job.options.retryable && job.attempts < job.options.maxAttempts) {
-      await requeue(deps, job).catch((e: unknown) => log.error({ err: e, job: job.id }, 'could not requeue'));
+    if (halt.aborted) return;
+    const reason = failureFromAbort(signal);
+    // The response broke off, or its pieces could not be stored (no space, database unreachable): run it again.
+    const again = error instanceof InterruptedStreamError || isPassingFault(store, error);
+    if (!reason && again && job.options.retryable && job.attempts < job.options.maxAttempts) {
+      const code = error instanceof InterruptedStreamError ? 'upstream-interrupted' : 'internal';
+      const why: JobError = { code, message: (error as Error).message };
+      await requeue(deps, job, halt, why).catch((e: unknown) => log.error({ err: e, job: job.id }, 'could not requeue'));
       return;
     }
     const jobError: JobError =
@@ -69,31 +84,33 @@ export async function runAttempt(deps: RunnerDeps, job: Job, controller: AbortCo
             ? { code: 'upstream-interrupted', message: `${JOB_ERROR_CODES['upstream-interrupted']} (${error.message})` }
             : { code: 'internal', message: (error as Error).message };
     if (jobError.code === 'internal') log.error({ err: error, job: job.id }, 'storing the result failed');
-    await finish(deps, job, { state: 'failed', response: null, error: jobError }).catch((e: unknown) =>
+    await finish(deps, job, halt, { state: 'failed', response: null, error: jobError }).catch((e: unknown) =>
       log.error({ err: e, job: job.id }, 'could not record the failure'),
     );
   } finally {
     clearTimeout(timeout);
+    halt.removeEventListener('abort', relay);
   }
 }
 
-async function settle(deps: RunnerDeps, job: Job, outcome: Outcome, signal: AbortSignal): Promise<void> {
+async function settle(deps: RunnerDeps, job: Job, outcome: Outcome, signal: AbortSignal, halt: AbortSignal): Promise<void> {
   const attemptsLeft = job.attempts < job.options.maxAttempts;
   switch (outcome.kind) {
     case 'retry':
-      if ((job.options.retryable || !outcome.sent) && attemptsLeft) return requeue(deps, job, outcome.delayMs);
-      return void (await finish(deps, job, { state: 'failed', response: null, error: outcome.error }));
+      if ((job.options.retryable || !outcome.sent) && attemptsLeft) return requeue(deps, job, halt, outcome.error, outcome.delayMs);
+      return void (await finish(deps, job, halt, { state: 'failed', response: null, error: outcome.error }));
     case 'fail':
-      return void (await finish(deps, job, { state: 'failed', response: null, error: outcome.error }));
+      return void (await finish(deps, job, halt, { state: 'failed', response: null, error: outcome.error }));
     case 'response': {
       if (outcome.retryAfterMs !== undefined && job.options.retryable && attemptsLeft) {
         await drain(outcome.body).catch(() => undefined);
-        return requeue(deps, job, outcome.retryAfterMs || undefined);
+        const why: JobError = { code: 'upstream-http-error', message: `the upstream answered ${outcome.status}` };
+        return requeue(deps, job, halt, why, outcome.retryAfterMs || undefined);
       }
       const { size, inline, lostLease } = await sinkResult(deps.store, job.id, job.leaseToken, outcome.body, deps.maxResultBytes);
       if (lostLease || signal.aborted) {
         const reason = failureFromAbort(signal);
-        if (reason?.kind === 'fail') await finish(deps, job, { state: 'failed', response: null, error: reason.error });
+        if (reason?.kind === 'fail') await finish(deps, job, halt, { state: 'failed', response: null, error: reason.error });
         return;
       }
       const headers = storedHeaders(outcome.headers);
@@ -102,6 +119,7 @@ async function settle(deps: RunnerDeps, job: Job, outcome: Outcome, signal: Abor
       await finish(
         deps,
         job,
+        halt,
         {
           state: failed ? 'failed' : 'succeeded',
           response: { status: outcome.status, headers, size, contentType },
@@ -114,13 +132,14 @@ async function settle(deps: RunnerDeps, job: Job, outcome: Outcome, signal: Abor
 }
 
 /**
- * Complete the job under its lease. `body` is the whole result when it is in memory (undefined: it was stored
- * in pieces). With callback hosts known and delivery slots free, the completion also leases the callbacks
- * and they start at once, the result in hand.
+ * Complete the job under its lease (retried while the store's fault passes: untilStored). `body` is the whole
+ * result when it is in memory (undefined: it was stored in pieces). With callback hosts known and delivery
+ * slots free, the completion also leases the callbacks and they start at once, the result in hand.
  */
 async function finish(
   deps: RunnerDeps,
   job: Job,
+  halt: AbortSignal,
   c: { state: 'succeeded' | 'failed'; response: Job['response']; error: JobError | null },
   body?: Uint8Array,
 ): Promise<void> {
@@ -128,19 +147,22 @@ async function finish(
   const lease = hosts?.length ? deps.callbacks?.reserve(hosts) : undefined;
   let done;
   try {
-    done = await deps.store.completeJob(
-      job.id,
-      job.leaseToken,
-      {
-        state: c.state,
-        response: c.response,
-        error: c.error,
-        body: body?.byteLength ? body : undefined,
-        finishedAt: deps.now(),
-        leaseDeliveries: lease,
-        job,
-      },
-      job.options.retentionMs,
+    // finishedAt is taken at each try: the callbacks' leases run from it.
+    done = await untilStored(deps, job.id, 'the completion', halt, () =>
+      deps.store.completeJob(
+        job.id,
+        job.leaseToken,
+        {
+          state: c.state,
+          response: c.response,
+          error: c.error,
+          body: body?.byteLength ? body : undefined,
+          finishedAt: deps.now(),
+          leaseDeliveries: lease,
+          job,
+        },
+        job.options.retentionMs,
+      ),
     );
   } catch (error) {
     if (lease) deps.callbacks!.release(lease);
@@ -149,6 +171,9 @@ async function finish(
   if (!done) {
     if (lease) deps.callbacks!.release(lease);
     deps.log.warn({ job: job.id }, 'lease lost before completion; result dropped');
+    // Rescued (or canceled) meanwhile, or a retried statement that had committed: show waiters the job as it is.
+    const now = await deps.store.getJob(job.id).catch(() => null);
+    if (now) deps.events.emit(now);
     return;
   }
   if (lease) deps.callbacks!.launch(lease, done.job, c.response ? (body ?? null) : EMPTY, done.deliveries);
@@ -158,11 +183,15 @@ async function finish(
 
 const EMPTY = new Uint8Array(0);
 
-async function requeue(deps: RunnerDeps, job: Job, delayMs?: number): Promise<void> {
-  const now = deps.now();
-  const runAt = now + (delayMs ?? retryDelayMs(job.attempts));
-  if (await deps.store.requeueJob(job.id, job.leaseToken, runAt, now)) {
-    deps.log.info({ job: job.id, attempt: job.attempts, retryInMs: runAt - now }, 'attempt failed; retrying');
+/** Put the job back for another attempt (retried while the store's fault passes); `why` is what went wrong. */
+async function requeue(deps: RunnerDeps, job: Job, halt: AbortSignal, why: JobError, delayMs?: number): Promise<void> {
+  const wait = delayMs ?? retryDelayMs(job.attempts);
+  const requeued = await untilStored(deps, job.id, 'the requeue', halt, () => {
+    const now = deps.now();
+    return deps.store.requeueJob(job.id, job.leaseToken, now + wait, now);
+  });
+  if (requeued) {
+    deps.log.info({ job: job.id, attempt: job.attempts, retryInMs: wait, error: why }, 'attempt failed; retrying');
     const updated = await deps.store.getJob(job.id);
     if (updated) deps.events.emit(updated);
   }
@@ -175,10 +204,6 @@ function failureFromAbort(signal: AbortSignal): Outcome | undefined {
     return { kind: 'fail', error: { code: 'upstream-timeout', message: JOB_ERROR_CODES['upstream-timeout'] } };
   }
   return { kind: 'fail', error: { code: 'canceled', message: JOB_ERROR_CODES.canceled } };
-}
-
-function isShutdownOrCancel(signal: AbortSignal): boolean {
-  return signal.aborted && signal.reason instanceof AbortReason && signal.reason.why !== 'timeout';
 }
 
 function storedHeaders(headers: HeaderPairs): HeaderPairs {

@@ -21,11 +21,8 @@ export function accessGates(options: AccessOptions): AccessGates {
   const { engine, ownerSalt, ownerHeader, progressTokens } = options;
   const adminToken = options.adminToken ? Buffer.from(options.adminToken) : undefined;
   return {
-    async owner(req, id) {
-      const job = await findJob(engine, id);
-      // Another caller's job answers exactly as no job does: existence is not revealed.
-      if (!sameOwner(job.owner, credentialOwner(req.headers, ownerSalt, ownerHeader))) throw new AsyncgateError('job-not-found');
-      return job;
+    owner(req, id) {
+      return findJob(engine, id, credentialOwner(req.headers, ownerSalt, ownerHeader));
     },
 
     upstream(req, id) {
@@ -51,11 +48,19 @@ export function accessGates(options: AccessOptions): AccessGates {
   };
 }
 
-/** A job that exists and has not expired, or the 404 / 410 problem. */
-export async function findJob(engine: Engine, id: string): Promise<Job> {
+/**
+ * The job `caller` (an owner hash, null: no credentials) owns, if it exists and has not expired, else the
+ * problem: `410 job-gone` only to its owner. Another caller's job, live, expired or deleted, answers exactly
+ * as no job does (`404`): not even that it once existed is revealed.
+ */
+export async function findJob(engine: Engine, id: string, caller: string | null): Promise<Job> {
   if (!isJobId(id)) throw new AsyncgateError('job-not-found');
   const job = await engine.getJob(id);
-  if (!job) throw new AsyncgateError((await engine.hasTombstone(id)) ? 'job-gone' : 'job-not-found');
+  if (!job) {
+    const owner = await engine.tombstoneOwner(id);
+    throw new AsyncgateError(owner !== undefined && sameOwner(owner, caller) ? 'job-gone' : 'job-not-found');
+  }
+  if (!sameOwner(job.owner, caller)) throw new AsyncgateError('job-not-found');
   // Expired but not yet swept: gone all the same, so expiry does not depend on the sweeper's pace.
   if (job.expiresAt !== null && job.expiresAt <= Date.now()) throw new AsyncgateError('job-gone');
   return job;

@@ -23,6 +23,8 @@ export interface JobRoutesOptions {
   streams: EventStreams;
   maxWaitMs: number;
   minPollIntervalMs: number;
+  /** Aborted when the server starts draining: long polls then answer the current state at once. */
+  draining?: AbortSignal;
 }
 
 /**
@@ -48,9 +50,13 @@ export function jobRoutes(options: JobRoutesOptions): PrefixRoute[] {
       const since = ifNoneMatchMatches(req.headers['if-none-match'], jobEtag(job)) || !req.headers['if-none-match'];
       if (since) {
         const closed = new AbortController();
-        res.once('close', () => closed.abort());
-        const changed = await engine.waitForChange(job.id, job.version, waitMs, closed.signal);
-        if (!changed) throw new AsyncgateError((await engine.hasTombstone(job.id)) ? 'job-gone' : 'job-not-found');
+        const stop = () => closed.abort();
+        res.once('close', stop);
+        if (options.draining?.aborted) stop();
+        options.draining?.addEventListener('abort', stop, { once: true });
+        const changed = await engine.waitForChange(job.id, job.version, waitMs, closed.signal).finally(() => options.draining?.removeEventListener('abort', stop));
+        // The router found the caller to be the owner: it may learn the job is gone.
+        if (!changed) throw new AsyncgateError((await engine.tombstoneOwner(job.id)) !== undefined ? 'job-gone' : 'job-not-found');
         job = changed;
       }
     } else if (!pollGate.allow(job.id, Date.now())) {
@@ -90,12 +96,14 @@ export function jobRoutes(options: JobRoutesOptions): PrefixRoute[] {
     const stream = options.streams.attach(job.id, lastEventId(req.headers['last-event-id']));
     let current: Job;
     try {
-      current = await findJob(engine, job.id);
+      current = await findJob(engine, job.id, job.owner);
     } catch (error) {
       stream.close();
       throw error;
     }
     stream.start(res, current, urls.job(req, job.id));
+    // Opened during a drain: the current state, then the end, as for the streams open when it began.
+    if (options.draining?.aborted) stream.end();
   }
 
   async function result({ req, res, job }: JobContext): Promise<void> {

@@ -38,7 +38,8 @@ export function progressRoute(engine: Engine): PrefixRoute {
       if (!updated) {
         const job = await engine.getJob(id);
         if (job && TERMINAL_STATES.has(job.state)) throw new AsyncgateError('job-already-finished', `the job has already ${job.state}; progress is no longer recorded`);
-        throw new AsyncgateError((await engine.hasTombstone(id)) ? 'job-gone' : 'job-not-found');
+        // The progress token already proved the caller is the job's upstream: it may learn the job is gone.
+        throw new AsyncgateError((await engine.tombstoneOwner(id)) !== undefined ? 'job-gone' : 'job-not-found');
       }
       res.writeHead(204, { 'cache-control': 'no-store' });
       res.end();

@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { AsyncgateError } from '../errors/asyncgate-error.js';
+import { StorageFullError } from '../store/errors.js';
 
 export type Headers = Record<string, string | number | string[]>;
 
@@ -14,9 +15,20 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.end(head ? undefined : text);
 }
 
-/** Answer with an RFC 9457 problem document; unknown errors become a generic 500 (details logged, not sent). */
+/** Seconds a client is asked to wait before trying again when the store is full (space is freed by an operator
+ * or by the sweeper, not in a moment). */
+export const STORAGE_FULL_RETRY_AFTER = '30';
+
+/** The 507 of a store out of space: nothing of this request was stored, and it may be sent again later. */
+export function storageFull(detail = 'the job store is out of space: nothing was accepted'): AsyncgateError {
+  return new AsyncgateError('storage-full', detail, { headers: { 'retry-after': STORAGE_FULL_RETRY_AFTER } });
+}
+
+/** Answer with an RFC 9457 problem document: a store out of space is 507 (a body spooled into a full disk, say),
+ * other unknown errors a generic 500 (details logged, not sent). */
 export function sendProblem(res: ServerResponse, error: unknown, instance?: string): void {
-  const e = error instanceof AsyncgateError ? error : new AsyncgateError('internal');
+  const e =
+    error instanceof AsyncgateError ? error : error instanceof StorageFullError ? storageFull() : new AsyncgateError('internal');
   if (res.headersSent) {
     res.destroy();
     return;

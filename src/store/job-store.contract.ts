@@ -133,7 +133,7 @@ export function jobStoreContract(name: string, factory: () => Promise<JobStore>)
       );
       assert.equal(await store.countQueued(), 0);
       assert.deepEqual(await store.claimJobs('w2', 10, now + 10, 1000), []);
-      assert.equal(await store.renewLeases('w1', now + 10, 50), 1);
+      assert.equal(await store.renewLeases('w1', [job.id], now + 10, 50), 1);
       // The process holding it dies: the lease lapses, the job is handed back like any claimed one.
       const rescued = await store.rescueExpiredLeases(now + 100, 10, INTERRUPTED);
       assert.deepEqual(rescued.requeued, [job.id]);
@@ -192,12 +192,27 @@ export function jobStoreContract(name: string, factory: () => Promise<JobStore>)
       const store = await open();
       const { job } = await store.insertJob(newJob({}, { retryable: true }));
       await store.claimJobs('w', 1, Date.now(), 100);
-      assert.equal(await store.renewLeases('w', Date.now() + 80, 1000), 1);
+      assert.equal(await store.renewLeases('w', [job.id], Date.now() + 80, 1000), 1);
       const none = await store.rescueExpiredLeases(Date.now() + 500, 10, INTERRUPTED);
       assert.deepEqual([none.requeued, none.failed], [[], []]);
       const released = await store.releaseLeases('w', Date.now(), INTERRUPTED);
       assert.deepEqual(released.requeued, [job.id]);
       assert.equal((await store.getJob(job.id))?.state, 'queued');
+    });
+
+    test('a heartbeat renews only the jobs named: an attempt that ended unrecorded lets its lease lapse', async () => {
+      const store = await open();
+      const now = Date.now();
+      const live = await store.insertJob(newJob({ createdAt: now }, { retryable: true }), { owner: 'w', now, leaseMs: 100 });
+      const ended = await store.insertJob(newJob({ createdAt: now }, { retryable: true }), { owner: 'w', now, leaseMs: 100 });
+      const other = await store.insertJob(newJob({ createdAt: now }, { retryable: true }), { owner: 'w2', now, leaseMs: 100 });
+      // Another owner's job named by mistake is not renewed either.
+      assert.equal(await store.renewLeases('w', [live.job.id, other.job.id], now + 50, 1000), 1);
+      assert.equal((await store.getJob(live.job.id))?.leaseExpiresAt, now + 1050);
+      assert.equal((await store.getJob(ended.job.id))?.leaseExpiresAt, now + 100);
+      assert.equal(await store.renewLeases('w', [], now + 60, 1000), 0);
+      const rescued = await store.rescueExpiredLeases(now + 500, 10, INTERRUPTED);
+      assert.deepEqual(rescued.requeued.sort(), [ended.job.id, other.job.id].sort());
     });
 
     test('large results are stored and read back in pieces', async () => {
@@ -279,25 +294,29 @@ export function jobStoreContract(name: string, factory: () => Promise<JobStore>)
       assert.equal(await store.updateProgress('missing', { percent: 10 }, Date.now()), null);
     });
 
-    test('delete leaves a tombstone; the sweeper purges expired jobs and old tombstones', async () => {
+    test('delete leaves a tombstone that keeps the owner; the sweeper purges expired jobs and old tombstones', async () => {
       const store = await open();
-      const { job } = await store.insertJob(newJob());
+      const { job } = await store.insertJob(newJob({ owner: 'o1' }));
+      const anonymous = await store.insertJob(newJob());
       const now = Date.now();
+      assert.equal(await store.tombstoneOwner(job.id, now), undefined);
       assert.equal(await store.deleteJob(job.id, now, now + 1000), true);
+      assert.equal(await store.deleteJob(anonymous.job.id, now, now + 1000), true);
       assert.equal(await store.getJob(job.id), null);
-      assert.equal(await store.hasTombstone(job.id, now), true);
-      assert.equal(await store.hasTombstone(job.id, now + 2000), false);
+      assert.equal(await store.tombstoneOwner(job.id, now), 'o1');
+      assert.equal(await store.tombstoneOwner(anonymous.job.id, now), null);
+      assert.equal(await store.tombstoneOwner(job.id, now + 2000), undefined);
       assert.equal(await store.deleteJob(job.id, now, now + 1000), false);
 
-      const old = await store.insertJob(newJob({ createdAt: now }));
+      const old = await store.insertJob(newJob({ createdAt: now, owner: 'o2' }));
       const [c] = await store.claimJobs('w', 1, now, 1000);
       await store.completeJob(old.job.id, c!.leaseToken, { state: 'succeeded', response: { status: 204, headers: [], size: 0, contentType: null }, error: null, finishedAt: now }, 10);
       assert.equal(await store.sweep(now + 5, 100, 1000), 0);
       assert.equal(await store.sweep(now + 20, 100, 1000), 1);
       assert.equal(await store.getJob(old.job.id), null);
-      assert.equal(await store.hasTombstone(old.job.id, now + 21), true);
+      assert.equal(await store.tombstoneOwner(old.job.id, now + 21), 'o2');
       await store.sweep(now + 5000, 100, 1000);
-      assert.equal(await store.hasTombstone(old.job.id, now + 21), false);
+      assert.equal(await store.tombstoneOwner(old.job.id, now + 21), undefined);
     });
 
     test('jobs are listed in creation order, by state, a page at a time', async () => {

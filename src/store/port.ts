@@ -114,16 +114,20 @@ export interface JobStore {
    * With `lease`, a job that is created is created running: its first attempt leased to `lease.owner`. */
   insertJob(job: NewJob, lease?: JobLease): Promise<InsertOutcome>;
   getJob(id: string): Promise<Job | null>;
-  /** Is there a tombstone (deleted or expired job) for this id? */
-  hasTombstone(id: string, now: number): Promise<boolean>;
+  /** The owner kept with the tombstone (deleted or expired job) of this id: undefined when there is none,
+   * null when the job had no owner. A tombstone from before owners were kept has the owner '', which matches
+   * no caller (it answers 404 to everyone, as if it were not there). */
+  tombstoneOwner(id: string, now: number): Promise<string | null | undefined>;
   countQueued(): Promise<number>;
   /** Jobs in id (= creation) order, optionally of one state, for the admin API. */
   listJobs(query: JobListQuery): Promise<Job[]>;
 
   /** Take up to `limit` queued jobs whose runAt has come, giving each a new lease for `owner`. */
   claimJobs(owner: string, limit: number, now: number, leaseMs: number): Promise<Job[]>;
-  /** Extend every lease `owner` holds. Returns how many were renewed. */
-  renewLeases(owner: string, now: number, leaseMs: number): Promise<number>;
+  /** Extend the leases `owner` holds: all its deliveries', and of its jobs those in `jobIds` (the attempts
+   * still running in that process). An attempt that ended, even with its completion unrecorded (the store was
+   * failing), is not renewed, so its lease lapses and the job is rescued. Returns how many were renewed. */
+  renewLeases(owner: string, jobIds: readonly string[], now: number, leaseMs: number): Promise<number>;
   /** Requeue (retryable, attempts left) or fail (`interrupted`) every running job whose lease has expired. */
   rescueExpiredLeases(now: number, limit: number, interrupted: JobError): Promise<RescueOutcome>;
   /** Give back the leases `owner` holds (graceful shutdown): requeue retryable ones, fail the others. */
@@ -182,6 +186,10 @@ export interface JobStore {
   redeliver(id: string, now: number): Promise<Delivery | null>;
   /** Redeliver every dead-lettered (failed) delivery that failed at or after `since`. Returns how many. */
   redeliverFailedSince(since: number, now: number): Promise<number>;
+
+  /** Did this failure come from a fault that passes (the database unreachable, failing over), so that the
+   * same write may succeed later? Absent: only `StorageFullError` (no space left) is such a fault. */
+  isTransient?(error: unknown): boolean;
 
   /** Be told of changes other processes commit. Absent when no other process can change the store under
    * this one (SQLite: other processes sharing a file are found by polling). */

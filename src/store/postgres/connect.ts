@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { StoreUrlError } from '../errors.js';
+import { StorageFullError, StoreUrlError } from '../errors.js';
 
 export interface PgTarget {
   /** The connection string without asyncgate's own parameters (safe to hand to pg). */
@@ -73,6 +73,8 @@ const TRANSIENT_CODES = new Set([
   '08006',
   '40001', // serialization_failure
   '40P01', // deadlock_detected
+  '53000', // insufficient_resources
+  '53200', // out_of_memory
   '53300', // too_many_connections
 ]);
 
@@ -83,9 +85,17 @@ export function isTransient(error: unknown): boolean {
   if (e.code && (TRANSIENT_CODES.has(e.code) || /^(ECONN|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EAI_AGAIN)/.test(e.code))) {
     return true;
   }
-  return /Connection terminated|connection timeout|Client has encountered a connection error|not queryable/i.test(
+  // "timeout exceeded when trying to connect": the pool could not reach a server that does not answer (failover).
+  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|not queryable/i.test(
     e.message ?? '',
   );
+}
+
+/** PostgreSQL's error as the store reports it: out of disk space (SQLSTATE 53100 disk_full) is StorageFullError. */
+export function storeError(error: unknown): unknown {
+  const e = error as { code?: string; message?: string } | null;
+  if (e?.code === '53100') return new StorageFullError(`PostgreSQL is out of disk space: ${e.message}`, { cause: error });
+  return error;
 }
 
 /** Why a connection failed, in words an operator can act on. */

@@ -30,11 +30,15 @@ export async function openPostgres(url: string, options: OpenPostgresOptions = {
       const reason = describeConnectError(error, target);
       if (isPermanentConnectError(error)) throw new PostgresUnavailableError(reason);
       if (!isTransient(error)) throw error;
-      if (options.giveUpAfterMs !== undefined && Date.now() - started + delay > options.giveUpAfterMs) {
-        throw new PostgresUnavailableError(`${reason}; gave up after ${Math.round((Date.now() - started) / 1000)} s`);
+      // Wait the whole limit (the last pause is cut to what is left of it), and say how long it really took.
+      const left = options.giveUpAfterMs === undefined ? delay : options.giveUpAfterMs - (Date.now() - started);
+      if (left <= 0) {
+        const seconds = (ms: number) => (Math.floor(ms / 100) / 10).toFixed(1);
+        throw new PostgresUnavailableError(`${reason}; gave up after ${seconds(Date.now() - started)} s (--wait limit ${seconds(options.giveUpAfterMs!)} s)`);
       }
-      options.onRetry?.(`${reason}; retrying in ${Math.round(delay / 100) / 10} s`, delay);
-      await new Promise((resolve) => setTimeout(resolve, delay));
+      const pause = Math.min(delay, left);
+      options.onRetry?.(`${reason}; retrying in ${Math.round(pause / 100) / 10} s`, pause);
+      await new Promise((resolve) => setTimeout(resolve, pause));
       if (options.signal?.aborted) throw new PostgresUnavailableError(`${reason}; stopped waiting`);
     }
   }

@@ -16,12 +16,15 @@ import type {
 import { callbackColumns, rowToAttempt, rowToDelivery, rowToJob, type AttemptRow, type DeliveryRow, type JobRow } from '../rows.js';
 import { ORPHAN_AFTER_MS, pages, PAGE, sliceOfPieces, type ByteSpan, type Piece, type PieceSize } from '../chunked-read.js';
 import { GroupedWrites } from './grouped-writes.js';
-import { clientConfig, isTransient, type PgTarget } from './connect.js';
+import { StorageFullError } from '../errors.js';
+import { clientConfig, isTransient, storeError, type PgTarget } from './connect.js';
 import { PgListener } from './listener.js';
 import { migratePostgres } from './migrate.js';
 import { SQL, type StatementName } from './sql.js';
 
-/** A statement that failed on a lost connection is tried again on a new one, this many times. */
+/** A statement that failed on a lost connection is tried again on a new one, this many times (about 3 s in
+ * all). Longer outages (a failover) are the caller's to wait out: the engine keeps retrying an attempt's
+ * ending write for as long as it runs (see `isTransient`). */
 const TRANSIENT_RETRIES = 6;
 
 export interface PostgresStoreEvents {
@@ -110,10 +113,15 @@ export class PostgresJobStore implements JobStore {
       try {
         return await this.pool.query<R>({ name, text: SQL[name], values });
       } catch (error) {
-        if (this.closed || attempt >= TRANSIENT_RETRIES || !isTransient(error)) throw error;
+        if (this.closed || attempt >= TRANSIENT_RETRIES || !isTransient(error)) throw storeError(error);
         await new Promise((r) => setTimeout(r, Math.min(50 * 2 ** attempt, 2_000)));
       }
     }
+  }
+
+  /** A lost or refused connection (the server down, restarting, failing over) or no disk space: passes with time. */
+  isTransient(error: unknown): boolean {
+    return error instanceof StorageFullError || isTransient(error);
   }
 
   private async run<R extends pg.QueryResultRow>(name: StatementName, values: unknown[]): Promise<R[]> {
@@ -129,8 +137,8 @@ export class PostgresJobStore implements JobStore {
     return row ? rowToJob(row) : null;
   }
 
-  async hasTombstone(id: string, now: number): Promise<boolean> {
-    return (await this.run('tombstone', [id, now])).length > 0;
+  async tombstoneOwner(id: string, now: number): Promise<string | null | undefined> {
+    return (await this.run<{ owner: string | null }>('tombstone', [id, now]))[0]?.owner;
   }
 
   async countQueued(): Promise<number> {
@@ -146,9 +154,9 @@ export class PostgresJobStore implements JobStore {
     return rows.map(rowToJob).sort((a, b) => a.runAt - b.runAt);
   }
 
-  async renewLeases(owner: string, now: number, leaseMs: number): Promise<number> {
+  async renewLeases(owner: string, jobIds: readonly string[], now: number, leaseMs: number): Promise<number> {
     const [jobs, deliveries] = await Promise.all([
-      this.count('renewJobs', [now + leaseMs, owner]),
+      jobIds.length ? this.count('renewJobs', [now + leaseMs, owner, jobIds]) : 0,
       this.count('renewDeliveries', [now + leaseMs, owner]),
     ]);
     return jobs + deliveries;

@@ -1,4 +1,4 @@
--- PostgreSQL schema at migration 3 (generated: npm run schema:snapshot)
+-- PostgreSQL schema at migration 4 (generated: npm run schema:snapshot)
 
 -- columns
 asyncgate_migrations.version integer NOT NULL
@@ -69,6 +69,7 @@ result_chunks.seq integer NOT NULL
 result_chunks.data bytea NOT NULL
 tombstones.id text NOT NULL
 tombstones.expires_at bigint NOT NULL
+tombstones.owner text DEFAULT ''::text
 
 -- constraints
 asyncgate_migrations asyncgate_migrations_pkey PRIMARY KEY (version)

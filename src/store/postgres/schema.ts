@@ -159,4 +159,8 @@ export const PG_MIGRATIONS: readonly string[] = [
   UPDATE jobs SET error = jsonb_set(error::jsonb, '{code}', to_jsonb(${respelledCodes("error::jsonb->>'code'").newCode}))::text
   WHERE error IS NOT NULL AND error::jsonb->>'code' IN (${respelledCodes("").oldCodes});
   `,
+  /* 4: the owner kept with the tombstone, so only the job's owner learns it is gone (410); everyone else gets
+     404. Tombstones from before, and any an older process still writes, get '': an owner no caller matches. */ `
+  ALTER TABLE tombstones ADD COLUMN owner text DEFAULT '';
+  `,
 ];

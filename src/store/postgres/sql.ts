@@ -27,7 +27,7 @@ export const SQL = {
     SELECT id FROM j`,
   byIdempotencyKey: `SELECT * FROM jobs WHERE coalesce(owner, '') = $1 AND idempotency_key = $2`,
   getJob: `SELECT * FROM jobs WHERE id = $1`,
-  tombstone: `SELECT 1 FROM tombstones WHERE id = $1 AND expires_at > $2`,
+  tombstone: `SELECT owner FROM tombstones WHERE id = $1 AND expires_at > $2`,
   countQueued: `SELECT count(*)::int AS n FROM jobs WHERE state = 'queued'`,
   listJobs: `SELECT * FROM jobs WHERE ($1::text IS NULL OR state = $1) AND id > $2 ORDER BY id LIMIT $3`,
   claimJobs: `UPDATE jobs SET state = 'running', lease_owner = $1, lease_token = lease_token + 1,
@@ -35,7 +35,8 @@ export const SQL = {
     WHERE id IN (SELECT id FROM jobs WHERE state = 'queued' AND run_at <= $3 ORDER BY run_at LIMIT $2
       FOR UPDATE SKIP LOCKED)
     RETURNING *`,
-  renewJobs: `UPDATE jobs SET lease_expires_at = $1 WHERE state = 'running' AND lease_owner = $2`,
+  // Only the attempts still running in the owner's process ($3): one that ended unrecorded must lapse.
+  renewJobs: `UPDATE jobs SET lease_expires_at = $1 WHERE id = ANY($3::text[]) AND state = 'running' AND lease_owner = $2`,
   renewDeliveries: `UPDATE deliveries SET lease_expires_at = $1 WHERE state = 'delivering' AND lease_owner = $2`,
   // Hand back leases ($3 = 'expired' rescues lapsed leases, else releases those $2 holds): requeue what may be
   // retried, fail the rest as interrupted (the trigger makes their deliveries due).
@@ -99,10 +100,10 @@ export const SQL = {
   cancel: `UPDATE jobs SET state = 'canceled', error = $3, lease_owner = NULL, lease_expires_at = NULL,
       finished_at = $2, updated_at = $2, expires_at = $2 + $4::bigint, version = version + 1
     WHERE id = $1 AND state IN ('queued', 'running') RETURNING *`,
-  deleteJob: `WITH d AS (DELETE FROM jobs WHERE id = $1 RETURNING id),
+  deleteJob: `WITH d AS (DELETE FROM jobs WHERE id = $1 RETURNING id, owner),
     body AS (DELETE FROM request_chunks WHERE job_id IN (SELECT id FROM d)),
-    t AS (INSERT INTO tombstones (id, expires_at) SELECT id, $2 FROM d
-      ON CONFLICT (id) DO UPDATE SET expires_at = excluded.expires_at)
+    t AS (INSERT INTO tombstones (id, owner, expires_at) SELECT id, owner, $2 FROM d
+      ON CONFLICT (id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at)
     SELECT count(*)::int AS n FROM d`,
   getMeta: `SELECT value FROM meta WHERE key = $1`,
   setMeta: `INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING`,
@@ -119,9 +120,9 @@ export const SQL = {
       SELECT id FROM jobs WHERE expires_at IS NOT NULL AND expires_at <= $1
         AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.job_id = jobs.id AND d.state IN ('waiting', 'pending', 'delivering'))
       LIMIT $2 FOR UPDATE SKIP LOCKED),
-    gone AS (DELETE FROM jobs USING expired WHERE jobs.id = expired.id RETURNING jobs.id),
-    stones AS (INSERT INTO tombstones (id, expires_at) SELECT id, $3 FROM gone
-      ON CONFLICT (id) DO UPDATE SET expires_at = excluded.expires_at),
+    gone AS (DELETE FROM jobs USING expired WHERE jobs.id = expired.id RETURNING jobs.id, jobs.owner),
+    stones AS (INSERT INTO tombstones (id, owner, expires_at) SELECT id, owner, $3 FROM gone
+      ON CONFLICT (id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at),
     purged AS (DELETE FROM tombstones WHERE id IN (SELECT id FROM tombstones WHERE expires_at <= $1 LIMIT $2)),
     bodies AS (DELETE FROM request_chunks WHERE job_id IN (SELECT id FROM gone)),
     orphans AS (DELETE FROM request_chunks WHERE (job_id, seq) IN (

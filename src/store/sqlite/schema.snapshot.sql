@@ -1,4 +1,4 @@
--- SQLite schema at migration 5 (generated: npm run schema:snapshot)
+-- SQLite schema at migration 6 (generated: npm run schema:snapshot)
 
 CREATE TABLE deliveries ( id TEXT PRIMARY KEY, job_id TEXT NOT NULL, url TEXT NOT NULL, host TEXT NOT NULL, method TEXT NOT NULL, mode TEXT NOT NULL, secret TEXT, state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, round INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER, lease_owner TEXT, lease_token INTEGER NOT NULL DEFAULT 0, lease_expires_at INTEGER, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, last_status INTEGER, last_error TEXT ) STRICT;
 CREATE TABLE delivery_attempts ( delivery_id TEXT NOT NULL, n INTEGER NOT NULL, at INTEGER NOT NULL, status INTEGER, latency_ms INTEGER NOT NULL, error TEXT, snippet TEXT, PRIMARY KEY (delivery_id, n) ) STRICT, WITHOUT ROWID;
@@ -6,7 +6,7 @@ CREATE TABLE jobs ( id TEXT PRIMARY KEY, state TEXT NOT NULL, dialect TEXT NOT N
 CREATE TABLE meta ( key TEXT PRIMARY KEY, value TEXT NOT NULL ) STRICT;
 CREATE TABLE request_chunks ( job_id TEXT NOT NULL, seq INTEGER NOT NULL, data BLOB NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY (job_id, seq) ) STRICT, WITHOUT ROWID;
 CREATE TABLE result_chunks ( job_id TEXT NOT NULL, lease_token INTEGER NOT NULL, seq INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (job_id, lease_token, seq) ) STRICT, WITHOUT ROWID;
-CREATE TABLE tombstones ( id TEXT PRIMARY KEY, expires_at INTEGER NOT NULL ) STRICT, WITHOUT ROWID;
+CREATE TABLE tombstones ( id TEXT PRIMARY KEY, expires_at INTEGER NOT NULL , owner TEXT DEFAULT '') STRICT, WITHOUT ROWID;
 CREATE INDEX deliveries_failed ON deliveries (updated_at) WHERE state = 'failed';
 CREATE INDEX deliveries_host_due ON deliveries (host, round > 0, next_attempt_at) WHERE state = 'pending';
 CREATE INDEX deliveries_job ON deliveries (job_id);

@@ -121,4 +121,8 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   UPDATE jobs SET error = json_set(error, '$.code', ${respelledCodes("json_extract(error, '$.code')").newCode})
   WHERE error IS NOT NULL AND json_extract(error, '$.code') IN (${respelledCodes("").oldCodes});
   `,
+  /* 6: the owner kept with the tombstone, so only the job's owner learns it is gone (410); everyone else gets
+     404. Tombstones from before, and any an older process still writes, get '': an owner no caller matches. */ `
+  ALTER TABLE tombstones ADD COLUMN owner TEXT DEFAULT '';
+  `,
 ];

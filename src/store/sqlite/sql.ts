@@ -15,14 +15,15 @@ const SQL = {
       @attempts, @lease_owner, @lease_token, @lease_expires_at)`,
   byIdempotencyKey: `SELECT * FROM jobs WHERE coalesce(owner, '') = ? AND idempotency_key = ?`,
   get: `SELECT * FROM jobs WHERE id = ?`,
-  tombstone: `SELECT 1 FROM tombstones WHERE id = ? AND expires_at > ?`,
+  tombstone: `SELECT owner FROM tombstones WHERE id = ? AND expires_at > ?`,
   countQueued: `SELECT count(*) AS n FROM jobs WHERE state = 'queued'`,
   list: `SELECT * FROM jobs WHERE (@state IS NULL OR state = @state) AND id > @after ORDER BY id LIMIT @limit`,
   due: `SELECT rowid FROM jobs WHERE state = 'queued' AND run_at <= ? ORDER BY run_at LIMIT ?`,
   claim: `UPDATE jobs SET state = 'running', lease_owner = @owner, lease_token = lease_token + 1,
       lease_expires_at = @lease, attempts = attempts + 1, updated_at = @now, version = version + 1
     WHERE rowid = @rowid RETURNING *`,
-  renew: `UPDATE jobs SET lease_expires_at = ? WHERE state = 'running' AND lease_owner = ?`,
+  // One job at a time (by primary key): only the attempts still running in the owner's process are renewed.
+  renew: `UPDATE jobs SET lease_expires_at = ? WHERE id = ? AND state = 'running' AND lease_owner = ?`,
   expiredLeases: `SELECT id FROM jobs WHERE state = 'running' AND lease_expires_at < ? LIMIT ?`,
   ownedLeases: `SELECT id FROM jobs WHERE state = 'running' AND lease_owner = ?`,
   requeueRescued: `UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL,
@@ -57,10 +58,10 @@ const SQL = {
   cancel: `UPDATE jobs SET state = 'canceled', error = @error, lease_owner = NULL, lease_expires_at = NULL,
       finished_at = @now, updated_at = @now, expires_at = @expires, version = version + 1
     WHERE id = @id AND state IN ('queued', 'running') RETURNING *`,
-  deleteJob: `DELETE FROM jobs WHERE id = ?`,
+  deleteJob: `DELETE FROM jobs WHERE id = ? RETURNING owner`,
   getMeta: `SELECT value FROM meta WHERE key = ?`,
   setMeta: `INSERT INTO meta (key, value) VALUES (?, ?)`,
-  insertTombstone: `INSERT OR REPLACE INTO tombstones (id, expires_at) VALUES (?, ?)`,
+  insertTombstone: `INSERT OR REPLACE INTO tombstones (id, owner, expires_at) VALUES (?, ?, ?)`,
   resultToken: `SELECT result_token FROM jobs WHERE id = ?`,
   chunks: `SELECT seq, data FROM result_chunks WHERE job_id = ? AND lease_token = ? AND seq >= ?
     ORDER BY seq LIMIT ?`,

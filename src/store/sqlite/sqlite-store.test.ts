@@ -80,9 +80,10 @@ test('sqlite: migration 5 respells the job error codes of jobs stored before it'
   const { job } = await store.insertJob(newJob());
   await store.cancelJob(job.id, { code: 'canceled', message: 'the job was canceled' }, Date.now(), 60_000);
   await store.close();
-  // The row as asyncgate wrote it before migration 5.
+  // The row as asyncgate wrote it before migration 5 (and the schema without the later migrations).
   const db = new Database(path);
   db.prepare(`UPDATE jobs SET error = json_set(error, '$.code', 'Canceled') WHERE id = ?`).run(job.id);
+  db.exec('ALTER TABLE tombstones DROP COLUMN owner');
   db.pragma('user_version = 4');
   db.close();
   const reopened = new SqliteJobStore({ path });

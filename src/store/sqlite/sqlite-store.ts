@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import type { CallbackSpec, Delivery, DeliveryAttempt, Job, JobError, JobProgress, NewJob } from '../../model.js';
 import type {
   CompletedJob,
@@ -28,10 +28,12 @@ import {
   type JobStateRow,
 } from '../rows.js';
 import { DeliveryClaimer } from './delivery-claim.js';
+import { StorageFullError, StoreUrlError } from '../errors.js';
 import { migrate } from './migrate.js';
 import { prepareAll, type Statements } from './sql.js';
 import { openWalSync, type WalSync } from './wal-sync.js';
 import { WriteQueue } from './write-queue.js';
+import { isBusy } from './sqlite-errors.js';
 import { ORPHAN_AFTER_MS, pages, PAGE, sliceOfPieces, type ByteSpan, type Piece, type PieceSize } from '../chunked-read.js';
 
 export interface SqliteStoreOptions {
@@ -56,16 +58,22 @@ export class SqliteJobStore implements JobStore {
   private readonly walSync: WalSync | undefined;
 
   constructor(options: SqliteStoreOptions) {
-    if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
+    // A missing folder is most often a typo in --db: refuse rather than create a tree somewhere unexpected.
+    if (options.path !== ':memory:' && !existsSync(dirname(options.path))) {
+      throw new StoreUrlError(`sqlite:${options.path}: the directory ${resolve(dirname(options.path))} does not exist: create the directory first`);
+    }
     this.db = new Database(options.path);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
+    // While opening (nothing is served yet), a migration may wait for another process's write lock here.
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('foreign_keys = ON');
     this.migration = migrate(this.db);
     this.label = `sqlite:${options.path}`;
     this.sql = prepareAll(this.db);
     this.walSync = openWalSync(this.db, options.path);
+    // From here on, never inside a statement on the event loop: the WriteQueue retries after a pause instead.
+    this.db.pragma('busy_timeout = 0');
     this.writes = new WriteQueue(this.db, this.walSync?.sync ?? (() => Promise.resolve()));
     this.claimer = new DeliveryClaimer(this.db);
   }
@@ -98,26 +106,25 @@ export class SqliteJobStore implements JobStore {
     });
   }
 
-  async getJob(id: string): Promise<Job | null> {
-    await this.writes.durable();
-    const row = this.sql.get.get(id) as JobRow | undefined;
-    return row ? rowToJob(row) : null;
+  getJob(id: string): Promise<Job | null> {
+    return this.writes.read(() => {
+      const row = this.sql.get.get(id) as JobRow | undefined;
+      return row ? rowToJob(row) : null;
+    });
   }
 
-  async hasTombstone(id: string, now: number): Promise<boolean> {
-    await this.writes.durable();
-    return this.sql.tombstone.get(id, now) !== undefined;
+  tombstoneOwner(id: string, now: number): Promise<string | null | undefined> {
+    return this.writes.read(() => (this.sql.tombstone.get(id, now) as { owner: string | null } | undefined)?.owner);
   }
 
-  async countQueued(): Promise<number> {
-    await this.writes.durable();
-    return (this.sql.countQueued.get() as { n: number }).n;
+  countQueued(): Promise<number> {
+    return this.writes.read(() => (this.sql.countQueued.get() as { n: number }).n);
   }
 
-  async listJobs(q: JobListQuery): Promise<Job[]> {
-    await this.writes.durable();
-    const rows = this.sql.list.all({ state: q.state ?? null, after: q.after ?? '', limit: q.limit }) as JobRow[];
-    return rows.map(rowToJob);
+  listJobs(q: JobListQuery): Promise<Job[]> {
+    return this.writes.read(() =>
+      (this.sql.list.all({ state: q.state ?? null, after: q.after ?? '', limit: q.limit }) as JobRow[]).map(rowToJob),
+    );
   }
 
   claimJobs(owner: string, limit: number, now: number, leaseMs: number): Promise<Job[]> {
@@ -128,10 +135,12 @@ export class SqliteJobStore implements JobStore {
     });
   }
 
-  renewLeases(owner: string, now: number, leaseMs: number): Promise<number> {
-    return this.writes.write(
-      () => this.sql.renew.run(now + leaseMs, owner).changes + this.sql.renewDeliveries.run(now + leaseMs, owner).changes,
-    );
+  renewLeases(owner: string, jobIds: readonly string[], now: number, leaseMs: number): Promise<number> {
+    return this.writes.write(() => {
+      let n = this.sql.renewDeliveries.run(now + leaseMs, owner).changes;
+      for (const id of jobIds) n += this.sql.renew.run(now + leaseMs, id, owner).changes;
+      return n;
+    });
   }
 
   rescueExpiredLeases(now: number, limit: number, interrupted: JobError): Promise<RescueOutcome> {
@@ -226,17 +235,19 @@ export class SqliteJobStore implements JobStore {
   }
 
   deleteJob(id: string, now: number, tombstoneUntil: number): Promise<boolean> {
-    return this.writes.write(() => {
-      const deleted = this.sql.deleteJob.run(id).changes > 0;
-      if (deleted) {
-        this.sql.deleteChunks.run(id);
-        this.sql.deleteRequestChunks.run(id);
-        this.sql.deleteAttemptsOfJob.run(id);
-        this.sql.deleteDeliveriesOfJob.run(id);
-        this.sql.insertTombstone.run(id, tombstoneUntil);
-      }
-      return deleted;
-    });
+    return this.writes.write(() => this.forget(id, tombstoneUntil));
+  }
+
+  /** Delete a job and all it has, leaving a tombstone that keeps its owner. false when there was no job. */
+  private forget(id: string, tombstoneUntil: number): boolean {
+    const row = this.sql.deleteJob.get(id) as { owner: string | null } | undefined;
+    if (!row) return false;
+    this.sql.deleteChunks.run(id);
+    this.sql.deleteRequestChunks.run(id);
+    this.sql.deleteAttemptsOfJob.run(id);
+    this.sql.deleteDeliveriesOfJob.run(id);
+    this.sql.insertTombstone.run(id, row.owner, tombstoneUntil);
+    return true;
   }
 
   private insertDelivery(jobId: string, spec: CallbackSpec, id: string, state: 'waiting' | 'pending', now: number): void {
@@ -296,21 +307,20 @@ export class SqliteJobStore implements JobStore {
     });
   }
 
-  async getDelivery(id: string): Promise<Delivery | null> {
-    await this.writes.durable();
-    const row = this.sql.getDelivery.get(id) as DeliveryRow | undefined;
-    return row ? rowToDelivery(row) : null;
+  getDelivery(id: string): Promise<Delivery | null> {
+    return this.writes.read(() => {
+      const row = this.sql.getDelivery.get(id) as DeliveryRow | undefined;
+      return row ? rowToDelivery(row) : null;
+    });
   }
 
-  async listDeliveries(q: DeliveryListQuery): Promise<Delivery[]> {
-    await this.writes.durable();
-    const rows = this.sql.listDeliveries.all({ state: q.state ?? null, job: q.jobId ?? null, after: q.after ?? '', limit: q.limit }) as DeliveryRow[];
-    return rows.map(rowToDelivery);
+  listDeliveries(q: DeliveryListQuery): Promise<Delivery[]> {
+    const params = { state: q.state ?? null, job: q.jobId ?? null, after: q.after ?? '', limit: q.limit };
+    return this.writes.read(() => (this.sql.listDeliveries.all(params) as DeliveryRow[]).map(rowToDelivery));
   }
 
-  async attemptsOf(deliveryId: string): Promise<DeliveryAttempt[]> {
-    await this.writes.durable();
-    return (this.sql.attempts.all(deliveryId) as AttemptRow[]).map(rowToAttempt);
+  attemptsOf(deliveryId: string): Promise<DeliveryAttempt[]> {
+    return this.writes.read(() => (this.sql.attempts.all(deliveryId) as AttemptRow[]).map(rowToAttempt));
   }
 
   redeliver(id: string, now: number): Promise<Delivery | null> {
@@ -336,20 +346,16 @@ export class SqliteJobStore implements JobStore {
   }
 
   async *readResult(id: string, range?: ByteSpan): AsyncIterable<Uint8Array> {
-    await this.writes.durable();
-    const token = this.sql.resultToken.get(id) as { result_token: number | null } | undefined;
+    const token = await this.writes.read(() => this.sql.resultToken.get(id) as { result_token: number | null } | undefined);
     if (!token || token.result_token === null) return;
     const t = token.result_token;
     // Each page waits for the commit in flight, so a read never shows what a crash could undo.
-    const fetch = async (from: number) => {
-      await this.writes.durable();
-      return this.sql.chunks.all(id, t, from, PAGE) as Piece[];
-    };
+    const fetch = (from: number) => this.writes.read(() => this.sql.chunks.all(id, t, from, PAGE) as Piece[]);
     if (!range) {
       for await (const piece of pages(fetch)) yield piece.data;
       return;
     }
-    yield* sliceOfPieces(this.sql.chunkSizes.all(id, t) as PieceSize[], fetch, range);
+    yield* sliceOfPieces(await this.writes.read(() => this.sql.chunkSizes.all(id, t) as PieceSize[]), fetch, range);
   }
 
   appendRequestChunk(jobId: string, seq: number, data: Uint8Array, now: number): Promise<void> {
@@ -357,28 +363,23 @@ export class SqliteJobStore implements JobStore {
   }
 
   async *readRequestBody(jobId: string): AsyncIterable<Uint8Array> {
-    const fetch = async (from: number) => {
-      await this.writes.durable();
-      return this.sql.requestChunks.all(jobId, from, PAGE) as Piece[];
-    };
+    const fetch = (from: number) => this.writes.read(() => this.sql.requestChunks.all(jobId, from, PAGE) as Piece[]);
     for await (const piece of pages(fetch)) yield piece.data;
   }
 
   sweep(now: number, limit: number, tombstoneMs: number): Promise<number> {
     return this.writes.write(() => {
       const ids = (this.sql.expired.all(now, limit) as Array<{ id: string }>).map((r) => r.id);
-      for (const id of ids) {
-        this.sql.deleteJob.run(id);
-        this.sql.deleteChunks.run(id);
-        this.sql.deleteRequestChunks.run(id);
-        this.sql.deleteAttemptsOfJob.run(id);
-        this.sql.deleteDeliveriesOfJob.run(id);
-        this.sql.insertTombstone.run(id, now + tombstoneMs);
-      }
+      for (const id of ids) this.forget(id, now + tombstoneMs);
       this.sql.purgeTombstones.run(now, limit);
       this.sql.purgeOrphanRequestChunks.run(now - ORPHAN_AFTER_MS, limit);
       return ids.length;
     });
+  }
+
+  /** Faults that pass: no space left, or another process holding the write lock longer than a write waits. */
+  isTransient(error: unknown): boolean {
+    return error instanceof StorageFullError || isBusy(error);
   }
 
   async close(): Promise<void> {

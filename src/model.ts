@@ -26,9 +26,10 @@ export const TERMINAL_STATES: ReadonlySet<JobState> = new Set(['succeeded', 'fai
 /**
  * How the client asked for an asynchronous answer: `prefer` (Prefer: respond-async), `polling` / `notify` /
  * `response` (Accept-Asynchronous), `callback` (a Callback header with Pragma: redirect), `callback-url` (a
- * field in a JSON body), `rule` (a route rule made it asynchronous).
+ * field in a JSON body), `rule` (a route rule made it asynchronous), `idempotency-key` (a synchronous request
+ * with an Idempotency-Key, answered on its connection when done).
  */
-export const DIALECTS = ['prefer', 'polling', 'notify', 'response', 'callback', 'callback-url', 'rule'] as const;
+export const DIALECTS = ['prefer', 'polling', 'notify', 'response', 'callback', 'callback-url', 'rule', 'idempotency-key'] as const;
 export type Dialect = (typeof DIALECTS)[number];
 
 /** Header list as ordered [name, value] pairs: preserves repeats and order, JSON-serialisable. */

@@ -11,6 +11,7 @@ import { CLI, eventually, tempDir, type GatewayProcess } from './helpers/gateway
 import { verifyWebhook } from '../src/client/verify-webhook.js';
 import type { Receiver } from './helpers/receiver.js';
 import { ClientTestbed } from './helpers/client-testbed.js';
+import { TcpProxy } from './helpers/tcp-proxy.js';
 
 const bed = new ClientTestbed();
 let gw: GatewayProcess;
@@ -55,7 +56,7 @@ describe('asyncgate fetch', () => {
     assert.match(r.stdout, /^HTTP\/1\.1 200 OK\r\n/);
     assert.match(r.stdout, /\r\ncontent-type: application\/json\r\n/);
     assert.ok(r.stdout.endsWith('\r\n\r\n{"slept":1500}'), r.stdout);
-    assert.match(r.stderr, /^asyncgate: 202 Accepted, monitor http:\/\/127\.0\.0\.1:\d+\/_async\/jobs\/[\w-]+\n/);
+    assert.match(r.stderr, /^asyncgate: 202 Accepted, monitor http:\/\/127\.0\.0\.1:\d+\/_async\/jobs\/[\w~-]+\n/);
     assert.match(r.stderr, /asyncgate: Succeeded 100%\n$/);
     assert.ok(!r.stderr.includes('\x1b['), 'no terminal escapes on a pipe');
   });
@@ -87,14 +88,18 @@ describe('asyncgate fetch', () => {
     assert.equal(timedOut.status, 4);
     assert.match(timedOut.stderr, /no final response within 1000 ms; the job is still at http:\/\/\S+\/_async\/jobs\//);
 
-    const unreachable = await fetchCli('http://127.0.0.1:1/');
+    const port = await TcpProxy.freePort();
+    const unreachable = await fetchCli(`http://127.0.0.1:${port}/x`);
     assert.equal(unreachable.status, 5);
-    assert.match(unreachable.stderr, /asyncgate: fetch failed/);
+    assert.match(unreachable.stderr, new RegExp(`asyncgate: fetch failed: connect ECONNREFUSED 127\\.0\\.0\\.1:${port}\n`), 'the cause is shown');
+    // Port 9 is one fetch refuses to use at all: that is the cause there.
+    assert.match((await fetchCli('http://127.0.0.1:9/x')).stderr, /asyncgate: fetch failed: bad port\n/);
 
     const noWait = await fetchCli('--no-wait', `${gw.url}/ok`);
     assert.equal(noWait.status, 0);
     assert.match(noWait.stdout, /^HTTP\/1\.1 202 Accepted\r\n/);
     assert.match(noWait.stdout, /\r\noperation-location: http:/);
+    assert.match(noWait.stdout, /\}\n$/, 'the status document ends with a newline, so a shell prompt starts on its own line');
   });
 
   test('--callback with --no-wait: the 202 is printed and the signed result reaches the receiver', async () => {

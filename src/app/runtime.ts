@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import type { CallbackSettings, Settings } from '../config/settings.js';
 import { DeliveryWorker } from '../delivery/delivery-worker.js';
@@ -15,11 +16,11 @@ import { registerCallbackRoute } from '../http/register-callback.js';
 import { PrefixRouter } from '../http/route-table.js';
 import { serviceRoutes } from '../http/service-routes.js';
 import type { Job } from '../model.js';
-import { newSigningSecret } from '../protocol/standard-webhooks.js';
 import { ProgressTokens } from '../resource/progress-token.js';
 import { UrlBuilder, type JobUrls } from '../resource/urls.js';
 import { openStore } from '../store/open.js';
 import type { JobStore } from '../store/port.js';
+import { storedSigningSecret } from './signing-secret.js';
 
 /** What the engine, the job routes and callback delivery need: the gateway's Settings without the proxy parts. */
 export type RuntimeSettings = Pick<
@@ -53,7 +54,10 @@ export interface Runtime {
   /** Every route under the prefix; both faces mount it. */
   router: PrefixRouter;
   start(): Promise<void>;
-  /** Stop working: deliveries first (attempts in flight finish or abort), then the engine hands back its leases. */
+  /**
+   * Stop working: long polls answer and event streams end at once, then deliveries (attempts in flight finish
+   * or abort), then the engine lets running jobs finish for `graceMs` and hands back its leases.
+   */
   stop(graceMs: number): Promise<void>;
   /** Release the store and connections, once nothing answers requests any more. */
   close(): Promise<void>;
@@ -98,7 +102,7 @@ export async function createRuntime(
   const ownerSalt = await store.secret('owner-salt', () => randomBytes(32).toString('base64url'));
   const signingSecrets = settings.callbacks.signingSecrets.length
     ? settings.callbacks.signingSecrets
-    : [await store.secret('signing-secret', newSigningSecret)];
+    : [await storedSigningSecret(store, log)];
   const ed25519 = settings.callbacks.ed25519
     ? loadEd25519Signer(await store.secret('ed25519-key', () => newEd25519Signer().stored))
     : undefined;
@@ -126,11 +130,14 @@ export async function createRuntime(
     if (change.kind === 'deliveries' || change.kind === 'resync') deliveries.lookForWork();
   });
   const streams = new EventStreams(engine.events, settings.eventsHeartbeatMs);
+  // Aborted when stop() begins: long polls answer the current state at once instead of holding the drain.
+  const draining = new AbortController();
+  setMaxListeners(0, draining.signal); // one listener per long poll in progress
   const router = new PrefixRouter(
     settings.prefix,
     [
-      ...jobRoutes({ engine, urls, streams, maxWaitMs: settings.maxWaitMs, minPollIntervalMs: settings.minPollIntervalMs }),
-      registerCallbackRoute({ store, policy: settings.callbacks.policy, onRegistered: () => deliveries.lookForWork() }),
+      ...jobRoutes({ engine, urls, streams, maxWaitMs: settings.maxWaitMs, minPollIntervalMs: settings.minPollIntervalMs, draining: draining.signal }),
+      registerCallbackRoute({ store, policy: settings.callbacks.policy, maxPerJob: settings.callbacks.maxPerJob, onRegistered: () => deliveries.lookForWork() }),
       progressRoute(engine),
       ...serviceRoutes(engine, ed25519),
       ...adminRoutes({ store, urls, onRedeliver: () => deliveries.lookForWork() }),
@@ -149,6 +156,8 @@ export async function createRuntime(
       deliveries.start();
     },
     async stop(graceMs) {
+      // Long polls and event streams first: they are cheap for a client to re-establish, elsewhere.
+      draining.abort();
       streams.closeAll();
       await deliveries.stop(Math.min(graceMs, 5_000));
       await engine.stop(graceMs);

@@ -121,13 +121,43 @@ export function fetchCommand(argv: string[]): FetchCommand | undefined {
   return { url, init, options, silent: values.silent ?? false };
 }
 
-/** Print a response like `curl -i`: status line, headers, blank line, body. */
-async function printResponse(res: Response, out: NodeJS.WritableStream): Promise<void> {
+/**
+ * Print a response like `curl -i`: status line, headers, blank line, body. The upstream's body is printed
+ * byte for byte; `endLine` adds a final newline when it lacks one (for asyncgate's own 202 document).
+ */
+async function printResponse(res: Response, out: NodeJS.WritableStream, endLine = false): Promise<void> {
   let head = `HTTP/1.1 ${res.status}${res.statusText ? ` ${res.statusText}` : ''}\r\n`;
   for (const [name, value] of res.headers) head += `${name}: ${value}\r\n`;
   out.write(`${head}\r\n`);
-  const body = Buffer.from(await res.arrayBuffer());
+  let body = Buffer.from(await res.arrayBuffer());
+  if (endLine && body.length && body[body.length - 1] !== 0x0a) body = Buffer.concat([body, Buffer.from('\n')]);
   if (body.length) await new Promise<void>((resolve, reject) => out.write(body, (error) => (error ? reject(error) : resolve())));
+}
+
+/**
+ * An error's message followed by its causes: fetch's own message is only "fetch failed", the reason
+ * (ECONNREFUSED, a DNS or TLS failure) is in `cause`, or in each error of an AggregateError (one per address).
+ */
+export function describeError(error: unknown): string {
+  const parts: string[] = [];
+  const add = (text: string) => {
+    if (text && !parts.some((p) => p.includes(text))) parts.push(text);
+  };
+  let current: unknown = error;
+  for (let depth = 0; current !== undefined && current !== null && depth < 5; depth++) {
+    if (current instanceof AggregateError && current.errors.length) {
+      add(current.message);
+      add([...new Set(current.errors.map((e: unknown) => describeError(e)))].join('; '));
+      break;
+    }
+    const message = current instanceof Error ? current.message : String(current);
+    const code = (current as { code?: unknown }).code;
+    // System and undici codes (ECONNREFUSED, DEPTH_ZERO_SELF_SIGNED_CERT…), not asyncgate's kebab-case ones.
+    const systemCode = typeof code === 'string' && /^[A-Z][A-Z0-9_]+$/.test(code) && !message.includes(code) ? code : undefined;
+    add(systemCode ? `${message}${message ? ' ' : ''}(${systemCode})` : message);
+    current = current instanceof Error ? current.cause : undefined;
+  }
+  return parts.join(': ');
 }
 
 function exitCodeFor(error: unknown): number {
@@ -159,7 +189,7 @@ export async function runFetch(argv: string[]): Promise<number> {
       onProgress: (p) => view.update(p),
     });
     view.done();
-    await printResponse(res, process.stdout);
+    await printResponse(res, process.stdout, command.options.wait === false);
     return res.ok ? EXIT.ok : EXIT.notOk;
   } catch (error) {
     view.done();
@@ -167,7 +197,7 @@ export async function runFetch(argv: string[]): Promise<number> {
       process.stderr.write(`asyncgate: interrupted${monitor ? `; canceled the job at ${monitor}` : ''}\n`);
       return EXIT.interrupted;
     }
-    process.stderr.write(`asyncgate: ${(error as Error).message}${monitor && !(error instanceof AsyncTimeoutError) ? ` (monitor ${monitor})` : ''}\n`);
+    process.stderr.write(`asyncgate: ${describeError(error)}${monitor && !(error instanceof AsyncTimeoutError) ? ` (monitor ${monitor})` : ''}\n`);
     if (error instanceof TypeError && (error as { cause?: unknown }).cause === undefined) return EXIT.usage;
     return exitCodeFor(error);
   } finally {

@@ -1,4 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { LOG_LEVELS } from '../app/logger.js';
 import { parseDuration, parseSize } from '../shared/units.js';
 
 /** A usage mistake: printed with the command's help hint, exit code 2. */
@@ -52,4 +53,21 @@ export function intFlag(name: string, value: string | undefined, min: number, ma
   const n = Number(value);
   if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, got "${value}"`);
   return n;
+}
+
+/** A duration flag that must lie within [minMs, maxMs]; `range` says so in the message ("from 100ms to 1h"). */
+export function boundedDurationFlag(name: string, value: string | undefined, minMs: number, maxMs: number, range: string): number | undefined {
+  const ms = durationFlag(name, value);
+  if (ms !== undefined && (ms < minMs || ms > maxMs)) throw new UsageError(`--${name} must be ${range}, got "${value}"`);
+  return ms;
+}
+
+/** The log level: --log-level, else ASYNCGATE_LOG_LEVEL, else `fallback`. A level pino does not know is a usage error. */
+export function logLevelFlag(value: string | undefined, fallback: string): string {
+  const level = value ?? (process.env.ASYNCGATE_LOG_LEVEL || fallback);
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) {
+    const source = value !== undefined ? '--log-level' : 'ASYNCGATE_LOG_LEVEL';
+    throw new UsageError(`${source} "${level}" is not a log level (${LOG_LEVELS.join(', ')})`);
+  }
+  return level;
 }

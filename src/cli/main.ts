@@ -7,7 +7,8 @@ import { demo, DEMO_HELP } from './demo.js';
 import { FETCH_HELP, runFetch } from './fetch.js';
 import { UsageError } from './flags.js';
 import { migrate, MIGRATE_HELP } from './migrate.js';
-import { runGateway, serveSettings, SERVE_HELP } from './serve.js';
+import { secret, SECRET_HELP } from './secret.js';
+import { runGateway, serveCommand, SERVE_HELP } from './serve.js';
 
 const HELP = `Usage: asyncgate <command> [options]
 
@@ -18,6 +19,7 @@ Commands:
   demo      run the gateway in front of a built-in demo API (SQLite), with curl examples
   migrate   create or upgrade the database tables (SQLite or PostgreSQL), then exit
   fetch     send a request asynchronously and wait for its final response, with a progress bar
+  secret    secret show: print the webhook signing secret kept in the database
   help      show help for a command: asyncgate help serve
 
 Options:
@@ -27,7 +29,7 @@ Options:
 Run "asyncgate <command> --help" for a command's options.
 `;
 
-const COMMAND_HELP: Record<string, string> = { serve: SERVE_HELP, demo: DEMO_HELP, migrate: MIGRATE_HELP, fetch: FETCH_HELP };
+const COMMAND_HELP: Record<string, string> = { serve: SERVE_HELP, demo: DEMO_HELP, migrate: MIGRATE_HELP, fetch: FETCH_HELP, secret: SECRET_HELP };
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -38,24 +40,31 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case undefined:
+      // A script that forgot its command must not pass for a success.
+      process.stderr.write(`asyncgate: a command is required\n\n${HELP}`);
+      return 2;
     case '-h':
     case '--help':
       process.stdout.write(HELP);
       return 0;
-    case 'help':
-      process.stdout.write(COMMAND_HELP[rest[0] ?? ''] ?? HELP);
+    case 'help': {
+      const topic = rest[0];
+      const text = topic === undefined ? HELP : Object.hasOwn(COMMAND_HELP, topic) ? COMMAND_HELP[topic] : undefined;
+      if (text === undefined) throw new UsageError(`unknown command '${topic}'`);
+      process.stdout.write(text);
       return 0;
+    }
     case '-v':
     case '--version':
       process.stdout.write(`${version()}\n`);
       return 0;
     case 'serve': {
-      const settings = await serveSettings(rest);
-      if (!settings) {
+      const command = await serveCommand(rest);
+      if (!command) {
         process.stdout.write(SERVE_HELP);
         return 0;
       }
-      await runGateway(settings);
+      await runGateway(command.settings, command.log);
       return -1; // keeps running
     }
     case 'demo':
@@ -65,6 +74,8 @@ async function main(argv: string[]): Promise<number> {
       return migrate(rest);
     case 'fetch':
       return runFetch(rest);
+    case 'secret':
+      return secret(rest);
     default:
       throw new UsageError(`unknown command '${command}'`);
   }
@@ -77,7 +88,7 @@ main(process.argv.slice(2)).then(
   (error: unknown) => {
     if (error instanceof UsageError) {
       const command = process.argv[2];
-      const hint = command && COMMAND_HELP[command] ? `asyncgate ${command} --help` : 'asyncgate --help';
+      const hint = command && Object.hasOwn(COMMAND_HELP, command) ? `asyncgate ${command} --help` : 'asyncgate --help';
       process.stderr.write(`asyncgate: ${error.message}\nRun "${hint}" for usage.\n`);
       process.exitCode = 2;
     } else if (error instanceof PostgresUnavailableError) {

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { createGateway, type Gateway } from '../gateway/server.js';
 import { createLogger } from '../app/logger.js';
 import { loadConfigFile, resolveSettings, type Settings } from '../config/settings.js';
-import { durationFlag, intFlag, parseFlags, sizeFlag, UsageError } from './flags.js';
+import { boundedDurationFlag, durationFlag, intFlag, logLevelFlag, parseFlags, sizeFlag, UsageError } from './flags.js';
 
 export const SERVE_HELP = `Usage: asyncgate serve --upstream URL [options]
 
@@ -21,7 +21,7 @@ Options:
   --retention DURATION     keep finished jobs and results this long (default 24h)
   --timeout DURATION       upstream timeout per attempt (default 30m)
   --max-wait DURATION      cap on Prefer: wait=N (default 60s)
-  --max-body SIZE          largest request body accepted (default 100mb; streamed to the store)
+  --max-body SIZE          largest request body accepted, also passed through (default 100mb)
   --max-result SIZE        largest upstream response kept as a result (default 100mb)
   --concurrency N          upstream requests at once (default 64)
   --max-queued N           jobs waiting before new ones get 503 (default 10000)
@@ -32,6 +32,14 @@ Options:
   --prefix PATH            where asyncgate's own endpoints live (default /_async)
   --owner-header NAME      header that binds jobs to their submitter (default Authorization, then Cookie)
   --cors                   answer CORS preflights and expose the async headers to browsers
+  --log-level LEVEL        fatal, error, warn, info (default), debug, trace or silent
+                           (else ASYNCGATE_LOG_LEVEL)
+
+Connections and shutdown:
+  --headers-timeout DUR    close a connection whose request headers take longer (default 60s)
+  --idle-timeout DUR       close a keep-alive connection idle this long between requests (default 5s)
+  --shutdown-grace DUR     on SIGTERM, how long requests in flight and running jobs may take to
+                           finish before they are cut / handed back (default 30s)
 
 Callbacks:
   --signing-secret KEYS    whsec_… key for webhook signatures; during a rotation "new,old" signs with
@@ -42,6 +50,7 @@ Callbacks:
   --callback-timeout DUR   how long a receiver may take to answer (default 30s)
   --allow-callback-hosts L hosts/CIDRs callbacks may reach despite the SSRF guard, e.g. 127.0.0.1,10.0.0.0/8
   --allow-private-callbacks  allow loopback/private callback addresses (development only)
+  --max-callbacks N        callbacks one job may have, named and registered (default 10)
   -h, --help               show this help
 
 Example:
@@ -69,24 +78,36 @@ const OPTIONS = {
   prefix: { type: 'string' },
   'owner-header': { type: 'string' },
   cors: { type: 'boolean' },
+  'log-level': { type: 'string' },
+  'headers-timeout': { type: 'string' },
+  'idle-timeout': { type: 'string' },
+  'shutdown-grace': { type: 'string' },
   'signing-secret': { type: 'string' },
   'sign-ed25519': { type: 'boolean' },
   'retry-schedule': { type: 'string' },
   'callback-timeout': { type: 'string' },
   'allow-callback-hosts': { type: 'string' },
   'allow-private-callbacks': { type: 'boolean' },
+  'max-callbacks': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-/** Parse `serve` flags (and the config file) into settings. null when --help was asked. */
-export async function serveSettings(argv: string[]): Promise<Settings | null> {
+/** `asyncgate serve`'s command line, understood: the settings and the logger to run with. */
+export interface ServeCommand {
+  settings: Settings;
+  log: Logger;
+}
+
+/** Parse `serve` flags (and the config file) into settings and a logger. null when --help was asked. */
+export async function serveCommand(argv: string[]): Promise<ServeCommand | null> {
   const { values: v } = parseFlags(argv, OPTIONS);
   if (v.help) return null;
+  const logLevel = logLevelFlag(v['log-level'], 'info');
   const file = v.config ? await loadConfigFile(v.config) : {};
   if (v['admin-token'] !== undefined && v['admin-token'].length < 16) {
     throw new UsageError('--admin-token must be at least 16 characters');
   }
-  return resolveSettings(file, {
+  const settings = resolveSettings(file, {
     upstream: v.upstream,
     port: intFlag('port', v.port, 0, 65535),
     host: v.host,
@@ -102,6 +123,9 @@ export async function serveSettings(argv: string[]): Promise<Settings | null> {
     minPollIntervalMs: durationFlag('min-poll-interval', v['min-poll-interval']),
     leaseMs: durationFlag('lease', v.lease),
     eventsHeartbeatMs: heartbeatFlag(v['events-heartbeat']),
+    shutdownGraceMs: boundedDurationFlag('shutdown-grace', v['shutdown-grace'], 0, 3_600_000, 'at most 1h'),
+    headersTimeoutMs: boundedDurationFlag('headers-timeout', v['headers-timeout'], 100, 3_600_000, 'from 100ms to 1h'),
+    idleTimeoutMs: boundedDurationFlag('idle-timeout', v['idle-timeout'], 100, 3_600_000, 'from 100ms to 1h'),
     publicUrl: v['public-url'],
     prefix: v.prefix,
     ownerHeader: v['owner-header'],
@@ -113,8 +137,10 @@ export async function serveSettings(argv: string[]): Promise<Settings | null> {
       allowPrivate: v['allow-private-callbacks'],
       signingSecret: v['signing-secret'] ?? process.env.ASYNCGATE_SIGNING_SECRET,
       ed25519: v['sign-ed25519'],
+      maxPerJob: intFlag('max-callbacks', v['max-callbacks'], 1, 1_000),
     },
   });
+  return { settings, log: createLogger(logLevel) };
 }
 
 function heartbeatFlag(value: string | undefined): number | undefined {
@@ -132,7 +158,7 @@ export async function runGateway(settings: Settings, log: Logger = createLogger(
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log.info({ signal }, 'shutting down');
+    log.info({ signal, graceMs: settings.shutdownGraceMs }, 'shutting down');
     gateway
       .close()
       .then(() => process.exit(0))

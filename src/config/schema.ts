@@ -41,6 +41,8 @@ export const routeRuleSchema = z
     /** A top-level JSON body field holding a callback URL (Lyst's callback_url convention, docs/dialects.md). */
     callbackBodyField: z.string().min(1).optional(),
     keepCallbackBodyField: z.boolean().optional(),
+    /** Limit of a JSON body on a callbackBodyField route, which is read whole (default 1mb). */
+    callbackBodyMaxSize: size.optional(),
     /** Cap on `Prefer: wait=N` for this route. */
     maxWait: duration.optional(),
     retention: duration.optional(),
@@ -71,6 +73,12 @@ export const configFileSchema = z
     leaseTime: duration.optional(),
     /** Interval of `: keep-alive` comments on event streams (default 15s). */
     eventsHeartbeat: duration.refine((ms) => ms >= 100 && ms <= 3_600_000, 'must be from 100ms to 1h').optional(),
+    /** How long a shutdown lets requests in flight and running jobs finish (default 30s). */
+    shutdownGrace: duration.refine((ms) => ms <= 3_600_000, 'must be at most 1h').optional(),
+    /** How long a client may take to send its request headers (default 60s). */
+    headersTimeout: duration.refine((ms) => ms >= 100 && ms <= 3_600_000, 'must be from 100ms to 1h').optional(),
+    /** How long an idle keep-alive connection stays open (default 5s). */
+    idleTimeout: duration.refine((ms) => ms >= 100 && ms <= 3_600_000, 'must be from 100ms to 1h').optional(),
     /** Header whose value binds a job to its submitter; default Authorization, then Cookie. */
     ownerHeader: z.string().min(1).optional(),
     cors: z.boolean().optional(),
@@ -87,6 +95,8 @@ export const configFileSchema = z
         /** Also sign with ed25519 (v1a); the public key is published at {prefix}/webhook-key. */
         ed25519: z.boolean().optional(),
         concurrency: z.number().int().min(1).max(10_000).optional(),
+        /** Callbacks one job may have, named with it and registered later together (default 10). */
+        maxPerJob: z.number().int().min(1).max(1_000).optional(),
         perHost: z.number().int().min(1).max(1_000).optional(),
       })
       .strict()

@@ -26,6 +26,12 @@ export interface Settings {
   leaseMs: number;
   /** Interval of `: keep-alive` comments on event streams. */
   eventsHeartbeatMs: number;
+  /** How long a shutdown lets requests in flight and running jobs finish before cutting / handing back. */
+  shutdownGraceMs: number;
+  /** How long a client may take to send a request's headers (slowloris bound). */
+  headersTimeoutMs: number;
+  /** How long an idle keep-alive connection is kept open between requests. */
+  idleTimeoutMs: number;
   ownerHeader: string | undefined;
   cors: boolean;
   routes: RouteTable;
@@ -44,6 +50,8 @@ export interface CallbackSettings {
   ed25519: boolean;
   concurrency: number;
   perHost: number;
+  /** Callbacks one job may have in all: each is a signed outbound request, so a request must not name hundreds. */
+  maxPerJob: number;
 }
 
 /** Callback flags as given on the command line (raw text; parsed here so file and flags share the checks). */
@@ -54,6 +62,7 @@ export interface CallbackFlags {
   allowPrivate?: boolean;
   signingSecret?: string;
   ed25519?: boolean;
+  maxPerJob?: number;
 }
 
 export const DEFAULTS = {
@@ -71,6 +80,9 @@ export const DEFAULTS = {
   minPollIntervalMs: 0,
   leaseMs: 10_000,
   eventsHeartbeatMs: 15_000,
+  shutdownGraceMs: 30_000,
+  headersTimeoutMs: 60_000,
+  idleTimeoutMs: 5_000,
 };
 
 /** A configuration problem the user must fix; the CLI prints the message and exits 2. */
@@ -148,6 +160,9 @@ export function resolveCommonSettings(file: Partial<ConfigFile>, flags: Flags): 
     minPollIntervalMs: pick('minPollIntervalMs', file.minPollInterval, flags.minPollIntervalMs),
     leaseMs: pick('leaseMs', file.leaseTime, flags.leaseMs),
     eventsHeartbeatMs: pick('eventsHeartbeatMs', file.eventsHeartbeat, flags.eventsHeartbeatMs),
+    shutdownGraceMs: pick('shutdownGraceMs', file.shutdownGrace, flags.shutdownGraceMs),
+    headersTimeoutMs: pick('headersTimeoutMs', file.headersTimeout, flags.headersTimeoutMs),
+    idleTimeoutMs: pick('idleTimeoutMs', file.idleTimeout, flags.idleTimeoutMs),
     ownerHeader: flags.ownerHeader ?? file.ownerHeader,
     cors: flags.cors ?? file.cors ?? false,
     routes,
@@ -189,5 +204,6 @@ function resolveCallbacks(file: NonNullable<ConfigFile['callbacks']>, flags: Cal
     // holding up the others, so the total must be several times it.
     concurrency: file.concurrency ?? 128,
     perHost: file.perHost ?? 16,
+    maxPerJob: flags.maxPerJob ?? file.maxPerJob ?? 10,
   };
 }

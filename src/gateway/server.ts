@@ -8,11 +8,13 @@ import type { Engine } from '../engine/engine.js';
 import { AsyncgateError } from '../errors/asyncgate-error.js';
 import { applyCors, isPreflight } from '../http/cors.js';
 import { acceptAsync, type AcceptDeps } from '../intake/accept.js';
-import { bodyCallback } from '../intake/body-callback.js';
+import { bodyCallback, callbackBodyLimit } from '../intake/body-callback.js';
 import { readBody } from '../intake/body.js';
-import { negotiate } from '../intake/negotiate.js';
+import { acceptKeyedSync, isKeyedSync } from '../intake/keyed-sync.js';
+import { checkCallbackCount, negotiate } from '../intake/negotiate.js';
 import { sendProblem } from '../resource/respond.js';
 import type { JobStore } from '../store/port.js';
+import { HttpDrain, serverOptions } from './drain.js';
 import { upstreamExecutor } from './executor.js';
 import { passThrough } from './passthrough.js';
 import { createUpstreamAgent } from './upstream.js';
@@ -24,7 +26,11 @@ export interface Gateway {
   /** Where it listens, once `listen()` resolved. */
   url: string;
   listen(): Promise<string>;
-  /** Graceful shutdown: stop accepting, let running jobs finish for `graceMs`, hand back the rest, flush. */
+  /**
+   * Graceful shutdown: new requests get 503 (the listener stays open meanwhile), long polls and event streams
+   * end at once, requests in flight and running jobs get `graceMs` (default --shutdown-grace) to finish; then
+   * what is left is cut (requests) or handed back (jobs), the listener closes and the store is flushed.
+   */
   close(graceMs?: number): Promise<void>;
 }
 
@@ -42,6 +48,7 @@ export async function createGateway(settings: Settings, log: Logger): Promise<Ga
   const acceptDeps: AcceptDeps = { engine, settings, urls, ownerSalt };
   const basePath = settings.upstream.pathname.replace(/\/+$/, '');
   let closing = false;
+  let closed: Promise<void> | undefined;
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = req.url ?? '/';
@@ -54,32 +61,41 @@ export async function createGateway(settings: Settings, log: Logger): Promise<Ga
     const path = q === -1 ? url : url.slice(0, q);
     if (closing) throw new AsyncgateError('shutting-down', undefined, { headers: { 'retry-after': '5', connection: 'close' } });
     const rule = settings.routes.find(req.method ?? 'GET', path);
-    let neg = negotiate(req.headers, rule, settings.maxWaitMs, settings.callbacks.policy);
+    let neg = negotiate(req.headers, rule, settings.maxWaitMs, settings.callbacks);
     let preread: Buffer | null | undefined;
     if (rule?.callbackBodyField && rule.async !== 'never' && /\bjson\b/i.test(req.headers['content-type'] ?? '')) {
-      // Lyst's callback_url convention: the body may ask for a callback; it must be read to know.
-      preread = await readBody(req, rule.maxBodySize ?? settings.maxBodyBytes);
+      // Lyst's callback_url convention: the body may ask for a callback; it must be read to know. Read whole,
+      // so it gets the rule's own small limit (callbackBodyMaxSize), not --max-body.
+      const { limit, refuse } = callbackBodyLimit(rule, settings.maxBodyBytes);
+      preread = await readBody(req, limit, refuse);
       const found = bodyCallback(preread, rule, settings.callbacks.policy);
       if (found) {
         preread = found.body;
         neg = neg.async
           ? { ...neg, callbacks: [...neg.callbacks, found.callback] }
           : { async: true, dialect: 'callback-url', waitSeconds: 0, redirectWhenDone: false, callbacks: [found.callback], applied: [] };
+        checkCallbackCount(neg.callbacks.length, settings.callbacks.maxPerJob);
       }
     }
-    if (!neg.async) return passThrough(req, res, agent, settings.upstream, basePath, rule?.async !== 'never', preread);
-    return acceptAsync(req, res, neg, rule, acceptDeps, preread);
+    if (neg.async) return acceptAsync(req, res, neg, rule, acceptDeps, preread);
+    if (isKeyedSync(req, rule)) return acceptKeyedSync(req, res, rule, acceptDeps, preread);
+    const limit = rule?.maxBodySize ?? settings.maxBodyBytes;
+    return passThrough(req, res, agent, settings.upstream, basePath, rule?.async !== 'never', limit, preread);
   }
 
-  const server = createServer({ keepAliveTimeout: 5_000, requestTimeout: 0 }, (req, res) => {
+  const server = createServer(serverOptions(settings), (req, res) => {
+    drain.track(req, res);
     route(req, res).catch((error: unknown) => {
       if (!(error instanceof AsyncgateError)) log.error({ err: error, url: req.url }, 'request failed');
       sendProblem(res, error, req.url);
     });
   });
+  const drain = new HttpDrain(server);
   // Requests node's parser rejects (malformed framing, oversized headers) still get a problem document.
   server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
     if (!socket.writable) return void socket.destroy(error);
+    // --headers-timeout passed: no request to answer, just say so as node would, and close.
+    if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') return void socket.end('HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
     const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
     const problem = new AsyncgateError(tooLarge ? 'headers-too-large' : 'malformed-request', error.message).toProblem();
     const text = JSON.stringify(problem);
@@ -105,16 +121,22 @@ export async function createGateway(settings: Settings, log: Logger): Promise<Ga
       gateway.url = `http://${host}:${port}`;
       return gateway.url;
     },
-    async close(graceMs = 10_000) {
-      if (closing) return;
-      closing = true;
-      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      await runtime.stop(graceMs);
-      setTimeout(() => server.closeAllConnections(), 1_000).unref();
-      await stopped;
-      await agent.close();
-      await runtime.close();
+    close(graceMs = settings.shutdownGraceMs) {
+      closed ??= (async () => {
+        closing = true;
+        const deadline = Date.now() + graceMs;
+        drain.start();
+        // The runtime ends long polls and event streams at once, then lets jobs run until the deadline while
+        // requests in flight, pass-through ones included, get the same time.
+        await Promise.all([runtime.stop(graceMs), drain.settled(deadline)]);
+        // Only now stop listening: until here a health check got its 503 rather than a refused connection.
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        drain.cutAll();
+        await stopped;
+        await agent.close();
+        await runtime.close();
+      })();
+      return closed;
     },
   };
   return gateway;

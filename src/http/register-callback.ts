@@ -14,6 +14,8 @@ import type { PrefixRoute } from './route-table.js';
 export interface RegisterCallbackOptions {
   store: JobStore;
   policy: CallbackPolicy;
+  /** Callbacks a job may have in all, those it was submitted with included (`--max-callbacks`). */
+  maxPerJob: number;
   /** Called once a callback is stored: a finished job's is due at once. */
   onRegistered: () => void;
 }
@@ -24,6 +26,17 @@ export interface RegisterCallbackOptions {
  * once if the job already finished.
  */
 export function registerCallbackRoute(options: RegisterCallbackOptions): PrefixRoute {
+  // Registrations for one job run one after another in this process, so parallel ones cannot all pass the count.
+  const queues = new Map<string, Promise<unknown>>();
+  const oneAtATime = <T>(jobId: string, fn: () => Promise<T>): Promise<T> => {
+    const run = (queues.get(jobId) ?? Promise.resolve()).then(fn, fn);
+    const settled = run.catch(() => {});
+    queues.set(jobId, settled);
+    void settled.then(() => {
+      if (queues.get(jobId) === settled) queues.delete(jobId);
+    });
+    return run;
+  };
   return {
     methods: ['POST'],
     path: '/jobs/:id/callbacks',
@@ -31,7 +44,15 @@ export function registerCallbackRoute(options: RegisterCallbackOptions): PrefixR
     summary: 'Register a callback for a job, also after it finished',
     async handle({ req, res, job }) {
       const spec = parseCallback(await readBody(req, 16 * 1024), options.policy);
-      const delivery = await options.store.addCallback(job.id, spec, `msg_${newJobId()}`, Date.now());
+      const delivery = await oneAtATime(job.id, async () => {
+        const existing = await options.store.listDeliveries({ jobId: job.id, limit: options.maxPerJob });
+        if (existing.length >= options.maxPerJob) {
+          throw new AsyncgateError('too-many-callbacks', `this job already has ${existing.length} callbacks, the most a job may have`, {
+            members: { maxCallbacks: options.maxPerJob },
+          });
+        }
+        return options.store.addCallback(job.id, spec, `msg_${newJobId()}`, Date.now());
+      });
       if (!delivery) throw new AsyncgateError('job-not-found');
       options.onRegistered();
       sendJson(res, 201, { id: delivery.id, url: delivery.url, mode: delivery.mode, method: delivery.method, state: delivery.state }, { 'cache-control': 'no-store' });

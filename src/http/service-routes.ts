@@ -13,7 +13,8 @@ export function serviceRoutes(engine: Engine, ed25519: Ed25519Signer | undefined
       access: 'public',
       summary: 'ok, or 503 while draining; with the engine counters',
       async handle({ req, res, stopping }) {
-        sendJson(res, stopping ? 503 : 200, { status: stopping ? 'stopping' : 'ok', ...engine.stats }, { 'cache-control': 'no-store' }, req.method === 'HEAD');
+        const headers: Record<string, string> = stopping ? { 'cache-control': 'no-store', 'retry-after': '5' } : { 'cache-control': 'no-store' };
+        sendJson(res, stopping ? 503 : 200, { status: stopping ? 'stopping' : 'ok', ...engine.stats }, headers, req.method === 'HEAD');
       },
     },
     {

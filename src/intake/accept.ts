@@ -30,22 +30,26 @@ export interface AcceptDeps {
   ownerSalt: string;
 }
 
+/** A job committed from a request (new, or the one an Idempotency-Key already named). */
+export interface Committed {
+  job: Job;
+  created: boolean;
+  /** The public origin worked out from the request (`Forwarded` / `X-Forwarded-*` / `Host`). */
+  origin: string;
+}
+
 /**
- * Accept a request asynchronously: read it, commit it as a job (durably, before anything is answered),
- * then answer `202 Accepted` with the monitor — or, with `Prefer: wait=N`, the real response if the job
- * finishes within N seconds (RFC 7240 §4.3).
+ * Read a request and commit it as a job, durably. A repeat of an Idempotency-Key (same owner) returns the
+ * job it named, and nothing is written; the same key for another method, URL or body is a 422.
  */
-export async function acceptAsync(
+export async function commitJob(
   req: IncomingMessage,
-  res: ServerResponse,
-  neg: Extract<Negotiation, { async: true }>,
+  neg: Pick<Extract<Negotiation, { async: true }>, 'dialect' | 'redirectWhenDone' | 'callbacks'>,
   rule: RouteRule | undefined,
   deps: AcceptDeps,
-  /** The body, when it was already read (to look for a `callback_url` field, or by an app's body parser). */
   preread?: Buffer | null,
-  /** The request URL when `req.url` was rewritten (Express strips a mounted router's path). */
   originalUrl?: string,
-): Promise<void> {
+): Promise<Committed> {
   const { engine, settings } = deps;
   const idempotencyKey = asProblem('invalid-idempotency-key', () => parseIdempotencyKey(req.headers['idempotency-key']));
   const method = req.method ?? 'GET';
@@ -95,6 +99,28 @@ export async function acceptAsync(
       { members: { job: deps.urls.forOrigin(origin, stored.id).self } },
     );
   }
+  return { job: stored, created, origin };
+}
+
+/**
+ * Accept a request asynchronously: read it, commit it as a job (durably, before anything is answered),
+ * then answer `202 Accepted` with the monitor — or, with `Prefer: wait=N`, the real response if the job
+ * finishes within N seconds (RFC 7240 §4.3).
+ */
+export async function acceptAsync(
+  req: IncomingMessage,
+  res: ServerResponse,
+  neg: Extract<Negotiation, { async: true }>,
+  rule: RouteRule | undefined,
+  deps: AcceptDeps,
+  /** The body, when it was already read (to look for a `callback_url` field, or by an app's body parser). */
+  preread?: Buffer | null,
+  /** The request URL when `req.url` was rewritten (Express strips a mounted router's path). */
+  originalUrl?: string,
+): Promise<void> {
+  const { engine } = deps;
+  const method = req.method ?? 'GET';
+  const { job: stored, origin } = await commitJob(req, neg, rule, deps, preread, originalUrl);
 
   let current: Job = stored;
   if (neg.waitSeconds > 0 && !TERMINAL_STATES.has(current.state)) {
@@ -103,19 +129,16 @@ export async function acceptAsync(
     current = (await engine.waitForTerminal(stored.id, neg.waitSeconds * 1000, closed.signal)) ?? current;
   }
   if (TERMINAL_STATES.has(current.state) && neg.waitSeconds > 0) {
-    const urls = deps.urls.forOrigin(origin, current.id);
-    const link = formatLink(urls.self, { rel: 'monitor' });
-    if (current.response) {
-      await replayResult(res, current, engine.readResult(current.id), method === 'HEAD', Date.now(), {
-        vary: 'Prefer',
-        link,
-        'content-location': urls.result,
-      });
-      return;
-    }
-    throw jobFailure(current, { link });
+    return answerFinished(res, current, engine, deps.urls.forOrigin(origin, current.id), method === 'HEAD');
   }
   answerAccepted(res, current, deps.urls.forOrigin(origin, current.id), neg);
+}
+
+/** Answer with a finished job's outcome: its stored response replayed, or the problem its failure maps to. */
+export async function answerFinished(res: ServerResponse, job: Job, engine: Engine, urls: JobUrls, head: boolean): Promise<void> {
+  const link = formatLink(urls.self, { rel: 'monitor' });
+  if (!job.response) throw jobFailure(job, { link });
+  await replayResult(res, job, engine.readResult(job.id), head, Date.now(), { vary: 'Prefer', link, 'content-location': urls.result });
 }
 
 function answerAccepted(res: ServerResponse, job: Job, urls: JobUrls, neg: Extract<Negotiation, { async: true }>): void {

@@ -6,7 +6,7 @@ import type { AsyncgateError } from '../errors/asyncgate-error.js';
 import { negotiate } from './negotiate.js';
 
 const rule = (async: RouteRule['async'], extra: Partial<RouteRule> = {}): RouteRule => ({ match: '/x', name: 'x', async, ...extra });
-const POLICY = parseAllowList('');
+const POLICY = { policy: parseAllowList(''), maxPerJob: 10 };
 const n = (headers: Record<string, string | string[]>, r?: RouteRule, maxWait = 60_000) => negotiate(headers, r, maxWait, POLICY);
 const sync = { async: false };
 
@@ -54,7 +54,7 @@ test('SSRF: private callback URLs are refused up front, unless allowed', () => {
   for (const url of ['http://127.0.0.1/cb', 'http://[::1]/cb', 'http://169.254.169.254/latest', 'http://0x7f.1/cb', 'http://localhost/cb']) {
     assert.throws(() => n({ pragma: 'redirect', callback: `<${url}>` }), (e: AsyncgateError) => e.type === 'callback-refused', url);
   }
-  const open = negotiate({ pragma: 'redirect', callback: '<http://127.0.0.1:9/cb>' }, undefined, 60_000, parseAllowList('127.0.0.1'));
+  const open = negotiate({ pragma: 'redirect', callback: '<http://127.0.0.1:9/cb>' }, undefined, 60_000, { policy: parseAllowList('127.0.0.1'), maxPerJob: 10 });
   assert.equal(open.async, true);
 });
 
@@ -72,4 +72,14 @@ test('malformed control headers are 400s even under "never"', () => {
   assert.throws(() => n({ pragma: 'redirect', callback: '<ftp://x/cb>' }), (e: AsyncgateError) => e.type === 'invalid-callback');
   assert.throws(() => n({ pragma: 'redirect', callback: '<https://x.example/cb>; method=delete' }), (e: AsyncgateError) => e.type === 'invalid-callback');
   assert.throws(() => n({ pragma: 'redirect', callback: '<https://x.example/cb>; secret="whsec_!!"' }), (e: AsyncgateError) => e.type === 'invalid-callback');
+});
+
+test('more callbacks than maxPerJob is 400 too-many-callbacks, counted before any is checked', () => {
+  const list = (k: number) => Array.from({ length: k }, (_, i) => `<https://hooks.example/${i}>`).join(', ');
+  assert.equal(n({ prefer: 'respond-async', callback: list(10) }).async, true);
+  // The 11th would be refused by the SSRF guard too: the count is what answers.
+  const over = `${list(10)}, <http://127.0.0.1/x>`;
+  assert.throws(() => n({ prefer: 'respond-async', callback: over }), (e: AsyncgateError) => e.code === 'too-many-callbacks');
+  const withEndpoint = { prefer: 'respond-async', callback: list(10), 'accept-asynchronous': 'notify', 'asynchronous-end-point': 'https://hooks.example/n' };
+  assert.throws(() => n(withEndpoint), (e: AsyncgateError) => e.code === 'too-many-callbacks');
 });

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { RouteRule } from '../config/routes.js';
+import type { CallbackSettings } from '../config/settings.js';
 import { isValidSecret } from '../protocol/standard-webhooks.js';
 import { checkCallbackUrl } from '../delivery/callback-url.js';
 import { CallbackPolicyError, type CallbackPolicy } from '../delivery/ssrf.js';
@@ -39,8 +40,9 @@ export function negotiate(
   headers: IncomingHttpHeaders,
   rule: RouteRule | undefined,
   maxWaitMs: number,
-  policy: CallbackPolicy,
+  limits: Pick<CallbackSettings, 'policy' | 'maxPerJob'>,
 ): Negotiation {
+  const { policy } = limits;
   const policyName = rule?.async ?? 'allowed';
   const prefs = asProblem('invalid-prefer', () => parsePrefer(headers.prefer));
   const respondAsync = prefs.has('respond-async');
@@ -55,6 +57,8 @@ export function negotiate(
   const applied: string[] = [];
   // Response redirection: a Callback makes the request asynchronous only with Pragma: redirect or respond-async.
   if (callbackHeader && (pragmaRedirect || respondAsync)) {
+    // Before anything per entry: the header may list hundreds (only the header size limit bounds it).
+    checkCallbackCount(callbackHeader.length, limits.maxPerJob);
     for (const c of callbackHeader) {
       if (c.secret !== undefined && !isValidSecret(c.secret)) {
         throw new AsyncgateError('invalid-callback', 'Callback secret must be raw text or whsec_ + base64');
@@ -73,6 +77,7 @@ export function negotiate(
     }
     callbacks.push({ url: allowed(endpoint.href, policy, 'Asynchronous-end-point'), method: 'POST', mode, secret: null });
   }
+  checkCallbackCount(callbacks.length, limits.maxPerJob);
   const asked = respondAsync || mode !== undefined || callbacks.length > 0;
   if (!asked && policyName === 'allowed') return { async: false };
   if (!asked && policyName === 'required') {
@@ -96,6 +101,15 @@ export function negotiate(
   const capMs = Math.min(maxWaitMs, rule?.maxWait ?? maxWaitMs);
   const waitSeconds = wait === undefined ? 0 : Math.min(wait, Math.floor(capMs / 1000));
   return { async: true, dialect, waitSeconds, redirectWhenDone: dialect === 'polling', callbacks, applied };
+}
+
+/** Each callback is a signed outbound request: a job may have at most `max` (`--max-callbacks`). */
+export function checkCallbackCount(count: number, max: number): void {
+  if (count > max) {
+    throw new AsyncgateError('too-many-callbacks', `a job may have at most ${max} callbacks; this one would have ${count}`, {
+      members: { maxCallbacks: max },
+    });
+  }
 }
 
 /** A callback URL the SSRF policy accepts, or a 400 that says why not (docs/callbacks.md#ssrf-guard). */

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { AsyncgateError } from '../errors/asyncgate-error.js';
 import { PIECE_BYTES, storeInPieces } from '../shared/pieces.js';
 import type { JobStore } from '../store/port.js';
+import { readBody, tooLarge } from './body.js';
 
 export interface SpooledBody {
   /** The body when small enough to keep with the job (null when empty or stored in pieces). */
@@ -30,8 +30,8 @@ export async function spoolBody(
   const hash = createHash('sha256').update(method).update('\0').update(url).update('\0');
   if (req.headers['content-length'] !== undefined && declared <= PIECE_BYTES) {
     // Small and sized (the usual API request): read it whole, without an async iterator over the stream.
-    const whole = await readWhole(req);
-    return { inline: whole.length ? whole : null, size: whole.length, requestHash: hash.update(whole).update('\0').digest('hex') };
+    const whole = await readBody(req, limit);
+    return { inline: whole, size: whole?.length ?? 0, requestHash: hash.update(whole ?? '').update('\0').digest('hex') };
   }
   const { inline, size } = await storeInPieces(
     req,
@@ -44,39 +44,4 @@ export async function spoolBody(
     (chunk) => hash.update(chunk),
   );
   return { inline, size, requestHash: hash.update('\0').digest('hex') };
-}
-
-/** A request body the parser holds to its Content-Length, collected from 'data' events. */
-function readWhole(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const parts: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer) => {
-      parts.push(chunk);
-      size += chunk.length;
-    };
-    const onEnd = () => {
-      cleanup();
-      resolve(parts.length === 1 ? parts[0]! : Buffer.concat(parts, size));
-    };
-    const onError = (error: Error) => {
-      cleanup();
-      reject(error);
-    };
-    const onAborted = () => onError(new Error('the request was aborted'));
-    const cleanup = () => {
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('error', onError);
-      req.off('aborted', onAborted);
-    };
-    req.on('data', onData);
-    req.on('end', onEnd);
-    req.on('error', onError);
-    req.on('aborted', onAborted);
-  });
-}
-
-export function tooLarge(limit: number): AsyncgateError {
-  return new AsyncgateError('body-too-large', `the limit is ${limit} bytes`, { members: { limit } });
 }

@@ -8,6 +8,7 @@ import type { Engine } from '../engine/engine.js';
 import { AsyncgateError } from '../errors/asyncgate-error.js';
 import { acceptAsync, type AcceptDeps } from '../intake/accept.js';
 import { readBody } from '../intake/body.js';
+import { acceptKeyedSync, isKeyedSync } from '../intake/keyed-sync.js';
 import { negotiate } from '../intake/negotiate.js';
 import { sendProblem } from '../resource/respond.js';
 import type { JobStore } from '../store/port.js';
@@ -73,8 +74,10 @@ export async function createAsyncgate(options: AsyncgateOptions = {}): Promise<A
         const url = input.url ?? req.url ?? '/';
         try {
           if (state === 'closing') throw new AsyncgateError('shutting-down', undefined, { headers: { 'retry-after': '5' } });
-          const neg = negotiate(req.headers, rule, settings.maxWaitMs, settings.callbacks.policy);
+          const neg = negotiate(req.headers, rule, settings.maxWaitMs, settings.callbacks);
           if (neg.async) return await acceptAsync(req, res, neg, rule, acceptDeps, input.body, url);
+          // A repeat must not run the handler again: a keyed request runs as a job and is answered when done.
+          if (isKeyedSync(req, rule)) return await acceptKeyedSync(req, res, rule, acceptDeps, input.body, url);
           const body = input.body !== undefined ? input.body : await readBody(req, rule.maxBodySize ?? settings.maxBodyBytes);
           await runInline(req, res, handler, { url, body, timeoutMs: rule.timeout ?? settings.timeoutMs }, log);
         } catch (error) {

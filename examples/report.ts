@@ -16,3 +16,9 @@ export async function buildReport({ jobId, request, progress, signal }: HandlerC
 /** Where to listen and which database to use, from the environment: PORT=0 picks a free port. */
 export const PORT = Number(process.env.PORT ?? 3000);
 export const DB = process.env.DB ?? 'sqlite:./jobs.db';
+
+/** What each example prints once it listens: its URL, then a curl line that submits a report job. */
+export function listening(url: string): string {
+  const base = url.replace(/\/$/, '');
+  return `listening on ${base}\ntry: curl -i -X POST '${base}/reports' -H 'Prefer: respond-async' -H 'content-type: application/json' -d '{"steps":5}'`;
+}

@@ -1,18 +1,23 @@
+import { basename, relative } from 'node:path';
 import { createLogger } from '../app/logger.js';
 import { resolveSettings } from '../config/settings.js';
+import { demoConfig, DEMO_ROUTES_SUMMARY } from '../demo/routes.js';
 import { startDemoUpstream } from '../demo/upstream.js';
-import { intFlag, parseFlags } from './flags.js';
+import { intFlag, logLevelFlag, parseFlags } from './flags.js';
 import { runGateway } from './serve.js';
 
 export const DEMO_HELP = `Usage: asyncgate demo [--port 8080] [--upstream-port 3001] [--db sqlite:./asyncgate-demo.db]
 
 Start a demo API with slow endpoints and the gateway in front of it, on SQLite, and print
-curl commands to try.
+curl commands to try. Route rules: a "callback_url" in the JSON body of POST /cart/checkout makes it
+asynchronous; POST /exports must be asked for asynchronously (else 400 async-required).
 
 Options:
   --port N            gateway port (default 8080)
   --upstream-port N   demo API port (default 3001)
   --db URL            storage (default sqlite:./asyncgate-demo.db)
+  --log-level LEVEL   fatal, error, warn (default), info, debug, trace or silent
+                      (else ASYNCGATE_LOG_LEVEL)
   -h, --help          show this help
 `;
 
@@ -21,12 +26,14 @@ export async function demo(argv: string[]): Promise<void> {
     port: { type: 'string' },
     'upstream-port': { type: 'string' },
     db: { type: 'string' },
+    'log-level': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   if (v.help) return void process.stdout.write(DEMO_HELP);
+  const log = createLogger(logLevelFlag(v['log-level'], 'warn'));
   const upstream = await startDemoUpstream(intFlag('upstream-port', v['upstream-port'], 0, 65535) ?? 3001);
   const settings = resolveSettings(
-    {},
+    demoConfig(),
     {
       upstream: upstream.url,
       port: intFlag('port', v.port, 0, 65535) ?? 8080,
@@ -35,7 +42,6 @@ export async function demo(argv: string[]): Promise<void> {
       callbacks: { allowHosts: '127.0.0.1' },
     },
   );
-  const log = createLogger(process.env.ASYNCGATE_LOG_LEVEL ?? 'warn');
   const gateway = await runGateway(settings, log);
   const g = gateway.url;
   process.stdout.write(`
@@ -43,6 +49,8 @@ asyncgate demo is running
   gateway   ${g}   (SQLite: ${settings.db.replace(/^sqlite:/, '')})
   upstream  ${upstream.url}   (demo API with slow endpoints: GET ${upstream.url}/)
   monitor   ${g}${settings.prefix}/jobs/{id}
+  routes    ${DEMO_ROUTES_SUMMARY.join('\n            ')}
+  secret    callbacks are signed; to verify them: ${selfCommand()} secret show --db ${settings.db}
 
 Try it:
   # ask for an asynchronous answer: 202 Accepted at once, with the monitor in Location
@@ -70,7 +78,19 @@ Try it:
   # follow a job live (take the id of a new 202): an event per change, progress included, until it finishes
   curl -N '${g}${settings.prefix}/jobs/<id>/events'
 
+  # a route rule makes /exports asynchronous-only: asking for nothing is refused with 400 async-required
+  curl -i -X POST '${g}/exports'
+
+  # callback_url in a JSON body (a route rule): 202 with resource_url; a summary is POSTed there when done
+  curl -i -X POST -H 'Content-Type: application/json' -d '{"cart_id":1234,"callback_url":"${upstream.url}/inbox/checkout"}' '${g}/cart/checkout'
+
 Press Ctrl-C to stop.
 `);
   process.once('exit', () => void upstream.close());
+}
+
+/** How to run this command again: `asyncgate` when installed (its bin link), else `node <main.js>` (a checkout). */
+function selfCommand(): string {
+  const script = process.argv[1] ?? '';
+  return basename(script) === 'main.js' ? `node ${relative(process.cwd(), script) || script}` : 'asyncgate';
 }

@@ -31,7 +31,7 @@ test('asyncgate demo prints curl examples that all work', { timeout: 90_000 }, a
     const lines = out.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('curl '));
     // Quoted, so that zsh does not take `?` for a glob.
     for (const line of lines) assert.match(line, / 'https?:\/\/[^' ]+'$/, `the URL is quoted: ${line}`);
-    assert.ok(lines.length >= 6, out);
+    assert.equal(lines.length, 11, out);
 
     // 1. Prefer: respond-async → 202 with a Location
     const accepted = curl(lines[0]!);
@@ -66,6 +66,22 @@ test('asyncgate demo prints curl examples that all work', { timeout: 90_000 }, a
     const events = curl(lines[8]!.replace('<id>', again));
     assert.match(events, /event: status\ndata: \{"id":"[^"]+","status":"Running","percentComplete":\d+,"progress":\{"current":\d,"total":5/);
     assert.match(events, /"status":"Succeeded"[^\n]*\n\n$/);
+    // 10. the /exports route rule (async: required): asking for nothing is refused
+    const refused = curl(lines[9]!);
+    assert.match(refused, /^HTTP\/1\.1 400 Bad Request/);
+    assert.match(refused, /"type":"urn:asyncgate:problem:async-required"/);
+    // 11. callback_url in a JSON body (route rule callbackBodyField): 202 with resource_url, then the summary
+    const checkout = curl(lines[10]!);
+    assert.match(checkout, /^HTTP\/1\.1 202 Accepted[\s\S]*"resource_url":"http/);
+    let summary = '';
+    for (let i = 0; i < 60 && !summary.includes('/inbox/checkout'); i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      summary = curl(lines[7]!);
+    }
+    assert.match(summary, /"path": "\/inbox\/checkout"[\s\S]*\\"status\\":\\"completed\\"/);
+    // The signing secret line: the command it prints works as printed, from where the demo was started.
+    const secretCommand = /^\s*secret\s+.*: (.+ secret show --db \S+)$/m.exec(out)![1]!;
+    assert.match(execFileSync('sh', ['-c', secretCommand], { encoding: 'utf8' }), /^ASYNCGATE_SIGNING_SECRET=whsec_\S+\n$/);
   } finally {
     child.kill('SIGTERM');
   }

@@ -2,15 +2,18 @@
  * Library mode, framework by framework: each example in examples/ runs as a real process on a free port
  * (importing asyncgate through the package's own exports, i.e. the built dist/), and is driven over real
  * sockets: a job to completion with its progress seen in the monitor, an inline answer, and a cancel that
- * fires the handler's AbortSignal.
+ * fires the handler's AbortSignal. Each prints a curl line, which is run with the real curl.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { AppProcess } from '../helpers/app-process.js';
 import { eventually, tempDir } from '../helpers/gateway-process.js';
 
 const EXAMPLES = join(import.meta.dirname, '..', '..', 'examples');
+const run = promisify(execFile);
 
 interface Status {
   id: string;
@@ -81,6 +84,32 @@ for (const example of ['node-http', 'express', 'fastify', 'hono']) {
       assert.equal(final.status, 'Canceled');
       assert.equal(final.error?.code, 'canceled');
     });
+
+    test('it prints a curl line that works as printed', async () => {
+      const line = (await app.waitForLine(/^try: curl /)).slice('try: '.length);
+      // Quoted, so that a shell (zsh) takes the URL as it is.
+      assert.ok(line.includes(` '${app.url}/reports' `), line);
+      const { stdout } = await run('sh', ['-c', `${line} --silent --show-error --max-time 20`], { encoding: 'utf8' });
+      assert.match(stdout, /^HTTP\/1\.1 202 Accepted/);
+      const monitor = /^location: (\S+)/im.exec(stdout)![1]!;
+      const done = await eventually(async () => {
+        const s = (await (await fetch(monitor, { headers: { prefer: 'wait=5' } })).json()) as Status;
+        return s.status !== 'Running' && s.status !== 'NotStarted' && s;
+      }, 30_000, 0);
+      assert.equal(done.status, 'Succeeded');
+    });
+
+    if (example === 'express') {
+      test('malformed JSON is a 400 problem, not an HTML page with a stack trace', async () => {
+        const res = await fetch(`${app.url}/reports`, { method: 'POST', headers: { 'content-type': 'application/json', prefer: 'respond-async' }, body: '{"steps": 5' });
+        assert.equal(res.status, 400);
+        assert.equal(res.headers.get('content-type'), 'application/problem+json');
+        const problem = (await res.json()) as { type: string; detail: string; instance: string };
+        assert.equal(problem.type, 'urn:asyncgate:problem:invalid-body');
+        assert.match(problem.detail, /^the body is not valid JSON: /);
+        assert.equal(problem.instance, '/reports');
+      });
+    }
 
     test('unknown paths under the prefix are asyncgate’s 404 problem', async () => {
       const res = await fetch(`${app.url}/_async/jobs/nope-not-an-id`);

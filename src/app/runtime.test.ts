@@ -50,7 +50,7 @@ async function call(method: string, path: string, headers: Record<string, string
   });
 }
 
-const CALLERS: Record<Access, string> = { owner: 'job owner', upstream: 'upstream', admin: 'admin', public: 'public' };
+const CALLERS: Record<Access, string> = { owner: 'job owner', upstream: 'upstream', admin: 'admin', viewer: 'viewer', public: 'public' };
 
 test('every row of the prefix route table is in docs/reference/endpoints.md, with its methods and caller', () => {
   const doc = readFileSync(new URL('../../docs/reference/endpoints.md', import.meta.url), 'utf8').split('\n');

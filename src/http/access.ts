@@ -20,7 +20,7 @@ export interface AccessOptions {
 export function accessGates(options: AccessOptions): AccessGates {
   const { engine, ownerSalt, ownerHeader, progressTokens } = options;
   const adminToken = options.adminToken ? Buffer.from(options.adminToken) : undefined;
-  return {
+  const gates: AccessGates = {
     owner(req, id) {
       return findJob(engine, id, credentialOwner(req.headers, ownerSalt, ownerHeader));
     },
@@ -45,7 +45,12 @@ export function accessGates(options: AccessOptions): AccessGates {
         throw new AsyncgateError('unauthorized', 'send Authorization: Bearer <admin token>', { headers: { 'www-authenticate': 'Bearer realm="asyncgate admin"' } });
       }
     },
+
+    viewer(req) {
+      gates.admin(req);
+    },
   };
+  return gates;
 }
 
 /**

@@ -80,10 +80,10 @@ export function adminRoutes({ store, urls, onRedeliver }: AdminRoutesOptions): P
   }
 
   return [
-    { methods: ['GET', 'HEAD'], path: '/admin/jobs', access: 'admin', summary: 'Every job, oldest first, by state', handle: listJobs },
-    { methods: ['GET', 'HEAD'], path: '/admin/deliveries', access: 'admin', summary: 'Deliveries by state or job (dead letters: state=failed)', handle: listDeliveries },
+    { methods: ['GET', 'HEAD'], path: '/admin/jobs', access: 'viewer', summary: 'Every job, oldest first, by state', handle: listJobs },
+    { methods: ['GET', 'HEAD'], path: '/admin/deliveries', access: 'viewer', summary: 'Deliveries by state or job (dead letters: state=failed)', handle: listDeliveries },
     { methods: ['POST'], path: '/admin/deliveries/redeliver', access: 'admin', summary: 'Redeliver every dead letter since a time', handle: redeliverSince },
-    { methods: ['GET', 'HEAD'], path: '/admin/deliveries/:id', access: 'admin', summary: 'One delivery with its attempts', handle: showDelivery },
+    { methods: ['GET', 'HEAD'], path: '/admin/deliveries/:id', access: 'viewer', summary: 'One delivery with its attempts', handle: showDelivery },
     { methods: ['POST'], path: '/admin/deliveries/:id/redeliver', access: 'admin', summary: 'Redeliver one delivery now', handle: redeliverOne },
   ];
 }

@@ -7,10 +7,11 @@ import type { Job } from '../model.js';
  * Who may call a route under the prefix. The router checks it before the handler runs:
  * - `owner`: the credentials that submitted the job named by `:id` (anyone else gets 404, as for no job);
  * - `upstream`: the job's progress token, which only the upstream request carried;
- * - `admin`: the admin token (the admin API answers 404 while none is configured);
+ * - `admin`: the admin token (the admin API answers 404 while none is configured): may change things;
+ * - `viewer`: the admin or the viewer token: may look at everything, change nothing;
  * - `public`: anyone.
  */
-export const ACCESS = ['owner', 'upstream', 'admin', 'public'] as const;
+export const ACCESS = ['owner', 'upstream', 'admin', 'viewer', 'public'] as const;
 export type Access = (typeof ACCESS)[number];
 
 export type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
@@ -51,6 +52,8 @@ export interface AccessGates {
   upstream(req: IncomingMessage, id: string): void;
   /** Passes when the request carries the admin token. */
   admin(req: IncomingMessage): void;
+  /** Passes when the request carries the admin or the viewer token (read-only access). */
+  viewer(req: IncomingMessage): void;
 }
 
 interface CompiledRoute {
@@ -135,6 +138,9 @@ export class PrefixRouter {
         return route.handle(ctx);
       case 'admin':
         this.gates.admin(ctx.req);
+        return route.handle(ctx);
+      case 'viewer':
+        this.gates.viewer(ctx.req);
         return route.handle(ctx);
       case 'public':
         return route.handle(ctx);

@@ -42,7 +42,7 @@ const clientZone = {
 };
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'bench/node_modules/**', 'coverage/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'bench/node_modules/**', 'coverage/**', '.build-*/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

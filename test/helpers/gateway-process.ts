@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
-export const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
+/** The built CLI; `ASYNCGATE_TEST_CLI` points the tests at another build (a private one, while another is rebuilt). */
+export const CLI = process.env.ASYNCGATE_TEST_CLI ?? join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
 
 /** Children still running when the test process ends (a timed-out test skips its `after`) are killed. */
 const live = new Set<ChildProcess>();

@@ -11,6 +11,7 @@ export const LAYERS = [
   ['demo'],
   ['gateway', 'library'],
   ['app'],
+  ['dashboard'],
   ['http'],
   ['intake'],
   ['config'],

@@ -3,6 +3,8 @@
 //   node bench/servers.mjs upstream   the gateway's upstream: answers 200 at once to everything
 //   node bench/servers.mjs ceiling    the baseline: answers what asyncgate answers, with no storage and no work
 //   node bench/servers.mjs receiver   a callback receiver (section D): answers 200 at once, reports each receipt
+//   node bench/servers.mjs echo       an upstream answering 200 with a JSON receipt quoting the request body
+//                                     (bench/console.mjs: response bodies with text to search)
 //
 // Each prints one JSON line {"listening":"http://127.0.0.1:PORT"} on stdout when ready, and exits on SIGTERM.
 // Both read the request body to the end before answering (as the gateway must), and keep connections alive.
@@ -36,6 +38,19 @@ function upstream() {
       if (!holdMs) return answer();
       const t = setTimeout(answer, holdMs);
       res.on('close', () => clearTimeout(t));
+    });
+  };
+}
+
+/** echo: 200 with `{"receipt": <the request body as text>}`, so each job's result holds words of its own. */
+function echo() {
+  return (req, res) => {
+    const parts = [];
+    req.on('data', (c) => parts.push(c));
+    req.on('end', () => {
+      const text = JSON.stringify({ receipt: Buffer.concat(parts).toString('utf8') });
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+      res.end(text);
     });
   };
 }
@@ -163,6 +178,7 @@ let setBase = () => {};
 if (mode === 'upstream') handler = upstream();
 else if (mode === 'ceiling') ({ handler, setBase } = ceiling());
 else if (mode === 'receiver') handler = receiver();
+else if (mode === 'echo') handler = echo();
 else {
   process.stderr.write('usage: node bench/servers.mjs upstream|ceiling|receiver\n');
   process.exit(2);

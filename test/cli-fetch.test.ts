@@ -129,7 +129,7 @@ describe('asyncgate fetch', () => {
     }
     const help = spawnSync(process.execPath, [CLI, 'help', 'fetch'], { encoding: 'utf8' });
     assert.match(help.stdout, /Usage: asyncgate fetch URL/);
-    assert.match(spawnSync(process.execPath, [CLI, '--help'], { encoding: 'utf8' }).stdout, /fetch {5}send a request asynchronously/);
+    assert.match(spawnSync(process.execPath, [CLI, '--help'], { encoding: 'utf8' }).stdout, /\n {2}fetch +send a request asynchronously/);
   });
 
   test('Ctrl-C (SIGINT) cancels the job and exits 130', async () => {

@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url';
 
 export const BENCH = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const ROOT = path.resolve(BENCH, '..');
-export const CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
+/** The built CLI (`ASYNCGATE_BENCH_CLI` names another build). */
+export const CLI = process.env.ASYNCGATE_BENCH_CLI ?? path.join(ROOT, 'dist', 'cli', 'main.js');
 export const SERVERS = path.join(BENCH, 'servers.mjs');
 export const PROBE = path.join(BENCH, 'gateway-probe.mjs');
 export const BASELINE = path.join(BENCH, 'baseline-bullmq.mjs');

@@ -7,7 +7,10 @@ import { createGuardedAgent } from '../delivery/guarded-agent.js';
 import { loadEd25519Signer, newEd25519Signer } from '../delivery/signing.js';
 import { Engine } from '../engine/engine.js';
 import type { Executor } from '../engine/executor.js';
+import { dashboardRoutes } from '../dashboard/routes.js';
 import { accessGates } from '../http/access.js';
+import { AdminAccess } from '../http/admin-access.js';
+import { AdminEventStreams } from '../http/admin-events.js';
 import { adminRoutes } from '../http/admin-routes.js';
 import { EventStreams } from '../http/event-stream.js';
 import { jobRoutes } from '../http/job-routes.js';
@@ -20,7 +23,7 @@ import { ProgressTokens } from '../resource/progress-token.js';
 import { UrlBuilder, type JobUrls } from '../resource/urls.js';
 import { openStore } from '../store/open.js';
 import type { JobStore } from '../store/port.js';
-import { storedSigningSecret } from './signing-secret.js';
+import { reloadSigningSecrets, storedSigningSecrets } from './signing-secret.js';
 
 /** What the engine, the job routes and callback delivery need: the gateway's Settings without the proxy parts. */
 export type RuntimeSettings = Pick<
@@ -29,6 +32,7 @@ export type RuntimeSettings = Pick<
   | 'prefix'
   | 'publicUrl'
   | 'adminToken'
+  | 'viewerToken'
   | 'retentionMs'
   | 'maxWaitMs'
   | 'maxResultBytes'
@@ -100,9 +104,9 @@ export async function createRuntime(
     maxResultBytes: settings.maxResultBytes,
   });
   const ownerSalt = await store.secret('owner-salt', () => randomBytes(32).toString('base64url'));
-  const signingSecrets = settings.callbacks.signingSecrets.length
-    ? settings.callbacks.signingSecrets
-    : [await storedSigningSecret(store, log)];
+  // Secrets from the settings are fixed; stored ones are re-read while the server runs (`secret rotate`).
+  const fixedSecrets = settings.callbacks.signingSecrets.length > 0;
+  const signingSecrets = fixedSecrets ? settings.callbacks.signingSecrets : await storedSigningSecrets(store, log);
   const ed25519 = settings.callbacks.ed25519
     ? loadEd25519Signer(await store.secret('ed25519-key', () => newEd25519Signer().stored))
     : undefined;
@@ -125,11 +129,21 @@ export async function createRuntime(
     log,
   );
   engine.handOffCallbacksTo(deliveries);
+  let stopReloading = () => {};
   // Deliveries made due by another process (its job finished there, or an operator redelivered).
   store.listen?.((change) => {
     if (change.kind === 'deliveries' || change.kind === 'resync') deliveries.lookForWork();
   });
   const streams = new EventStreams(engine.events, settings.eventsHeartbeatMs);
+  const adminEvents = new AdminEventStreams(engine.events, settings.eventsHeartbeatMs);
+  // Dashboard sessions are signed with a key every process sharing the store reads.
+  const admin = new AdminAccess({
+    adminToken: settings.adminToken,
+    viewerToken: settings.viewerToken,
+    sessionKey: await store.secret('console-session-key', () => randomBytes(32).toString('base64url')),
+    urls,
+    fallbackHost,
+  });
   // Aborted when stop() begins: long polls answer the current state at once instead of holding the drain.
   const draining = new AbortController();
   setMaxListeners(0, draining.signal); // one listener per long poll in progress
@@ -140,9 +154,11 @@ export async function createRuntime(
       registerCallbackRoute({ store, policy: settings.callbacks.policy, maxPerJob: settings.callbacks.maxPerJob, onRegistered: () => deliveries.lookForWork() }),
       progressRoute(engine),
       ...serviceRoutes(engine, ed25519),
-      ...adminRoutes({ store, urls, onRedeliver: () => deliveries.lookForWork() }),
+      adminEvents.route(urls, draining.signal),
+      ...adminRoutes({ store, engine, urls, ownerHeader: settings.ownerHeader, concurrency: settings.concurrency, onRedeliver: () => deliveries.lookForWork() }),
+      ...dashboardRoutes({ prefix: settings.prefix, access: admin }),
     ],
-    accessGates({ engine, ownerSalt, ownerHeader: settings.ownerHeader, adminToken: settings.adminToken, progressTokens }),
+    accessGates({ engine, ownerSalt, ownerHeader: settings.ownerHeader, admin, progressTokens }),
   );
 
   return {
@@ -154,15 +170,19 @@ export async function createRuntime(
     async start() {
       await engine.start();
       deliveries.start();
+      if (!fixedSecrets) stopReloading = reloadSigningSecrets(store, signingSecrets, (secrets) => deliveries.useSecrets(secrets), log);
     },
     async stop(graceMs) {
       // Long polls and event streams first: they are cheap for a client to re-establish, elsewhere.
       draining.abort();
       streams.closeAll();
+      adminEvents.closeAll();
+      stopReloading();
       await deliveries.stop(Math.min(graceMs, 5_000));
       await engine.stop(graceMs);
     },
     async close() {
+      stopReloading();
       await callbackAgent.close();
       await store.close();
     },

@@ -3,8 +3,10 @@ import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config/settings.js';
 import { StoreUrlError } from '../store/open.js';
 import { PostgresUnavailableError } from '../store/postgres/open.js';
+import { deliveries, DELIVERIES_HELP } from './deliveries.js';
 import { demo, DEMO_HELP } from './demo.js';
 import { FETCH_HELP, runFetch } from './fetch.js';
+import { jobs, JOBS_HELP } from './jobs.js';
 import { UsageError } from './flags.js';
 import { migrate, MIGRATE_HELP } from './migrate.js';
 import { secret, SECRET_HELP } from './secret.js';
@@ -15,12 +17,14 @@ const HELP = `Usage: asyncgate <command> [options]
 Make any HTTP API asynchronous: durable 202 Accepted, status monitors, result replay.
 
 Commands:
-  serve     run the gateway in front of an upstream API
-  demo      run the gateway in front of a built-in demo API (SQLite), with curl examples
-  migrate   create or upgrade the database tables (SQLite or PostgreSQL), then exit
-  fetch     send a request asynchronously and wait for its final response, with a progress bar
-  secret    secret show: print the webhook signing secret kept in the database
-  help      show help for a command: asyncgate help serve
+  serve       run the gateway in front of an upstream API
+  demo        run the gateway in front of a built-in demo API (SQLite), with curl examples
+  migrate     create or upgrade the database tables (SQLite or PostgreSQL), then exit
+  fetch       send a request asynchronously and wait for its final response, with a progress bar
+  jobs        list, show, cancel, retry and delete jobs over the admin API
+  deliveries  list, show and redeliver callbacks over the admin API
+  secret      show or rotate the webhook signing secret kept in the database
+  help        show help for a command: asyncgate help serve
 
 Options:
   -h, --help     show this help
@@ -29,7 +33,7 @@ Options:
 Run "asyncgate <command> --help" for a command's options.
 `;
 
-const COMMAND_HELP: Record<string, string> = { serve: SERVE_HELP, demo: DEMO_HELP, migrate: MIGRATE_HELP, fetch: FETCH_HELP, secret: SECRET_HELP };
+const COMMAND_HELP: Record<string, string> = { serve: SERVE_HELP, demo: DEMO_HELP, migrate: MIGRATE_HELP, fetch: FETCH_HELP, secret: SECRET_HELP, jobs: JOBS_HELP, deliveries: DELIVERIES_HELP };
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -76,6 +80,10 @@ async function main(argv: string[]): Promise<number> {
       return runFetch(rest);
     case 'secret':
       return secret(rest);
+    case 'jobs':
+      return jobs(rest);
+    case 'deliveries':
+      return deliveries(rest);
     default:
       throw new UsageError(`unknown command '${command}'`);
   }

@@ -17,7 +17,9 @@ Options:
                            postgres://user@host:5432/db[?schema=NAME&pool=N] to share jobs
                            between several asyncgate processes
   --config FILE            route rules and settings (JSON, or a JS/TS module); flags win
-  --admin-token TOKEN      token for the admin endpoints (also ASYNCGATE_ADMIN_TOKEN)
+  --admin-token TOKEN      token for the admin endpoints and the dashboard (also ASYNCGATE_ADMIN_TOKEN)
+  --viewer-token TOKEN     read-only token: the dashboard and the admin API's reads, no changes
+                           (also ASYNCGATE_VIEWER_TOKEN)
   --retention DURATION     keep finished jobs and results this long (default 24h)
   --timeout DURATION       upstream timeout per attempt (default 30m)
   --max-wait DURATION      cap on Prefer: wait=N (default 60s)
@@ -64,6 +66,7 @@ const OPTIONS = {
   db: { type: 'string' },
   config: { type: 'string' },
   'admin-token': { type: 'string' },
+  'viewer-token': { type: 'string' },
   retention: { type: 'string' },
   timeout: { type: 'string' },
   'max-wait': { type: 'string' },
@@ -107,12 +110,16 @@ export async function serveCommand(argv: string[]): Promise<ServeCommand | null>
   if (v['admin-token'] !== undefined && v['admin-token'].length < 16) {
     throw new UsageError('--admin-token must be at least 16 characters');
   }
+  if (v['viewer-token'] !== undefined && v['viewer-token'].length < 16) {
+    throw new UsageError('--viewer-token must be at least 16 characters');
+  }
   const settings = resolveSettings(file, {
     upstream: v.upstream,
     port: intFlag('port', v.port, 0, 65535),
     host: v.host,
     db: v.db,
     adminToken: v['admin-token'] ?? process.env.ASYNCGATE_ADMIN_TOKEN,
+    viewerToken: v['viewer-token'] ?? process.env.ASYNCGATE_VIEWER_TOKEN,
     retentionMs: durationFlag('retention', v.retention),
     timeoutMs: durationFlag('timeout', v.timeout),
     maxWaitMs: durationFlag('max-wait', v['max-wait']),

@@ -60,6 +60,8 @@ export const configFileSchema = z
     host: z.string().optional(),
     db: z.string().optional(),
     adminToken: z.string().min(16).optional(),
+    /** Read-only access to the admin API and the dashboard (must differ from adminToken). */
+    viewerToken: z.string().min(16).optional(),
     publicUrl: z.string().url().optional(),
     prefix: z.string().regex(/^\/[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/).optional(),
     retention: duration.optional(),

@@ -13,6 +13,8 @@ export interface Settings {
   host: string;
   db: string;
   adminToken: string | undefined;
+  /** Read-only access to the admin API and the dashboard. */
+  viewerToken: string | undefined;
   publicUrl: string | undefined;
   prefix: string;
   retentionMs: number;
@@ -143,11 +145,16 @@ export function resolveCommonSettings(file: Partial<ConfigFile>, flags: Flags): 
   } catch (error) {
     throw new ConfigError((error as Error).message);
   }
+  const adminToken = flags.adminToken ?? file.adminToken;
+  const viewerToken = flags.viewerToken ?? file.viewerToken;
+  // One token for both roles would make every viewer an admin.
+  if (viewerToken !== undefined && viewerToken === adminToken) throw new ConfigError('the viewer token must differ from the admin token');
   return {
     port: pick('port', file.port, flags.port),
     host: pick('host', file.host, flags.host),
     db: flags.db ?? file.db ?? DEFAULTS.db,
-    adminToken: flags.adminToken ?? file.adminToken,
+    adminToken,
+    viewerToken,
     publicUrl: (flags.publicUrl ?? file.publicUrl)?.replace(/\/+$/, ''),
     prefix: flags.prefix ?? file.prefix ?? DEFAULTS.prefix,
     retentionMs: pick('retentionMs', file.retention, flags.retentionMs),

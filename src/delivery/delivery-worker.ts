@@ -21,7 +21,7 @@ export interface DeliveryOptions {
   pollMs: number;
   timeoutMs: number;
   schedule: readonly number[];
-  /** The server's signing secrets (the first signs; more during rotation). */
+  /** The server's signing secrets (each signs: more than one during a rotation); see useSecrets. */
   secrets: readonly string[];
   ed25519: Ed25519Signer | undefined;
   /** Absolute monitor URLs of a job, from the origin it was accepted on. */
@@ -58,6 +58,7 @@ export class DeliveryWorker implements CallbackHandoff {
   private cutOff = false;
   /** The per-host counts the last claim was bounded by. */
   private claimedWith: Record<string, number> = {};
+  private secrets: readonly string[];
 
   constructor(
     private readonly store: JobStore,
@@ -65,6 +66,7 @@ export class DeliveryWorker implements CallbackHandoff {
     private readonly options: DeliveryOptions,
     private readonly log: Logger,
   ) {
+    this.secrets = options.secrets;
     this.slots = new Slots(options.concurrency, options.perHost);
     this.loop = new ClaimLoop<Delivery>({
       pollMs: options.pollMs,
@@ -102,6 +104,11 @@ export class DeliveryWorker implements CallbackHandoff {
   }
 
   /** Look for due deliveries now (a job just finished, a callback was registered, an operator redelivered). */
+  /** Sign from now on with these secrets (a rotation started or finished while the server runs). */
+  useSecrets(secrets: readonly string[]): void {
+    this.secrets = secrets;
+  }
+
   lookForWork(): void {
     this.loop.lookForWork();
   }
@@ -182,7 +189,7 @@ export class DeliveryWorker implements CallbackHandoff {
         ? Buffer.from(inHand.buffer, inHand.byteOffset, inHand.byteLength)
         : await readAll(this.store.readResult(job.id));
     const call = buildCallback(d, job, this.options.urlsFor(job), result);
-    const secrets = d.secret ? [d.secret, ...this.options.secrets] : [...this.options.secrets];
+    const secrets = d.secret ? [d.secret, ...this.secrets] : [...this.secrets];
     Object.assign(
       call.headers,
       await signWebhookOffThread({ id: d.id, timestamp: Math.floor(started / 1000), body: call.body, secrets, ed25519: this.options.ed25519 }),

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { AsyncgateError } from '../errors/asyncgate-error.js';
 import { JOB_ERROR_CODES, TERMINAL_STATES, type Job, type JobProgress, type NewJob } from '../model.js';
-import type { InsertOutcome, JobStore, StoreChange } from '../store/port.js';
+import type { InsertOutcome, JobFilter, JobStore, RetryOutcome, StoreChange } from '../store/port.js';
 import { callbackHost, type CallbackHandoff } from './callback-handoff.js';
 import { JobWorker } from './job-worker.js';
 import { JobEvents } from './events.js';
@@ -158,6 +158,7 @@ export class Engine {
     }
     if (direct && outcome.created && outcome.job.state === 'running') {
       this.jobs.runReserved(outcome.job);
+      this.events.emit(outcome.job);
       return outcome;
     }
     if (direct) this.jobs.unreserve();
@@ -165,6 +166,8 @@ export class Engine {
       this.queuedEstimate++;
       this.jobs.lookForWork();
     }
+    // Announce the new job (the admin event stream shows it; nobody waits on an id not yet given out).
+    if (outcome.created) this.events.emit(outcome.job);
     return outcome;
   }
 
@@ -238,6 +241,31 @@ export class Engine {
       this.events.emit(job);
     }
     return job;
+  }
+
+  /**
+   * Run a Failed or Canceled job again (an operator's retry): queued, due at once, same id and callbacks.
+   * null when there is no such job; `retried` false (the job unchanged) when it is in another state.
+   */
+  async retry(id: string): Promise<RetryOutcome | null> {
+    const out = await this.store.retryJob(id, Date.now());
+    if (out?.retried) this.requeued([out.job]);
+    return out;
+  }
+
+  /** `retry` up to `limit` jobs matching the filter (only Failed or Canceled ones count). Returns them. */
+  async retryMatching(filter: JobFilter, limit: number): Promise<Job[]> {
+    const jobs = await this.store.retryJobs(filter, limit, Date.now());
+    this.requeued(jobs);
+    return jobs;
+  }
+
+  /** Jobs put back in the queue from outside a run: their watchers see it, and the claim loop looks now. */
+  private requeued(jobs: readonly Job[]): void {
+    if (jobs.length === 0) return;
+    this.queuedEstimate += jobs.length;
+    for (const job of jobs) this.events.emit(job);
+    this.jobs.lookForWork();
   }
 
   /** Cancel if running, then forget the job and its result, leaving a tombstone (410). */

@@ -9,15 +9,15 @@ type Listener = (job: Job | null) => void;
  */
 export class JobEvents {
   private readonly listeners = new Map<string, Set<Listener>>();
-  private readonly everyJob = new Set<(job: Job) => void>();
+  private readonly everyJob = new Set<(id: string, job: Job | null) => void>();
 
   emit(job: Job): void {
     this.notify(job.id, job);
-    for (const fn of this.everyJob) fn(job);
+    for (const fn of this.everyJob) fn(job.id, job);
   }
 
-  /** Be told of every change of every job (e.g. to tell the delivery worker of a completion). */
-  onAny(fn: (job: Job) => void): () => void {
+  /** Be told of every change of every job, and of deletions (null): the admin event stream. */
+  onAny(fn: (id: string, job: Job | null) => void): () => void {
     this.everyJob.add(fn);
     return () => this.everyJob.delete(fn);
   }
@@ -25,6 +25,7 @@ export class JobEvents {
   /** The job was deleted: wake its waiters so they answer 410. */
   emitGone(id: string): void {
     this.notify(id, null);
+    for (const fn of this.everyJob) fn(id, null);
   }
 
   private notify(id: string, job: Job | null): void {
@@ -70,9 +71,9 @@ export class JobEvents {
     });
   }
 
-  /** Is anyone here waiting on this job? */
+  /** Is anyone here waiting on this job? (A listener to every job waits on all of them.) */
   isWatched(id: string): boolean {
-    return this.listeners.has(id);
+    return this.everyJob.size > 0 || this.listeners.has(id);
   }
 
   /** Ids with waiters here. */

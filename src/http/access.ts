@@ -1,4 +1,3 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Engine } from '../engine/engine.js';
 import { isJobId, sameOwner } from '../engine/ids.js';
@@ -6,20 +5,21 @@ import { credentialOwner } from '../engine/owner.js';
 import { AsyncgateError } from '../errors/asyncgate-error.js';
 import type { Job } from '../model.js';
 import { PROGRESS_TOKEN_HEADER, type ProgressTokens } from '../resource/progress-token.js';
+import type { AdminAccess } from './admin-access.js';
 import type { AccessGates } from './route-table.js';
 
 export interface AccessOptions {
   engine: Engine;
   ownerSalt: string;
   ownerHeader: string | undefined;
-  adminToken: string | undefined;
+  /** The admin and viewer tokens and the dashboard's sessions. */
+  admin: AdminAccess;
   progressTokens: ProgressTokens;
 }
 
 /** The checks behind the route table's `access` column. */
 export function accessGates(options: AccessOptions): AccessGates {
-  const { engine, ownerSalt, ownerHeader, progressTokens } = options;
-  const adminToken = options.adminToken ? Buffer.from(options.adminToken) : undefined;
+  const { engine, ownerSalt, ownerHeader, progressTokens, admin } = options;
   const gates: AccessGates = {
     owner(req, id) {
       return findJob(engine, id, credentialOwner(req.headers, ownerSalt, ownerHeader));
@@ -37,17 +37,14 @@ export function accessGates(options: AccessOptions): AccessGates {
       if (!isJobId(id) || !progressTokens.verify(id, token)) throw new AsyncgateError('progress-token-invalid');
     },
 
+    // The admin token (or an admin's dashboard session); the viewer's gets 403 forbidden.
     admin(req) {
-      if (!adminToken) throw new AsyncgateError('not-found', 'the admin API is off: start asyncgate with --admin-token');
-      const header = req.headers.authorization ?? '';
-      const given = Buffer.from(header.startsWith('Bearer ') ? header.slice(7) : '');
-      if (given.length !== adminToken.length || !timingSafeEqual(given, adminToken)) {
-        throw new AsyncgateError('unauthorized', 'send Authorization: Bearer <admin token>', { headers: { 'www-authenticate': 'Bearer realm="asyncgate admin"' } });
-      }
+      admin.requireAdmin(req);
     },
 
+    // The admin or the viewer token, or either's session.
     viewer(req) {
-      gates.admin(req);
+      admin.identify(req);
     },
   };
   return gates;

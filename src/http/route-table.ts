@@ -37,6 +37,8 @@ interface RouteFields {
   path: string;
   /** One line for the endpoint reference (and, later, the OpenAPI document). */
   summary: string;
+  /** Answer a caller the `admin` / `viewer` check refused, instead of the problem (a page: its sign-in). */
+  denied?(ctx: RouteContext, refusal: AsyncgateError): Promise<void>;
 }
 
 /** One row of the table of everything under the prefix. */
@@ -137,10 +139,13 @@ export class PrefixRouter {
         this.gates.upstream(ctx.req, ctx.params.id ?? '');
         return route.handle(ctx);
       case 'admin':
-        this.gates.admin(ctx.req);
-        return route.handle(ctx);
       case 'viewer':
-        this.gates.viewer(ctx.req);
+        try {
+          this.gates[route.access](ctx.req);
+        } catch (error) {
+          if (route.denied && error instanceof AsyncgateError) return route.denied(ctx, error);
+          throw error;
+        }
         return route.handle(ctx);
       case 'public':
         return route.handle(ctx);

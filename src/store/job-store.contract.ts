@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
 import { collect, INTERRUPTED, newJob } from './contract-fixtures.js';
+import { adminContract } from './admin-store.contract.js';
 import { deliveryContract } from './delivery-store.contract.js';
 import type { JobError } from '../model.js';
 import type { JobStore } from './port.js';
@@ -319,7 +320,7 @@ export function jobStoreContract(name: string, factory: () => Promise<JobStore>)
       assert.equal(await store.tombstoneOwner(old.job.id, now + 21), undefined);
     });
 
-    test('jobs are listed in creation order, by state, a page at a time', async () => {
+    test('jobs are listed newest first, by state, a page at a time', async () => {
       const store = await open();
       const ids: string[] = [];
       for (let i = 0; i < 5; i++) {
@@ -329,14 +330,15 @@ export function jobStoreContract(name: string, factory: () => Promise<JobStore>)
       }
       await store.cancelJob(ids[1]!, { code: 'canceled', message: 'c' }, Date.now(), 1000);
       const page1 = await store.listJobs({ limit: 3 });
-      assert.deepEqual(page1.map((j) => j.id), ids.slice(0, 3));
+      assert.deepEqual(page1.map((j) => j.id), ids.slice(2).reverse());
       const page2 = await store.listJobs({ limit: 3, after: page1.at(-1)!.id });
-      assert.deepEqual(page2.map((j) => j.id), ids.slice(3));
+      assert.deepEqual(page2.map((j) => j.id), ids.slice(0, 2).reverse());
       assert.deepEqual((await store.listJobs({ limit: 10, state: 'canceled' })).map((j) => j.id), [ids[1]]);
       assert.equal((await store.listJobs({ limit: 10, state: 'queued' })).length, 4);
     });
 
     deliveryContract(open);
+    adminContract(open);
 
     test('secrets are created once and kept', async () => {
       const store = await open();
@@ -344,6 +346,21 @@ export function jobStoreContract(name: string, factory: () => Promise<JobStore>)
       const b = await store.secret('s', () => 'second');
       assert.equal(a, 'first');
       assert.equal(b, 'first');
+    });
+
+    test('a secret can be read without creating it, replaced and forgotten', async () => {
+      const store = await open();
+      assert.equal(await store.readSecret('rotating'), undefined);
+      assert.equal(await store.readSecret('rotating'), undefined, 'reading created nothing');
+      await store.writeSecret('rotating', 'one');
+      assert.equal(await store.readSecret('rotating'), 'one');
+      await store.writeSecret('rotating', 'two');
+      assert.equal(await store.readSecret('rotating'), 'two');
+      assert.equal(await store.secret('rotating', () => 'three'), 'two', 'secret() keeps what writeSecret wrote');
+      await store.writeSecret('rotating', null);
+      assert.equal(await store.readSecret('rotating'), undefined);
+      await store.writeSecret('rotating', null); // forgetting what is not there is fine
+      assert.equal(await store.secret('rotating', () => 'four'), 'four');
     });
   });
 }

@@ -82,18 +82,67 @@ export interface RescueOutcome {
 /** What an attempt decided for its delivery. */
 export type DeliveryNext = { state: 'pending'; nextAttemptAt: number } | { state: 'delivered' | 'failed' | 'gone' };
 
-export interface DeliveryListQuery {
+/** Which deliveries an admin list, count or bulk action is about; every field narrows. */
+export interface DeliveryFilter {
   state?: DeliveryState;
   jobId?: string;
+  /** The callback's host (`host[:port]`), exactly. */
+  host?: string;
+  /** The HTTP status of the last attempt, within these bounds (inclusive): `500` is 500–500, `5xx` 500–599. */
+  status?: { min: number; max: number };
+  /** updatedAt at or after / before (epoch ms). */
+  since?: number;
+  until?: number;
+}
+
+export interface DeliveryListQuery extends DeliveryFilter {
   limit: number;
+  /** Page after this delivery (newest first: created later ones come before it). */
   after?: string;
 }
 
-export interface JobListQuery {
+/** Which jobs an admin list, count or bulk retry is about; every field narrows. */
+export interface JobFilter {
   state?: JobState;
+  /** The request method, exactly (upper case). */
+  method?: string;
+  /** A prefix of the request path (`/exports` matches `/exports/1?x=y`). */
+  pathPrefix?: string;
+  /** createdAt at or after / before (epoch ms). */
+  since?: number;
+  until?: number;
+  /** The job's `error.code`. */
+  errorCode?: string;
+  /** An exact job id, an exact Idempotency-Key, a substring of the request URL (any case), or words inside
+   * the request or response body: each word of the search a word of the body or the start of one (any case;
+   * only bodies that are UTF-8 text, their first SEARCHABLE_BODY_BYTES; see search-text.ts). */
+  search?: string;
+  /** Only jobs a retry may run again (Failed or Canceled). */
+  retryableOnly?: boolean;
+}
+
+export interface JobListQuery extends JobFilter {
   limit: number;
-  /** Page after this id (ids are time-ordered, so pages run oldest to newest). */
+  /** Page after this id: newest first, so the page holds jobs created before it (ids are time-ordered). */
   after?: string;
+}
+
+/** A job an operator ran again (`retryJob`): `retried` false when it was not Failed or Canceled (unchanged). */
+export interface RetryOutcome {
+  job: Job;
+  retried: boolean;
+}
+
+/** What the console's overview shows, counted by the store. Times are epoch ms. */
+export interface StoreOverview {
+  jobsByState: Partial<Record<JobState, number>>;
+  /** Per minute since `since` (minute = its start, epoch ms), only minutes with something in them. */
+  perMinute: Array<{ minute: number; accepted: number; finished: number }>;
+  /** createdAt of the oldest queued job, null when none waits. */
+  oldestQueuedAt: number | null;
+  deliveriesByState: Partial<Record<DeliveryState, number>>;
+  /** Hosts by dead letters plus failed attempts (no 2xx) since `failingSince`, most first. */
+  failingHosts: Array<{ host: string; failed: number; lastStatus: number | null }>;
 }
 
 /** What opening a store did to its schema: migrations `from` (exclusive) up to `to` applied. */
@@ -119,8 +168,19 @@ export interface JobStore {
    * no caller (it answers 404 to everyone, as if it were not there). */
   tombstoneOwner(id: string, now: number): Promise<string | null | undefined>;
   countQueued(): Promise<number>;
-  /** Jobs in id (= creation) order, optionally of one state, for the admin API. */
+  /** Jobs newest first (by id, which is time-ordered), narrowed by the filter, for the admin API. */
   listJobs(query: JobListQuery): Promise<Job[]>;
+  /** How many jobs match, counting at most `upTo` (a dry run says "more than N" without counting them all). */
+  countJobs(filter: JobFilter, upTo: number): Promise<number>;
+  /** Run a Failed or Canceled job again: queued, due now, same id, request and callbacks (its deliveries back to
+   * waiting, so they go out when it finishes again), result, error and progress cleared, attempts from 0. A job
+   * in any other state is returned unchanged (`retried` false); null when there is none. */
+  retryJob(id: string, now: number): Promise<RetryOutcome | null>;
+  /** `retryJob` for up to `limit` jobs matching the filter (only Failed or Canceled ones), newest first.
+   * Returns the jobs retried. */
+  retryJobs(filter: JobFilter, limit: number, now: number): Promise<Job[]>;
+  /** The console's overview: jobs per minute since `since`, failing hosts since `failingSince`. */
+  overview(since: number, failingSince: number): Promise<StoreOverview>;
 
   /** Take up to `limit` queued jobs whose runAt has come, giving each a new lease for `owner`. */
   claimJobs(owner: string, limit: number, now: number, leaseMs: number): Promise<Job[]>;
@@ -148,6 +208,10 @@ export interface JobStore {
 
   /** A per-installation secret (e.g. the owner-hash salt), created with `create()` on first use and kept. */
   secret(name: string, create: () => string): Promise<string>;
+  /** The secret kept under `name`, or undefined; nothing is created (a rotation's second key, `secret show`). */
+  readSecret(name: string): Promise<string | undefined>;
+  /** Keep `value` under `name`, replacing what was there; null forgets it (starting and finishing a rotation). */
+  writeSecret(name: string, value: string | null): Promise<void>;
 
   /** The stored result body of a finished job, piece by piece, without loading it whole; with `range`
    * (inclusive byte positions, inside the body) only those bytes, reading only the pieces they fall in. */
@@ -180,12 +244,16 @@ export interface JobStore {
   /** Record an attempt and what it decided, fenced by the delivery's lease token. */
   recordAttempt(attempt: DeliveryAttempt, leaseToken: number, next: DeliveryNext): Promise<boolean>;
   getDelivery(id: string): Promise<Delivery | null>;
+  /** Deliveries newest first (by createdAt), narrowed by the filter. */
   listDeliveries(query: DeliveryListQuery): Promise<Delivery[]>;
+  /** How many deliveries match, counting at most `upTo`. */
+  countDeliveries(filter: DeliveryFilter, upTo: number): Promise<number>;
   attemptsOf(deliveryId: string): Promise<DeliveryAttempt[]>;
   /** Make a finished delivery due again now, its retry schedule restarted. */
   redeliver(id: string, now: number): Promise<Delivery | null>;
-  /** Redeliver every dead-lettered (failed) delivery that failed at or after `since`. Returns how many. */
-  redeliverFailedSince(since: number, now: number): Promise<number>;
+  /** Redeliver every dead-lettered (failed) delivery that failed at or after `since` (only to `host`, at most
+   * `limit` of them, the oldest first, when given). Returns how many. */
+  redeliverFailedSince(since: number, now: number, options?: { host?: string; limit?: number }): Promise<number>;
 
   /** Did this failure come from a fault that passes (the database unreachable, failing over), so that the
    * same write may succeed later? Absent: only `StorageFullError` (no space left) is such a fault. */

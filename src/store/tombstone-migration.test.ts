@@ -49,7 +49,9 @@ test('postgres: a tombstone from before migration 4 has an owner no caller match
   await store.close();
   // The table as it was before migration 4, with a tombstone in it.
   await adminQuery(`ALTER TABLE ${schema}.tombstones DROP COLUMN owner`);
-  await adminQuery(`DELETE FROM ${schema}.asyncgate_migrations WHERE version = 4`);
+  await adminQuery(`DROP TABLE ${schema}.job_search`);
+  await adminQuery(`DROP INDEX ${schema}.jobs_idempotency_key`);
+  await adminQuery(`DELETE FROM ${schema}.asyncgate_migrations WHERE version >= 4`);
   await adminQuery(`INSERT INTO ${schema}.tombstones (id, expires_at) VALUES ('legacy', $1)`, [until]);
   const reopened = await PostgresJobStore.open(parsePgUrl(schemaUrl(schema)));
   assert.deepEqual(reopened.migration, { from: 3, to: PG_MIGRATIONS.length });

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { Delivery, NewJob } from '../../model.js';
 import type { CompletedJob, Completion, InsertOutcome, JobLease } from '../port.js';
 import { callbackColumns, leaseColumns, newJobState, rowToDelivery, rowToJob, type DeliveryRow, type JobRow } from '../rows.js';
+import { searchWordsOf } from '../search-text.js';
 import { Batcher } from './batcher.js';
 import type { StatementName } from './sql.js';
 
@@ -57,6 +58,7 @@ export class GroupedWrites {
       req_body_size: job.request.bodySize ?? job.request.body?.byteLength ?? 0,
       callbacks: (job.callbacks ?? []).map((cb) => ({ ...callbackColumns(cb), id: cb.id })),
       ...leaseColumns(lease),
+      search_words: searchWordsOf(job.request.body),
     }));
     const inserted = new Set((await this.run<{ id: string }>('insertJobs', [JSON.stringify(rows)])).map((r) => r.id));
     return Promise.all(
@@ -86,6 +88,7 @@ export class GroupedWrites {
       finished_at: c.finishedAt,
       expires_at: c.finishedAt + retentionMs,
       body: c.body && c.body.byteLength > 0 ? Buffer.from(c.body).toString('base64') : null,
+      search_words: searchWordsOf(c.body),
     }));
     const done = new Map((await this.run<JobRow>('completeJobs', [JSON.stringify(rows)])).map((r) => [r.id, rowToJob(r)]));
     const leased = await this.leaseDeliveries(calls.filter((call) => done.has(call.id)));

@@ -37,10 +37,32 @@ describe('postgres store', { skip: !available && 'PostgreSQL not reachable' }, (
     // The row as asyncgate wrote it before migration 3 (and the schema without the later migrations).
     await adminQuery(`UPDATE ${store.schema}.jobs SET error = '{"code":"UpstreamTimeout","message":"m"}' WHERE id = '${job.id}'`);
     await adminQuery(`ALTER TABLE ${store.schema}.tombstones DROP COLUMN owner`);
+    await adminQuery(`DROP TABLE ${store.schema}.job_search`);
+    await adminQuery(`DROP INDEX ${store.schema}.jobs_idempotency_key`);
     await adminQuery(`DELETE FROM ${store.schema}.asyncgate_migrations WHERE version >= 3`);
     const reopened = await PostgresJobStore.open(parsePgUrl(schemaUrl(store.schema)));
     assert.deepEqual(reopened.migration, { from: 2, to: PG_MIGRATIONS.length });
     assert.deepEqual((await reopened.getJob(job.id))?.error, { code: 'upstream-timeout', message: 'm' });
+    await reopened.close();
+  });
+
+  test('migration 5 (search) upgrades a schema at 4: its jobs are listed and found by id, key and URL; new ones by their words', async () => {
+    const store = await fresh('search_migr');
+    const { job: before } = await store.insertJob(newJob({ idempotencyKey: 'old-key', request: { method: 'POST', url: '/legacy/path', headers: [], body: Buffer.from('old words') } }));
+    await store.close();
+    // The schema as it was before migration 5.
+    await adminQuery(`DROP TABLE ${store.schema}.job_search`);
+    await adminQuery(`DROP INDEX ${store.schema}.jobs_idempotency_key`);
+    await adminQuery(`DELETE FROM ${store.schema}.asyncgate_migrations WHERE version = 5`);
+    const reopened = await PostgresJobStore.open(parsePgUrl(schemaUrl(store.schema)));
+    assert.deepEqual(reopened.migration, { from: 4, to: PG_MIGRATIONS.length });
+    const found = async (search: string) => (await reopened.listJobs({ limit: 10, search })).map((j) => j.id);
+    assert.deepEqual(await found(before.id), [before.id]);
+    assert.deepEqual(await found('old-key'), [before.id]);
+    assert.deepEqual(await found('LEGACY/pa'), [before.id]);
+    assert.deepEqual(await found('old'), [], 'bodies stored before the upgrade are not indexed');
+    const { job } = await reopened.insertJob(newJob({ request: { method: 'POST', url: '/new', headers: [], body: Buffer.from('fresh words') } }));
+    assert.deepEqual(await found('fresh'), [job.id]);
     await reopened.close();
   });
 

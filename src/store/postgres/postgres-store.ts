@@ -7,14 +7,19 @@ import type {
   DeliveryListQuery,
   DeliveryNext,
   InsertOutcome,
+  DeliveryFilter,
+  JobFilter,
   JobListQuery,
   JobStore,
   RescueOutcome,
+  RetryOutcome,
   StoreChange,
   MigrationOutcome,
+  StoreOverview,
 } from '../port.js';
 import { callbackColumns, rowToAttempt, rowToDelivery, rowToJob, type AttemptRow, type DeliveryRow, type JobRow } from '../rows.js';
 import { ORPHAN_AFTER_MS, pages, PAGE, sliceOfPieces, type ByteSpan, type Piece, type PieceSize } from '../chunked-read.js';
+import * as admin from './admin-queries.js';
 import { GroupedWrites } from './grouped-writes.js';
 import { StorageFullError } from '../errors.js';
 import { clientConfig, isTransient, storeError, type PgTarget } from './connect.js';
@@ -108,10 +113,19 @@ export class PostgresJobStore implements JobStore {
   }
 
   /** Run a named statement; on a lost connection, again on a new one (with backoff, a few times). */
-  private async query<R extends pg.QueryResultRow>(name: StatementName, values: unknown[]): Promise<pg.QueryResult<R>> {
+  private query<R extends pg.QueryResultRow>(name: StatementName, values: unknown[]): Promise<pg.QueryResult<R>> {
+    return this.execute<R>({ name, text: SQL[name], values });
+  }
+
+  /** A statement built for one call (the console's filtered lists): not prepared, retried the same way. */
+  private async adHoc<R extends pg.QueryResultRow>(statement: admin.AdHoc): Promise<R[]> {
+    return (await this.execute<R>(statement)).rows;
+  }
+
+  private async execute<R extends pg.QueryResultRow>(config: pg.QueryConfig): Promise<pg.QueryResult<R>> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.pool.query<R>({ name, text: SQL[name], values });
+        return await this.pool.query<R>(config);
       } catch (error) {
         if (this.closed || attempt >= TRANSIENT_RETRIES || !isTransient(error)) throw storeError(error);
         await new Promise((r) => setTimeout(r, Math.min(50 * 2 ** attempt, 2_000)));
@@ -146,7 +160,35 @@ export class PostgresJobStore implements JobStore {
   }
 
   async listJobs(q: JobListQuery): Promise<Job[]> {
-    return (await this.run<JobRow>('listJobs', [q.state ?? null, q.after ?? '', q.limit])).map(rowToJob);
+    return (await this.adHoc<JobRow>(admin.listJobs(q))).map(rowToJob);
+  }
+
+  async countJobs(filter: JobFilter, upTo: number): Promise<number> {
+    return (await this.adHoc<{ n: number }>(admin.countJobs(filter, upTo)))[0]!.n;
+  }
+
+  async retryJob(id: string, now: number): Promise<RetryOutcome | null> {
+    const [row] = await this.adHoc<JobRow>(admin.retryOne(id, now));
+    if (row) return { job: rowToJob(row), retried: true };
+    const current = await this.getJob(id);
+    return current ? { job: current, retried: false } : null;
+  }
+
+  async retryJobs(filter: JobFilter, limit: number, now: number): Promise<Job[]> {
+    return (await this.adHoc<JobRow>(admin.retryMany(filter, limit, now))).map(rowToJob);
+  }
+
+  async overview(since: number, failingSince: number): Promise<StoreOverview> {
+    const o = admin.OVERVIEW;
+    const byState = (rows: Array<{ state: string; n: number }>) => Object.fromEntries(rows.map((r) => [r.state, r.n]));
+    const [jobs, perMinute, oldest, deliveries, failingHosts] = await Promise.all([
+      this.adHoc<{ state: string; n: number }>({ text: o.jobsByState, values: [] }),
+      this.adHoc<StoreOverview['perMinute'][number]>({ text: o.perMinute, values: [since] }),
+      this.adHoc<{ t: number | null }>({ text: o.oldestQueued, values: [] }),
+      this.adHoc<{ state: string; n: number }>({ text: o.deliveriesByState, values: [] }),
+      this.adHoc<StoreOverview['failingHosts'][number]>({ text: o.failingHosts, values: [failingSince] }),
+    ]);
+    return { jobsByState: byState(jobs), perMinute, oldestQueuedAt: oldest[0]?.t ?? null, deliveriesByState: byState(deliveries), failingHosts };
   }
 
   async claimJobs(owner: string, limit: number, now: number, leaseMs: number): Promise<Job[]> {
@@ -272,8 +314,11 @@ export class PostgresJobStore implements JobStore {
   }
 
   async listDeliveries(q: DeliveryListQuery): Promise<Delivery[]> {
-    const rows = await this.run<DeliveryRow>('listDeliveries', [q.state ?? null, q.jobId ?? null, q.after ?? '', q.limit]);
-    return rows.map(rowToDelivery);
+    return (await this.adHoc<DeliveryRow>(admin.listDeliveries(q))).map(rowToDelivery);
+  }
+
+  async countDeliveries(filter: DeliveryFilter, upTo: number): Promise<number> {
+    return (await this.adHoc<{ n: number }>(admin.countDeliveries(filter, upTo)))[0]!.n;
   }
 
   async attemptsOf(deliveryId: string): Promise<DeliveryAttempt[]> {
@@ -285,8 +330,8 @@ export class PostgresJobStore implements JobStore {
     return this.getDelivery(id);
   }
 
-  redeliverFailedSince(since: number, now: number): Promise<number> {
-    return this.count('redeliverFailed', [since, now]);
+  redeliverFailedSince(since: number, now: number, options: { host?: string; limit?: number } = {}): Promise<number> {
+    return this.count('redeliverFailed', [since, now, options.host ?? null, options.limit ?? null]);
   }
 
   async secret(name: string, create: () => string): Promise<string> {
@@ -296,6 +341,15 @@ export class PostgresJobStore implements JobStore {
     await this.run('setMeta', [name, create()]);
     const [stored] = await this.run<{ value: string }>('getMeta', [name]);
     return stored!.value;
+  }
+
+  async readSecret(name: string): Promise<string | undefined> {
+    return (await this.run<{ value: string }>('getMeta', [name]))[0]?.value;
+  }
+
+  async writeSecret(name: string, value: string | null): Promise<void> {
+    if (value === null) await this.run('deleteMeta', [name]);
+    else await this.run('replaceMeta', [name, value]);
   }
 
   async *readResult(id: string, range?: ByteSpan): AsyncIterable<Uint8Array> {

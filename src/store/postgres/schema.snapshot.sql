@@ -1,4 +1,4 @@
--- PostgreSQL schema at migration 4 (generated: npm run schema:snapshot)
+-- PostgreSQL schema at migration 5 (generated: npm run schema:snapshot)
 
 -- columns
 asyncgate_migrations.version integer NOT NULL
@@ -28,6 +28,9 @@ delivery_attempts.status integer
 delivery_attempts.latency_ms integer NOT NULL
 delivery_attempts.error text
 delivery_attempts.snippet text
+job_search.job_id text NOT NULL
+job_search.request tsvector
+job_search.response tsvector
 jobs.id text NOT NULL
 jobs.state text NOT NULL
 jobs.dialect text NOT NULL
@@ -77,6 +80,8 @@ deliveries deliveries_job_id_fkey FOREIGN KEY (job_id) REFERENCES jobs(id) ON DE
 deliveries deliveries_pkey PRIMARY KEY (id)
 delivery_attempts delivery_attempts_delivery_id_fkey FOREIGN KEY (delivery_id) REFERENCES deliveries(id) ON DELETE CASCADE
 delivery_attempts delivery_attempts_pkey PRIMARY KEY (delivery_id, n)
+job_search job_search_job_id_fkey FOREIGN KEY (job_id) REFERENCES jobs(id) ON DELETE CASCADE
+job_search job_search_pkey PRIMARY KEY (job_id)
 jobs jobs_pkey PRIMARY KEY (id)
 meta meta_pkey PRIMARY KEY (key)
 request_chunks request_chunks_pkey PRIMARY KEY (job_id, seq)
@@ -92,8 +97,11 @@ CREATE INDEX deliveries_leases ON deliveries USING btree (lease_expires_at) WHER
 CREATE UNIQUE INDEX deliveries_pkey ON deliveries USING btree (id)
 CREATE INDEX deliveries_state ON deliveries USING btree (state, updated_at)
 CREATE UNIQUE INDEX delivery_attempts_pkey ON delivery_attempts USING btree (delivery_id, n)
+CREATE UNIQUE INDEX job_search_pkey ON job_search USING btree (job_id)
+CREATE INDEX job_search_words ON job_search USING gin (((COALESCE(request, ''::tsvector) || COALESCE(response, ''::tsvector))))
 CREATE INDEX jobs_expiry ON jobs USING btree (expires_at) WHERE (expires_at IS NOT NULL)
 CREATE UNIQUE INDEX jobs_idempotency ON jobs USING btree (COALESCE(owner, ''::text), idempotency_key) WHERE (idempotency_key IS NOT NULL)
+CREATE INDEX jobs_idempotency_key ON jobs USING btree (idempotency_key) WHERE (idempotency_key IS NOT NULL)
 CREATE INDEX jobs_lease_owner ON jobs USING btree (lease_owner) WHERE (state = 'running'::text)
 CREATE INDEX jobs_leases ON jobs USING btree (lease_expires_at) WHERE (state = 'running'::text)
 CREATE UNIQUE INDEX jobs_pkey ON jobs USING btree (id)

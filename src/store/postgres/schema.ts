@@ -163,4 +163,16 @@ export const PG_MIGRATIONS: readonly string[] = [
      404. Tombstones from before, and any an older process still writes, get '': an owner no caller matches. */ `
   ALTER TABLE tombstones ADD COLUMN owner text DEFAULT '';
   `,
+  /* 5: the operator console's search. job_search holds the words of each job's request and response bodies
+     (as search-text.ts cuts them) in a table of its own, so the updates of a job's life (claim, progress,
+     completion) never rewrite its index entries. An exact Idempotency-Key is found by its own index. */ `
+  CREATE TABLE job_search (
+    job_id   text PRIMARY KEY REFERENCES jobs (id) ON DELETE CASCADE,
+    request  tsvector,
+    response tsvector
+  );
+  CREATE INDEX job_search_words ON job_search
+    USING gin ((coalesce(request, ''::tsvector) || coalesce(response, ''::tsvector)));
+  CREATE INDEX jobs_idempotency_key ON jobs (idempotency_key) WHERE idempotency_key IS NOT NULL;
+  `,
 ];

@@ -10,7 +10,7 @@ export const SQL = {
       SELECT * FROM json_to_recordset($1::json) AS x(id text, dialect text, owner text, idempotency_key text,
         request_hash text, method text, url text, req_headers text, req_body text, options text, retryable boolean,
         max_attempts integer, retention_ms bigint, created_at bigint, req_body_size bigint, callbacks json,
-        state text, attempts integer, lease_owner text, lease_token integer, lease_expires_at bigint)),
+        state text, attempts integer, lease_owner text, lease_token integer, lease_expires_at bigint, search_words text)),
     j AS (
       INSERT INTO jobs (id, state, dialect, owner, idempotency_key, request_hash, method, url, req_headers, req_body,
         options, retryable, max_attempts, retention_ms, run_at, created_at, updated_at, req_body_size,
@@ -23,13 +23,16 @@ export const SQL = {
       INSERT INTO deliveries (id, job_id, url, host, method, mode, secret, state, created_at, updated_at)
       SELECT c.id, j.id, c.url, c.host, c.method, c.mode, c.secret, 'waiting', j.created_at, j.created_at
       FROM j JOIN input ON input.id = j.id,
-        json_to_recordset(input.callbacks) AS c(id text, url text, host text, method text, mode text, secret text))
+        json_to_recordset(input.callbacks) AS c(id text, url text, host text, method text, mode text, secret text)),
+    words AS (
+      INSERT INTO job_search (job_id, request)
+      SELECT j.id, to_tsvector('simple', input.search_words) FROM j JOIN input ON input.id = j.id
+      WHERE input.search_words IS NOT NULL)
     SELECT id FROM j`,
   byIdempotencyKey: `SELECT * FROM jobs WHERE coalesce(owner, '') = $1 AND idempotency_key = $2`,
   getJob: `SELECT * FROM jobs WHERE id = $1`,
   tombstone: `SELECT owner FROM tombstones WHERE id = $1 AND expires_at > $2`,
   countQueued: `SELECT count(*)::int AS n FROM jobs WHERE state = 'queued'`,
-  listJobs: `SELECT * FROM jobs WHERE ($1::text IS NULL OR state = $1) AND id > $2 ORDER BY id LIMIT $3`,
   claimJobs: `UPDATE jobs SET state = 'running', lease_owner = $1, lease_token = lease_token + 1,
       lease_expires_at = $4, attempts = attempts + 1, updated_at = $3, version = version + 1
     WHERE id IN (SELECT id FROM jobs WHERE state = 'queued' AND run_at <= $3 ORDER BY run_at LIMIT $2
@@ -64,7 +67,7 @@ export const SQL = {
   // The completions made in one event-loop turn, as one statement, each fenced by its lease token.
   completeJobs: `WITH input AS (
       SELECT * FROM json_to_recordset($1::json) AS x(id text, token integer, state text, response text, error text,
-        finished_at bigint, expires_at bigint, body text)),
+        finished_at bigint, expires_at bigint, body text, search_words text)),
     c AS (
       UPDATE jobs SET state = input.state, response = input.response, error = input.error, result_token = input.token,
         lease_owner = NULL, lease_expires_at = NULL, finished_at = input.finished_at, updated_at = input.finished_at,
@@ -76,7 +79,12 @@ export const SQL = {
       SELECT c.id, c.lease_token, 0, decode(input.body, 'base64') FROM c JOIN input ON input.id = c.id
       WHERE input.body IS NOT NULL
       ON CONFLICT (job_id, lease_token, seq) DO UPDATE SET data = excluded.data),
-    stale AS (DELETE FROM result_chunks r USING c WHERE r.job_id = c.id AND r.lease_token <> c.lease_token)
+    stale AS (DELETE FROM result_chunks r USING c WHERE r.job_id = c.id AND r.lease_token <> c.lease_token),
+    words AS (
+      INSERT INTO job_search (job_id, response)
+      SELECT c.id, to_tsvector('simple', input.search_words) FROM c JOIN input ON input.id = c.id
+      WHERE input.search_words IS NOT NULL
+      ON CONFLICT (job_id) DO UPDATE SET response = excluded.response)
     SELECT * FROM c`,
   // The callbacks of jobs just finished (the trigger made them due), taken by the finishing process: at most n
   // per (job, host), the slots it has free there (DeliveryLease).
@@ -107,6 +115,8 @@ export const SQL = {
     SELECT count(*)::int AS n FROM d`,
   getMeta: `SELECT value FROM meta WHERE key = $1`,
   setMeta: `INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING`,
+  replaceMeta: `INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+  deleteMeta: `DELETE FROM meta WHERE key = $1`,
   resultToken: `SELECT result_token FROM jobs WHERE id = $1`,
   chunks: `SELECT seq, data FROM result_chunks WHERE job_id = $1 AND lease_token = $2 AND seq >= $3 ORDER BY seq LIMIT $4`,
   // octet_length of a TOASTed bytea reads its header, not the value: sizing a range costs no body reads.
@@ -163,13 +173,12 @@ export const SQL = {
     INSERT INTO delivery_attempts (delivery_id, n, at, status, latency_ms, error, snippet)
     SELECT id, attempts, $5, $6, $8, $7, $9 FROM r RETURNING n`,
   getDelivery: `SELECT * FROM deliveries WHERE id = $1`,
-  listDeliveries: `SELECT * FROM deliveries WHERE ($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR job_id = $2)
-      AND id > $3 ORDER BY id LIMIT $4`,
   attempts: `SELECT * FROM delivery_attempts WHERE delivery_id = $1 ORDER BY n`,
   redeliver: `UPDATE deliveries SET state = 'pending', round = 0, next_attempt_at = $2, updated_at = $2
       WHERE id = $1 AND state IN ('delivered', 'failed', 'gone')`,
   redeliverFailed: `UPDATE deliveries SET state = 'pending', round = 0, next_attempt_at = $2, updated_at = $2
-      WHERE state = 'failed' AND updated_at >= $1`,
+      WHERE id IN (SELECT id FROM deliveries WHERE state = 'failed' AND updated_at >= $1
+        AND ($3::text IS NULL OR host = $3) ORDER BY updated_at LIMIT $4 FOR UPDATE SKIP LOCKED)`,
 } as const;
 
 export type StatementName = keyof typeof SQL;

@@ -17,7 +17,6 @@ const SQL = {
   get: `SELECT * FROM jobs WHERE id = ?`,
   tombstone: `SELECT owner FROM tombstones WHERE id = ? AND expires_at > ?`,
   countQueued: `SELECT count(*) AS n FROM jobs WHERE state = 'queued'`,
-  list: `SELECT * FROM jobs WHERE (@state IS NULL OR state = @state) AND id > @after ORDER BY id LIMIT @limit`,
   due: `SELECT rowid FROM jobs WHERE state = 'queued' AND run_at <= ? ORDER BY run_at LIMIT ?`,
   claim: `UPDATE jobs SET state = 'running', lease_owner = @owner, lease_token = lease_token + 1,
       lease_expires_at = @lease, attempts = attempts + 1, updated_at = @now, version = version + 1
@@ -58,9 +57,15 @@ const SQL = {
   cancel: `UPDATE jobs SET state = 'canceled', error = @error, lease_owner = NULL, lease_expires_at = NULL,
       finished_at = @now, updated_at = @now, expires_at = @expires, version = version + 1
     WHERE id = @id AND state IN ('queued', 'running') RETURNING *`,
-  deleteJob: `DELETE FROM jobs WHERE id = ? RETURNING owner`,
+  deleteJob: `DELETE FROM jobs WHERE id = ? RETURNING owner, rowid AS job_rowid`,
+  // The console's search index (migration 7): request text at rowid * 2, response text at rowid * 2 + 1.
+  insertText: `INSERT INTO job_text (rowid, text) VALUES (?, ?)`,
+  insertResponseText: `INSERT INTO job_text (rowid, text) SELECT rowid * 2 + 1, ? FROM jobs WHERE id = ?`,
+  deleteText: `DELETE FROM job_text WHERE rowid IN (@r * 2, @r * 2 + 1)`,
   getMeta: `SELECT value FROM meta WHERE key = ?`,
   setMeta: `INSERT INTO meta (key, value) VALUES (?, ?)`,
+  replaceMeta: `INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)`,
+  deleteMeta: `DELETE FROM meta WHERE key = ?`,
   insertTombstone: `INSERT OR REPLACE INTO tombstones (id, owner, expires_at) VALUES (?, ?, ?)`,
   resultToken: `SELECT result_token FROM jobs WHERE id = ?`,
   chunks: `SELECT seq, data FROM result_chunks WHERE job_id = ? AND lease_token = ? AND seq >= ?
@@ -96,13 +101,9 @@ const SQL = {
   insertAttempt: `INSERT INTO delivery_attempts (delivery_id, n, at, status, latency_ms, error, snippet)
     VALUES (@deliveryId, @n, @at, @status, @latency, @error, @snippet)`,
   getDelivery: `SELECT * FROM deliveries WHERE id = ?`,
-  listDeliveries: `SELECT * FROM deliveries WHERE (@state IS NULL OR state = @state) AND (@job IS NULL OR job_id = @job)
-    AND id > @after ORDER BY id LIMIT @limit`,
   attempts: `SELECT * FROM delivery_attempts WHERE delivery_id = ? ORDER BY n`,
   redeliver: `UPDATE deliveries SET state = 'pending', round = 0, next_attempt_at = @now, updated_at = @now
     WHERE id = @id AND state IN ('delivered', 'failed', 'gone')`,
-  redeliverFailed: `UPDATE deliveries SET state = 'pending', round = 0, next_attempt_at = @now, updated_at = @now
-    WHERE state = 'failed' AND updated_at >= @since`,
   deleteDeliveriesOfJob: `DELETE FROM deliveries WHERE job_id = ?`,
   deleteAttemptsOfJob: `DELETE FROM delivery_attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE job_id = ?)`,
   purgeTombstones: `DELETE FROM tombstones WHERE id IN (SELECT id FROM tombstones WHERE expires_at <= ? LIMIT ?)`,

@@ -83,11 +83,34 @@ test('sqlite: migration 5 respells the job error codes of jobs stored before it'
   // The row as asyncgate wrote it before migration 5 (and the schema without the later migrations).
   const db = new Database(path);
   db.prepare(`UPDATE jobs SET error = json_set(error, '$.code', 'Canceled') WHERE id = ?`).run(job.id);
-  db.exec('ALTER TABLE tombstones DROP COLUMN owner');
+  db.exec('ALTER TABLE tombstones DROP COLUMN owner; DROP TABLE job_text; DROP INDEX jobs_idempotency_key');
   db.pragma('user_version = 4');
   db.close();
   const reopened = new SqliteJobStore({ path });
   assert.deepEqual(reopened.migration, { from: 4, to: SQLITE_MIGRATIONS.length });
   assert.deepEqual((await reopened.getJob(job.id))?.error, { code: 'canceled', message: 'the job was canceled' });
   await reopened.close();
+});
+
+test('sqlite: a file from schema 6 migrates to 7 (search): its jobs are listed and found by id, key and URL; new ones by their words', async () => {
+  const path = join(dir, 'schema6.db');
+  const old = new Database(path);
+  for (const [i, sql] of SQLITE_MIGRATIONS.slice(0, 6).entries()) {
+    old.exec(sql);
+    old.pragma(`user_version = ${i + 1}`);
+  }
+  old.prepare(`INSERT INTO jobs (id, state, dialect, idempotency_key, request_hash, method, url, req_headers, req_body, options,
+      retryable, max_attempts, run_at, created_at, updated_at) VALUES ('old-job', 'queued', 'prefer', 'old-key', 'h', 'POST',
+      '/legacy/path', '[]', x'6869', '{"retentionMs":1000,"timeoutMs":1000,"retryable":false,"maxAttempts":1}', 0, 1, 1, 1, 1)`).run();
+  old.close();
+  const store = new SqliteJobStore({ path });
+  assert.deepEqual(store.migration, { from: 6, to: 7 });
+  const found = async (search: string) => (await store.listJobs({ limit: 10, search })).map((j) => j.id);
+  assert.deepEqual(await found('old-job'), ['old-job']);
+  assert.deepEqual(await found('old-key'), ['old-job']);
+  assert.deepEqual(await found('legacy/pa'), ['old-job']);
+  const { job } = await store.insertJob(newJob({ request: { method: 'POST', url: '/new', headers: [], body: Buffer.from('fresh words') } }));
+  assert.deepEqual(await found('fresh'), [job.id]);
+  assert.equal((await store.retryJob('old-job', Date.now()))?.retried, false);
+  await store.close();
 });

@@ -6,10 +6,8 @@ import type {
   CompletedJob,
   Completion,
   JobLease,
-  DeliveryListQuery,
   DeliveryNext,
   InsertOutcome,
-  JobListQuery,
   JobStore,
   RescueOutcome,
   MigrationOutcome,
@@ -27,6 +25,8 @@ import {
   type JobRow,
   type JobStateRow,
 } from '../rows.js';
+import { searchableText } from '../search-text.js';
+import { SqliteConsoleStore } from './console-store.js';
 import { DeliveryClaimer } from './delivery-claim.js';
 import { StorageFullError, StoreUrlError } from '../errors.js';
 import { migrate } from './migrate.js';
@@ -48,7 +48,7 @@ export interface SqliteStoreOptions {
  * wal-sync.ts; synchronous=FULL when there is no WAL file). Reads go straight to the database once the
  * last commit is on disk, so they never show a change a crash could undo.
  */
-export class SqliteJobStore implements JobStore {
+export class SqliteJobStore extends SqliteConsoleStore implements JobStore {
   readonly db: Database.Database;
   readonly writes: WriteQueue;
   private readonly sql: Statements;
@@ -58,6 +58,7 @@ export class SqliteJobStore implements JobStore {
   private readonly walSync: WalSync | undefined;
 
   constructor(options: SqliteStoreOptions) {
+    super();
     // A missing folder is most often a typo in --db: refuse rather than create a tree somewhere unexpected.
     if (options.path !== ':memory:' && !existsSync(dirname(options.path))) {
       throw new StoreUrlError(`sqlite:${options.path}: the directory ${resolve(dirname(options.path))} does not exist: create the directory first`);
@@ -84,7 +85,7 @@ export class SqliteJobStore implements JobStore {
         const existing = this.sql.byIdempotencyKey.get(job.owner ?? '', job.idempotencyKey) as JobRow | undefined;
         if (existing) return { job: rowToJob(existing), created: false };
       }
-      this.sql.insert.run({
+      const inserted = this.sql.insert.run({
         id: job.id,
         dialect: job.dialect,
         owner: job.owner,
@@ -101,6 +102,8 @@ export class SqliteJobStore implements JobStore {
         now: job.createdAt,
         ...leaseColumns(lease),
       });
+      const text = searchableText(job.request.body);
+      if (text !== null) this.sql.insertText.run(BigInt(inserted.lastInsertRowid) * 2n, text);
       for (const cb of job.callbacks ?? []) this.insertDelivery(job.id, cb, cb.id, 'waiting', job.createdAt);
       return { job: newJobState(job, lease), created: true };
     });
@@ -119,12 +122,6 @@ export class SqliteJobStore implements JobStore {
 
   countQueued(): Promise<number> {
     return this.writes.read(() => (this.sql.countQueued.get() as { n: number }).n);
-  }
-
-  listJobs(q: JobListQuery): Promise<Job[]> {
-    return this.writes.read(() =>
-      (this.sql.list.all({ state: q.state ?? null, after: q.after ?? '', limit: q.limit }) as JobRow[]).map(rowToJob),
-    );
   }
 
   claimJobs(owner: string, limit: number, now: number, leaseMs: number): Promise<Job[]> {
@@ -198,7 +195,11 @@ export class SqliteJobStore implements JobStore {
       if (!row) return null;
       const deliveries = c.leaseDeliveries ? this.claimer.leaseOfFinishing(id, c.leaseDeliveries, c.finishedAt) : [];
       const due = this.sql.activateDeliveries.run({ job: id, now: c.finishedAt }).changes > 0;
-      if (c.body && c.body.byteLength > 0) this.sql.insertChunk.run(id, leaseToken, 0, c.body);
+      if (c.body && c.body.byteLength > 0) {
+        this.sql.insertChunk.run(id, leaseToken, 0, c.body);
+        const text = searchableText(c.body);
+        if (text !== null) this.sql.insertResponseText.run(text, id);
+      }
       // Pieces of earlier attempts (other lease tokens) can only exist after a first attempt.
       if (!(known && known.attempts === 1)) this.sql.deleteStaleChunks.run(id, leaseToken);
       return { job: known ? withState(known, row) : rowToJob(row as JobRow), deliveries, due };
@@ -240,8 +241,9 @@ export class SqliteJobStore implements JobStore {
 
   /** Delete a job and all it has, leaving a tombstone that keeps its owner. false when there was no job. */
   private forget(id: string, tombstoneUntil: number): boolean {
-    const row = this.sql.deleteJob.get(id) as { owner: string | null } | undefined;
+    const row = this.sql.deleteJob.get(id) as { owner: string | null; job_rowid: number } | undefined;
     if (!row) return false;
+    this.sql.deleteText.run({ r: row.job_rowid });
     this.sql.deleteChunks.run(id);
     this.sql.deleteRequestChunks.run(id);
     this.sql.deleteAttemptsOfJob.run(id);
@@ -314,11 +316,6 @@ export class SqliteJobStore implements JobStore {
     });
   }
 
-  listDeliveries(q: DeliveryListQuery): Promise<Delivery[]> {
-    const params = { state: q.state ?? null, job: q.jobId ?? null, after: q.after ?? '', limit: q.limit };
-    return this.writes.read(() => (this.sql.listDeliveries.all(params) as DeliveryRow[]).map(rowToDelivery));
-  }
-
   attemptsOf(deliveryId: string): Promise<DeliveryAttempt[]> {
     return this.writes.read(() => (this.sql.attempts.all(deliveryId) as AttemptRow[]).map(rowToAttempt));
   }
@@ -331,10 +328,6 @@ export class SqliteJobStore implements JobStore {
     });
   }
 
-  redeliverFailedSince(since: number, now: number): Promise<number> {
-    return this.writes.write(() => this.sql.redeliverFailed.run({ since, now }).changes);
-  }
-
   secret(name: string, create: () => string): Promise<string> {
     return this.writes.write(() => {
       const row = this.sql.getMeta.get(name) as { value: string } | undefined;
@@ -342,6 +335,17 @@ export class SqliteJobStore implements JobStore {
       const value = create();
       this.sql.setMeta.run(name, value);
       return value;
+    });
+  }
+
+  async readSecret(name: string): Promise<string | undefined> {
+    return (await this.writes.read(() => this.sql.getMeta.get(name) as { value: string } | undefined))?.value;
+  }
+
+  writeSecret(name: string, value: string | null): Promise<void> {
+    return this.writes.write(() => {
+      if (value === null) this.sql.deleteMeta.run(name);
+      else this.sql.replaceMeta.run(name, value);
     });
   }
 

@@ -1,0 +1,123 @@
+/**
+ * How the admin API shows what the store keeps: a delivery without its secret, and one job in full (request
+ * and response with credentials redacted, previews of both bodies, a timeline, its deliveries).
+ */
+import type { Delivery, DeliveryAttempt, HeaderPairs, Job } from '../model.js';
+import { representation } from '../resource/representation.js';
+import type { JobUrls } from '../resource/urls.js';
+import type { JobStore } from '../store/port.js';
+import { searchableText } from '../store/search-text.js';
+
+/** How much of a body the detail shows. */
+export const PREVIEW_BYTES = 4096;
+export const REDACTED = '[redacted]';
+/** Headers whose values are credentials, never shown (with the configured owner header). */
+const SECRET_HEADERS = ['authorization', 'cookie', 'proxy-authorization', 'set-cookie'];
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** A delivery as the admin API shows it: never its secret. */
+export function deliveryView(d: Delivery): Record<string, unknown> {
+  const { secret, leaseToken: _t, ...rest } = d;
+  return {
+    ...rest,
+    signedWithCallbackSecret: secret !== null,
+    nextAttemptAt: d.nextAttemptAt === null ? null : iso(d.nextAttemptAt),
+    createdAt: iso(d.createdAt),
+    updatedAt: iso(d.updatedAt),
+  };
+}
+
+export function attemptView(a: DeliveryAttempt): Record<string, unknown> {
+  return { ...a, at: iso(a.at) };
+}
+
+/** `headers` with the values of credentials replaced by "[redacted]". */
+export function redact(headers: HeaderPairs, ownerHeader: string | undefined): HeaderPairs {
+  const secret = new Set(ownerHeader ? [...SECRET_HEADERS, ownerHeader.toLowerCase()] : SECRET_HEADERS);
+  return headers.map(([name, value]) => [name, secret.has(name.toLowerCase()) ? REDACTED : value]);
+}
+
+/** The first PREVIEW_BYTES of a body read from `pieces`, stopping as soon as it has them. */
+async function firstBytes(pieces: AsyncIterable<Uint8Array>): Promise<Buffer> {
+  const parts: Uint8Array[] = [];
+  let n = 0;
+  for await (const piece of pieces) {
+    parts.push(piece);
+    n += piece.byteLength;
+    if (n >= PREVIEW_BYTES) break;
+  }
+  return Buffer.concat(parts).subarray(0, PREVIEW_BYTES);
+}
+
+function preview(bytes: Uint8Array | null, size: number) {
+  return { bodySize: size, bodyPreview: searchableText(bytes, PREVIEW_BYTES), bodyTruncated: size > PREVIEW_BYTES };
+}
+
+interface TimelineEntry {
+  at: number;
+  kind: 'accepted' | 'started' | 'progress' | 'finished' | 'callback-attempt';
+  detail: string;
+  status?: number;
+  latencyMs?: number;
+}
+
+/**
+ * What happened to the job, from what the store keeps (nothing is recorded for it): accepted at createdAt; its
+ * latest attempt started once due (runAt; earlier attempts are counted, not timed); its last progress report;
+ * finished; every callback attempt.
+ */
+function timeline(job: Job, deliveries: Array<{ delivery: Delivery; attempts: DeliveryAttempt[] }>): TimelineEntry[] {
+  const out: TimelineEntry[] = [{ at: job.createdAt, kind: 'accepted', detail: `${job.request.method} ${job.request.url}` }];
+  if (job.attempts > 0) {
+    const earlier = job.attempts > 1 ? ` (${job.attempts - 1} before it)` : '';
+    out.push({ at: job.runAt, kind: 'started', detail: `attempt ${job.attempts} of ${job.options.maxAttempts}${earlier}` });
+  }
+  if (job.progress) {
+    const p = job.progress;
+    const parts = [p.percent !== undefined ? `${p.percent}%` : '', p.current !== undefined ? `${p.current}${p.total ? `/${p.total}` : ''}` : '', p.message ?? ''];
+    out.push({ at: job.finishedAt ?? job.updatedAt, kind: 'progress', detail: `last progress: ${parts.filter(Boolean).join(' ')}` });
+  }
+  if (job.finishedAt !== null) {
+    const why = [job.response ? `the upstream answered ${job.response.status}` : '', job.error ? `${job.error.code}: ${job.error.message}` : ''];
+    out.push({
+      at: job.finishedAt,
+      kind: 'finished',
+      detail: `${job.state}${why.some(Boolean) ? `: ${why.filter(Boolean).join('; ')}` : ''}`,
+      ...(job.response ? { status: job.response.status } : {}),
+    });
+  }
+  for (const { delivery, attempts } of deliveries) {
+    for (const a of attempts) {
+      out.push({
+        at: a.at,
+        kind: 'callback-attempt',
+        detail: `${delivery.method} ${delivery.url}: ${a.status ?? a.error ?? 'no answer'}`,
+        ...(a.status !== null ? { status: a.status } : {}),
+        latencyMs: a.latencyMs,
+      });
+    }
+  }
+  // Stable: at the same millisecond, the order above (accepted before started before finished…) holds.
+  return out.sort((x, y) => x.at - y.at);
+}
+
+/** One job in full, for GET /admin/jobs/:id. */
+export async function jobDetail(store: JobStore, job: Job, urls: JobUrls, ownerHeader: string | undefined): Promise<Record<string, unknown>> {
+  const size = job.request.bodySize ?? job.request.body?.byteLength ?? 0;
+  const requestBytes = job.request.body ?? (size > 0 ? await firstBytes(store.readRequestBody(job.id)) : null);
+  const r = job.response;
+  const responseBytes = r && r.size > 0 ? await firstBytes(store.readResult(job.id, { start: 0, end: Math.min(r.size, PREVIEW_BYTES) - 1 })) : null;
+  const list = await store.listDeliveries({ jobId: job.id, limit: 100 });
+  const deliveries = await Promise.all(list.map(async (delivery) => ({ delivery, attempts: await store.attemptsOf(delivery.id) })));
+  return {
+    job: representation(job, urls),
+    request: { method: job.request.method, url: job.request.url, headers: redact(job.request.headers, ownerHeader), ...preview(requestBytes, size) },
+    response: r ? { status: r.status, contentType: r.contentType, headers: redact(r.headers, ownerHeader), ...preview(responseBytes, r.size) } : null,
+    error: job.error,
+    progress: job.progress,
+    attempts: job.attempts,
+    timeline: timeline(job, deliveries).map((e) => ({ ...e, at: iso(e.at) })),
+    deliveries: deliveries.map(({ delivery, attempts }) => ({ ...deliveryView(delivery), attempts: attempts.map(attemptView) })),
+  };
+}

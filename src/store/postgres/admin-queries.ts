@@ -1,0 +1,128 @@
+/**
+ * The operator console's queries on PostgreSQL, built per call from whichever filters are given (numbered
+ * parameters): lists, counts, retries (one statement each, like every other operation of this store) and the
+ * overview.
+ */
+import type { DeliveryFilter, DeliveryListQuery, JobFilter, JobListQuery } from '../port.js';
+import { likeSubstring, searchWords } from '../search-text.js';
+
+export interface AdHoc {
+  text: string;
+  values: unknown[];
+}
+
+/** Collects the parameters of one statement: `p(v)` is its `$n`. */
+class Params {
+  readonly values: unknown[] = [];
+  p(value: unknown): string {
+    this.values.push(value);
+    return `$${this.values.length}`;
+  }
+}
+
+function jobWhere(f: JobFilter, ps: Params): string {
+  const terms: string[] = [];
+  if (f.state) terms.push(`state = ${ps.p(f.state)}`);
+  if (f.retryableOnly) terms.push(`state IN ('failed', 'canceled')`);
+  if (f.method) terms.push(`method = ${ps.p(f.method)}`);
+  if (f.pathPrefix) terms.push(`starts_with(url, ${ps.p(f.pathPrefix)})`);
+  if (f.since !== undefined) terms.push(`created_at >= ${ps.p(f.since)}`);
+  if (f.until !== undefined) terms.push(`created_at < ${ps.p(f.until)}`);
+  if (f.errorCode) terms.push(`error::jsonb ->> 'code' = ${ps.p(f.errorCode)}`);
+  if (f.search) {
+    const q = ps.p(f.search);
+    const any = [`id = ${q}`, `idempotency_key = ${q}`, `url ILIKE ${ps.p(likeSubstring(f.search))}`];
+    const words = searchWords(f.search);
+    if (words.length) {
+      any.push(`id IN (SELECT job_id FROM job_search
+        WHERE (coalesce(request, ''::tsvector) || coalesce(response, ''::tsvector)) @@ to_tsquery('simple', ${ps.p(words.map((w) => `${w}:*`).join(' & '))}))`);
+    }
+    terms.push(`(${any.join(' OR ')})`);
+  }
+  return terms.length ? terms.join(' AND ') : 'true';
+}
+
+function deliveryWhere(f: DeliveryFilter, ps: Params): string {
+  const terms: string[] = [];
+  if (f.state) terms.push(`state = ${ps.p(f.state)}`);
+  if (f.jobId) terms.push(`job_id = ${ps.p(f.jobId)}`);
+  if (f.host) terms.push(`host = ${ps.p(f.host)}`);
+  if (f.status) terms.push(`last_status BETWEEN ${ps.p(f.status.min)} AND ${ps.p(f.status.max)}`);
+  if (f.since !== undefined) terms.push(`updated_at >= ${ps.p(f.since)}`);
+  if (f.until !== undefined) terms.push(`updated_at < ${ps.p(f.until)}`);
+  return terms.length ? terms.join(' AND ') : 'true';
+}
+
+export function listJobs(q: JobListQuery): AdHoc {
+  const ps = new Params();
+  const where = jobWhere(q, ps);
+  const after = q.after === undefined ? '' : ` AND id < ${ps.p(q.after)}`;
+  return { text: `SELECT * FROM jobs WHERE ${where}${after} ORDER BY id DESC LIMIT ${ps.p(q.limit)}`, values: ps.values };
+}
+
+export function countJobs(f: JobFilter, upTo: number): AdHoc {
+  const ps = new Params();
+  const where = jobWhere(f, ps);
+  return { text: `SELECT count(*)::int AS n FROM (SELECT 1 FROM jobs WHERE ${where} LIMIT ${ps.p(upTo)}) x`, values: ps.values };
+}
+
+/** Run again the jobs `pick` selects (a subquery of ids) that are Failed or Canceled: see JobStore.retryJob. */
+function retry(pick: string, now: string, ps: Params): AdHoc {
+  return {
+    text: `WITH r AS (
+      UPDATE jobs SET state = 'queued', attempts = 0, lease_owner = NULL, lease_expires_at = NULL, run_at = ${now},
+        updated_at = ${now}, finished_at = NULL, expires_at = NULL, version = version + 1, progress = NULL,
+        response = NULL, result_token = NULL, error = NULL
+      WHERE id IN (${pick}) AND state IN ('failed', 'canceled') RETURNING jobs.*),
+    chunks AS (DELETE FROM result_chunks WHERE job_id IN (SELECT id FROM r)),
+    words AS (UPDATE job_search SET response = NULL WHERE job_id IN (SELECT id FROM r)),
+    callbacks AS (UPDATE deliveries SET state = 'waiting', round = 0, next_attempt_at = NULL, lease_owner = NULL,
+        lease_expires_at = NULL, updated_at = ${now}
+      WHERE job_id IN (SELECT id FROM r) AND state NOT IN ('waiting', 'gone'))
+    SELECT * FROM r ORDER BY id DESC`,
+    values: ps.values,
+  };
+}
+
+export function retryOne(id: string, now: number): AdHoc {
+  const ps = new Params();
+  const pick = ps.p(id);
+  return retry(pick, `${ps.p(now)}::bigint`, ps);
+}
+
+export function retryMany(f: JobFilter, limit: number, now: number): AdHoc {
+  const ps = new Params();
+  const pick = `SELECT id FROM jobs WHERE ${jobWhere({ ...f, retryableOnly: true }, ps)} ORDER BY id DESC LIMIT ${ps.p(limit)} FOR UPDATE SKIP LOCKED`;
+  return retry(pick, `${ps.p(now)}::bigint`, ps);
+}
+
+export function listDeliveries(q: DeliveryListQuery): AdHoc {
+  const ps = new Params();
+  const where = deliveryWhere(q, ps);
+  const after = q.after === undefined ? '' : ` AND (created_at, id) < (SELECT created_at, id FROM deliveries WHERE id = ${ps.p(q.after)})`;
+  return { text: `SELECT * FROM deliveries WHERE ${where}${after} ORDER BY created_at DESC, id DESC LIMIT ${ps.p(q.limit)}`, values: ps.values };
+}
+
+export function countDeliveries(f: DeliveryFilter, upTo: number): AdHoc {
+  const ps = new Params();
+  const where = deliveryWhere(f, ps);
+  return { text: `SELECT count(*)::int AS n FROM (SELECT 1 FROM deliveries WHERE ${where} LIMIT ${ps.p(upTo)}) x`, values: ps.values };
+}
+
+/** The overview's parts, each one statement (run side by side). */
+export const OVERVIEW = {
+  jobsByState: `SELECT state, count(*)::int AS n FROM jobs GROUP BY state`,
+  perMinute: `SELECT m::float8 AS minute, sum(a)::int AS accepted, sum(f)::int AS finished FROM (
+      SELECT (created_at / 60000) * 60000 AS m, 1 AS a, 0 AS f FROM jobs WHERE created_at >= $1
+      UNION ALL SELECT (finished_at / 60000) * 60000, 0, 1 FROM jobs WHERE finished_at >= $1) x
+    GROUP BY m ORDER BY m`,
+  oldestQueued: `SELECT min(created_at)::float8 AS t FROM jobs WHERE state = 'queued'`,
+  deliveriesByState: `SELECT state, count(*)::int AS n FROM deliveries GROUP BY state`,
+  failingHosts: `WITH f AS (
+      SELECT host FROM deliveries WHERE state = 'failed' AND updated_at >= $1
+      UNION ALL SELECT d.host FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id
+        WHERE a.at >= $1 AND (a.status IS NULL OR a.status NOT BETWEEN 200 AND 299))
+    SELECT host, count(*)::int AS failed,
+      (SELECT last_status FROM deliveries x WHERE x.host = f.host ORDER BY updated_at DESC LIMIT 1) AS "lastStatus"
+    FROM f GROUP BY host ORDER BY failed DESC, host LIMIT 5`,
+} as const;

@@ -50,6 +50,7 @@ export interface AdminConnection {
 /** The server refused: an HTTP error answer, with its problem document when it sent one. */
 export class AdminRefused extends Error {
   override readonly name = 'AdminRefused';
+  readonly code = 'admin-refused';
   constructor(
     readonly status: number,
     readonly problem: { title?: string; detail?: string; type?: string } | undefined,
@@ -62,6 +63,7 @@ export class AdminRefused extends Error {
 /** Nothing usable came back: no connection, no answer in time, or not the admin API. */
 export class AdminUnreachable extends Error {
   override readonly name = 'AdminUnreachable';
+  readonly code = 'admin-unreachable';
 }
 
 type ConnectionValues = { url?: string; 'admin-token'?: string; prefix?: string; timeout?: string };

@@ -3,12 +3,17 @@
 // complete handing the callback over with the job in hand, record the attempt: what a process with free
 // slots does). Also times claimDeliveries alone against a backlog of pending deliveries.
 // Usage: npm run build && node bench/store-lifecycle.mjs [jobs] [backlog]
+// ASYNCGATE_BENCH_DIST=DIR runs another build (e.g. `npx tsc -p tsconfig.build.json --outDir DIR`).
 // PRAGMAS="cache_size=-65536;…" applies pragmas after opening (for experiments only).
+// PROGRESS=N adds N progress reports to each job of the queued lifecycle, each its own group commit.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { randomBytes } from 'node:crypto';
-import { SqliteJobStore } from '../dist/store/sqlite/sqlite-store.js';
+
+const dist = process.env.ASYNCGATE_BENCH_DIST ? resolve(process.env.ASYNCGATE_BENCH_DIST) : new URL('../dist', import.meta.url).pathname;
+const { SqliteJobStore } = await import(pathToFileURL(join(dist, 'store/sqlite/sqlite-store.js')).href);
 
 const jobs = Number(process.argv[2] ?? 3000);
 const backlog = Number(process.argv[3] ?? 3000);
@@ -29,9 +34,10 @@ const newJob = (host) => ({
 });
 const us = (t0) => Number(process.hrtime.bigint() - t0) / 1000;
 const inflightOf = (m) => Object.fromEntries(m);
+const reports = Number(process.env.PROGRESS ?? 0);
 
 // 1. Lifecycle in batches of 50 (as 50 jobs in flight would), every step its own group commit.
-const phase = { insert: 0, claim: 0, complete: 0, claimDelivery: 0, record: 0 };
+const phase = { insert: 0, claim: 0, ...(reports ? { progress: 0 } : {}), complete: 0, claimDelivery: 0, record: 0 };
 const t0 = process.hrtime.bigint();
 for (let done = 0; done < jobs; done += 50) {
   let t = process.hrtime.bigint();
@@ -39,6 +45,10 @@ for (let done = 0; done < jobs; done += 50) {
   phase.insert += us(t); t = process.hrtime.bigint();
   const claimed = await store.claimJobs('w', 50, Date.now(), 30000);
   phase.claim += us(t); t = process.hrtime.bigint();
+  for (let r = 1; r <= reports; r++) {
+    await Promise.all(claimed.map((j) => store.updateProgress(j.id, { current: r, total: reports, message: `step ${r}` }, Date.now())));
+  }
+  if (reports) { phase.progress += us(t); t = process.hrtime.bigint(); }
   await Promise.all(claimed.map((j) => store.completeJob(j.id, j.leaseToken, { state: 'succeeded', response, body, error: null, finishedAt: Date.now() }, 3600000)));
   phase.complete += us(t); t = process.hrtime.bigint();
   const ds = [];

@@ -55,6 +55,36 @@ export interface JobProgress {
   percent?: number;
 }
 
+/** How an attempt ended, for the job: done (`succeeded`, `failed`), back in the queue for another attempt
+ * (`requeued`: a transient failure, a timeout, or a lease lost or handed back), or `canceled` while it ran. */
+export const ATTEMPT_OUTCOMES = ['succeeded', 'failed', 'requeued', 'canceled'] as const;
+export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
+
+/** One attempt as the store remembers it, for the console's timeline (the last ATTEMPTS_KEPT of them). */
+export interface AttemptRecord {
+  /** 1, 2, …, counted over the job's whole life: an operator's retry goes on counting. */
+  n: number;
+  startedAt: number;
+  /** The four below are absent while the attempt runs (or when it was cut short before the store kept them). */
+  endedAt?: number;
+  outcome?: AttemptOutcome;
+  /** The upstream's status, when it answered. */
+  status?: number;
+  /** Why it did not succeed: a job error code (`upstream-timeout`, `upstream-interrupted`…). */
+  code?: JobErrorCode;
+}
+
+/** A progress report as the store remembers it (the last PROGRESS_KEPT of them). */
+export interface ProgressRecord extends JobProgress {
+  at: number;
+}
+
+/** A job's attempts and recent progress reports, oldest first. */
+export interface JobHistory {
+  attempts: AttemptRecord[];
+  progress: ProgressRecord[];
+}
+
 export interface JobResponseMeta {
   status: number;
   headers: HeaderPairs;

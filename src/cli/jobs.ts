@@ -196,8 +196,10 @@ async function showJob(conn: AdminConnection, id: string, json: boolean): Promis
   out += res ? `\nResponse\n  ${str(res.status)}\n${[...headerLines(res.headers), ...bodyLines(res)].join('\n')}\n` : '\nResponse\n  (none yet)\n';
   const timeline = list(detail.timeline).map(obj);
   if (timeline.length) {
-    const rows = timeline.map((t) => [when(t.at), str(t.kind), str(t.status), t.latencyMs === undefined ? '' : `${str(t.latencyMs)} ms`, str(t.detail)]);
-    out += `\nTimeline\n${indent(table(['AT', 'WHAT', 'STATUS', 'LATENCY', 'DETAIL'], rows, 80))}`;
+    // An attempt's duration or a callback's latency: how long it took.
+    const took = (t: Record<string, unknown>) => (t.durationMs ?? t.latencyMs) === undefined ? '' : `${str(t.durationMs ?? t.latencyMs)} ms`;
+    const rows = timeline.map((t) => [when(t.at), str(t.kind), str(t.status), took(t), str(t.detail)]);
+    out += `\nTimeline\n${indent(table(['AT', 'WHAT', 'STATUS', 'TOOK', 'DETAIL'], rows, 80))}`;
   }
   const deliveries = list(detail.deliveries).map(obj);
   out += deliveries.length

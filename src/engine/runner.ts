@@ -105,7 +105,7 @@ async function settle(deps: RunnerDeps, job: Job, outcome: Outcome, signal: Abor
       if (outcome.retryAfterMs !== undefined && job.options.retryable && attemptsLeft) {
         await drain(outcome.body).catch(() => undefined);
         const why: JobError = { code: 'upstream-http-error', message: `the upstream answered ${outcome.status}` };
-        return requeue(deps, job, halt, why, outcome.retryAfterMs || undefined);
+        return requeue(deps, job, halt, why, outcome.retryAfterMs || undefined, outcome.status);
       }
       const { size, inline, lostLease } = await sinkResult(deps.store, job.id, job.leaseToken, outcome.body, deps.maxResultBytes);
       if (lostLease || signal.aborted) {
@@ -183,12 +183,14 @@ async function finish(
 
 const EMPTY = new Uint8Array(0);
 
-/** Put the job back for another attempt (retried while the store's fault passes); `why` is what went wrong. */
-async function requeue(deps: RunnerDeps, job: Job, halt: AbortSignal, why: JobError, delayMs?: number): Promise<void> {
+/** Put the job back for another attempt (retried while the store's fault passes); `why` is what went wrong
+ * (with the upstream's `status` when it answered), kept in the job's history. */
+async function requeue(deps: RunnerDeps, job: Job, halt: AbortSignal, why: JobError, delayMs?: number, status?: number): Promise<void> {
   const wait = delayMs ?? retryDelayMs(job.attempts);
+  const reason = status === undefined ? { code: why.code } : { code: why.code, status };
   const requeued = await untilStored(deps, job.id, 'the requeue', halt, () => {
     const now = deps.now();
-    return deps.store.requeueJob(job.id, job.leaseToken, now + wait, now);
+    return deps.store.requeueJob(job.id, job.leaseToken, now + wait, now, reason);
   });
   if (requeued) {
     deps.log.info({ job: job.id, attempt: job.attempts, retryInMs: wait, error: why }, 'attempt failed; retrying');

@@ -24,6 +24,8 @@ export interface AdminRoutesOptions {
 
 const NO_STORE = { 'cache-control': 'no-store' };
 const HOUR = 3600_000;
+/** How long one computation of the overview's counts serves every dashboard open at the time. */
+const OVERVIEW_FRESH_MS = 2_000;
 
 /**
  * The admin API: every job, whoever submitted it, found by filters and search, with its full detail; cancel,
@@ -138,10 +140,25 @@ export function adminRoutes({ store, engine, urls, ownerHeader, concurrency, onR
     sendJson(res, 200, deliveryView(delivery), NO_STORE);
   }
 
+  // Several open dashboards (each refreshing every few seconds) share one count of the store, at most 2 s old.
+  let lastCount: { at: number; firstMinute: number; overview: ReturnType<JobStore['overview']> } | undefined;
+  function storeOverview(now: number): { firstMinute: number; overview: ReturnType<JobStore['overview']> } {
+    if (lastCount && now - lastCount.at < OVERVIEW_FRESH_MS) return lastCount;
+    const firstMinute = Math.floor(now / 60_000) * 60_000 - 59 * 60_000;
+    const fresh = { at: now, firstMinute, overview: store.overview(firstMinute, now - 24 * HOUR) };
+    // A failed count is not kept: the next request tries again.
+    fresh.overview.catch(() => {
+      if (lastCount === fresh) lastCount = undefined;
+    });
+    lastCount = fresh;
+    return fresh;
+  }
+
   async function overview({ req, res }: RouteContext): Promise<void> {
     const now = Date.now();
-    const firstMinute = Math.floor(now / 60_000) * 60_000 - 59 * 60_000;
-    const o = await store.overview(firstMinute, now - 24 * HOUR);
+    const shared = storeOverview(now);
+    const firstMinute = shared.firstMinute;
+    const o = await shared.overview;
     const counted = new Map(o.perMinute.map((m) => [m.minute, m]));
     const perMinute = Array.from({ length: 60 }, (_, i) => {
       const minute = firstMinute + i * 60_000;

@@ -2,7 +2,7 @@
  * How the admin API shows what the store keeps: a delivery without its secret, and one job in full (request
  * and response with credentials redacted, previews of both bodies, a timeline, its deliveries).
  */
-import type { Delivery, DeliveryAttempt, HeaderPairs, Job } from '../model.js';
+import type { AttemptOutcome, Delivery, DeliveryAttempt, HeaderPairs, Job, JobHistory, JobProgress } from '../model.js';
 import { representation } from '../resource/representation.js';
 import type { JobUrls } from '../resource/urls.js';
 import type { JobStore } from '../store/port.js';
@@ -56,27 +56,54 @@ function preview(bytes: Uint8Array | null, size: number) {
 
 interface TimelineEntry {
   at: number;
-  kind: 'accepted' | 'started' | 'progress' | 'finished' | 'callback-attempt';
+  kind: 'accepted' | 'started' | 'attempt-ended' | 'progress' | 'finished' | 'callback-attempt';
   detail: string;
+  /** started, attempt-ended: which attempt (1, 2, … over the job's life, retries included). */
+  attempt?: number;
+  /** attempt-ended: what its end did to the job. */
+  outcome?: AttemptOutcome;
+  /** attempt-ended: why it did not succeed (a job error code). */
+  code?: string;
+  durationMs?: number;
   status?: number;
   latencyMs?: number;
 }
 
+const progressText = (p: JobProgress) =>
+  [p.percent !== undefined ? `${p.percent}%` : '', p.current !== undefined ? `${p.current}${p.total ? `/${p.total}` : ''}` : '', p.message ?? '']
+    .filter(Boolean)
+    .join(' ');
+
 /**
- * What happened to the job, from what the store keeps (nothing is recorded for it): accepted at createdAt; its
- * latest attempt started once due (runAt; earlier attempts are counted, not timed); its last progress report;
- * finished; every callback attempt.
+ * What happened to the job, from what the store keeps: accepted at createdAt; each attempt kept in its
+ * history (store/history.ts: the last 20) started and ended, with how, its status or error code and its
+ * duration; each progress report kept (the last 10); finished; every callback attempt. A job whose life
+ * began before the history was kept shows its latest attempt started at runAt and its last progress instead.
  */
-function timeline(job: Job, deliveries: Array<{ delivery: Delivery; attempts: DeliveryAttempt[] }>): TimelineEntry[] {
+function timeline(job: Job, history: JobHistory, deliveries: Array<{ delivery: Delivery; attempts: DeliveryAttempt[] }>): TimelineEntry[] {
   const out: TimelineEntry[] = [{ at: job.createdAt, kind: 'accepted', detail: `${job.request.method} ${job.request.url}` }];
-  if (job.attempts > 0) {
-    const earlier = job.attempts > 1 ? ` (${job.attempts - 1} before it)` : '';
-    out.push({ at: job.runAt, kind: 'started', detail: `attempt ${job.attempts} of ${job.options.maxAttempts}${earlier}` });
+  for (const a of history.attempts) {
+    out.push({ at: a.startedAt, kind: 'started', detail: `attempt ${a.n}`, attempt: a.n });
+    if (a.endedAt === undefined || a.outcome === undefined) continue;
+    const why = [a.status !== undefined ? `the upstream answered ${a.status}` : '', a.code ?? ''].filter(Boolean).join('; ');
+    out.push({
+      at: a.endedAt,
+      kind: 'attempt-ended',
+      detail: `attempt ${a.n} ${a.outcome}${why ? `: ${why}` : ''}`,
+      attempt: a.n,
+      outcome: a.outcome,
+      ...(a.status !== undefined ? { status: a.status } : {}),
+      ...(a.code !== undefined ? { code: a.code } : {}),
+      durationMs: a.endedAt - a.startedAt,
+    });
   }
-  if (job.progress) {
-    const p = job.progress;
-    const parts = [p.percent !== undefined ? `${p.percent}%` : '', p.current !== undefined ? `${p.current}${p.total ? `/${p.total}` : ''}` : '', p.message ?? ''];
-    out.push({ at: job.finishedAt ?? job.updatedAt, kind: 'progress', detail: `last progress: ${parts.filter(Boolean).join(' ')}` });
+  if (history.attempts.length === 0 && job.attempts > 0) {
+    const earlier = job.attempts > 1 ? ` (${job.attempts - 1} before it)` : '';
+    out.push({ at: job.runAt, kind: 'started', detail: `attempt ${job.attempts} of ${job.options.maxAttempts}${earlier}`, attempt: job.attempts });
+  }
+  for (const { at, ...p } of history.progress) out.push({ at, kind: 'progress', detail: progressText(p) });
+  if (history.progress.length === 0 && job.progress) {
+    out.push({ at: job.finishedAt ?? job.updatedAt, kind: 'progress', detail: `last progress: ${progressText(job.progress)}` });
   }
   if (job.finishedAt !== null) {
     const why = [job.response ? `the upstream answered ${job.response.status}` : '', job.error ? `${job.error.code}: ${job.error.message}` : ''];
@@ -109,7 +136,10 @@ export async function jobDetail(store: JobStore, job: Job, urls: JobUrls, ownerH
   const r = job.response;
   const responseBytes = r && r.size > 0 ? await firstBytes(store.readResult(job.id, { start: 0, end: Math.min(r.size, PREVIEW_BYTES) - 1 })) : null;
   const list = await store.listDeliveries({ jobId: job.id, limit: 100 });
-  const deliveries = await Promise.all(list.map(async (delivery) => ({ delivery, attempts: await store.attemptsOf(delivery.id) })));
+  const [history, deliveries] = await Promise.all([
+    store.historyOf(job.id),
+    Promise.all(list.map(async (delivery) => ({ delivery, attempts: await store.attemptsOf(delivery.id) }))),
+  ]);
   return {
     job: representation(job, urls),
     request: { method: job.request.method, url: job.request.url, headers: redact(job.request.headers, ownerHeader), ...preview(requestBytes, size) },
@@ -117,7 +147,7 @@ export async function jobDetail(store: JobStore, job: Job, urls: JobUrls, ownerH
     error: job.error,
     progress: job.progress,
     attempts: job.attempts,
-    timeline: timeline(job, deliveries).map((e) => ({ ...e, at: iso(e.at) })),
+    timeline: timeline(job, history, deliveries).map((e) => ({ ...e, at: iso(e.at) })),
     deliveries: deliveries.map(({ delivery, attempts }) => ({ ...deliveryView(delivery), attempts: attempts.map(attemptView) })),
   };
 }

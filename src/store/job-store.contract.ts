@@ -8,6 +8,7 @@ import { afterEach, describe, test } from 'node:test';
 import { collect, INTERRUPTED, newJob } from './contract-fixtures.js';
 import { adminContract } from './admin-store.contract.js';
 import { deliveryContract } from './delivery-store.contract.js';
+import { historyContract } from './history-store.contract.js';
 import type { JobError } from '../model.js';
 import type { JobStore } from './port.js';
 
@@ -339,6 +340,7 @@ export function jobStoreContract(name: string, factory: () => Promise<JobStore>)
 
     deliveryContract(open);
     adminContract(open);
+    historyContract(open);
 
     test('secrets are created once and kept', async () => {
       const store = await open();

@@ -5,6 +5,8 @@ import type {
   DeliveryState,
   Job,
   JobError,
+  JobErrorCode,
+  JobHistory,
   JobProgress,
   JobResponseMeta,
   JobState,
@@ -77,6 +79,13 @@ export interface RescueOutcome {
   failed: string[];
   /** Deliveries whose attempt's lease lapsed, made due again (same webhook-id: at-least-once). */
   deliveries?: number;
+}
+
+/** Why an attempt was put back in the queue, for the job's history: a job error code, and the upstream's
+ * status when it answered (a 503 with Retry-After). */
+export interface RequeueReason {
+  code: JobErrorCode;
+  status?: number;
 }
 
 /** What an attempt decided for its delivery. */
@@ -163,6 +172,10 @@ export interface JobStore {
    * With `lease`, a job that is created is created running: its first attempt leased to `lease.owner`. */
   insertJob(job: NewJob, lease?: JobLease): Promise<InsertOutcome>;
   getJob(id: string): Promise<Job | null>;
+  /** A job's attempts (each start and end, kept by the writes that claim, start, finish, requeue, rescue,
+   * release and cancel it) and its last progress reports, oldest first (see history.ts). Empty for a job
+   * that is gone, or whose life began before the store kept them. */
+  historyOf(id: string): Promise<JobHistory>;
   /** The owner kept with the tombstone (deleted or expired job) of this id: undefined when there is none,
    * null when the job had no owner. A tombstone from before owners were kept has the owner '', which matches
    * no caller (it answers 404 to everyone, as if it were not there). */
@@ -197,9 +210,10 @@ export interface JobStore {
   appendResultChunk(id: string, leaseToken: number, seq: number, data: Uint8Array): Promise<boolean>;
   /** Finish a job, fenced by its lease token. null when the lease is no longer current (result dropped). */
   completeJob(id: string, leaseToken: number, completion: Completion, retentionMs: number): Promise<CompletedJob | null>;
-  /** Put a running job back in the queue for another attempt at `runAt`, fenced by its lease token. */
-  requeueJob(id: string, leaseToken: number, runAt: number, now: number): Promise<boolean>;
-  /** Record progress of a running job. */
+  /** Put a running job back in the queue for another attempt at `runAt`, fenced by its lease token; `why` is
+   * kept in the job's history. */
+  requeueJob(id: string, leaseToken: number, runAt: number, now: number, why?: RequeueReason): Promise<boolean>;
+  /** Record progress of a running job (also kept in its history, the last PROGRESS_KEPT reports). */
   updateProgress(id: string, progress: JobProgress, now: number): Promise<Job | null>;
   /** Cancel a queued or running job. null if it was not found; the job unchanged if already terminal. */
   cancelJob(id: string, error: JobError, now: number, retentionMs: number): Promise<Job | null>;

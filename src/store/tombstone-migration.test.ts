@@ -50,7 +50,8 @@ test('postgres: a tombstone from before migration 4 has an owner no caller match
   // The table as it was before migration 4, with a tombstone in it.
   await adminQuery(`ALTER TABLE ${schema}.tombstones DROP COLUMN owner`);
   await adminQuery(`DROP TABLE ${schema}.job_search`);
-  await adminQuery(`DROP INDEX ${schema}.jobs_idempotency_key`);
+  await adminQuery(`DROP INDEX ${schema}.jobs_idempotency_key, ${schema}.jobs_created, ${schema}.jobs_finished`);
+  await adminQuery(`ALTER TABLE ${schema}.jobs DROP COLUMN attempt_started_at, DROP COLUMN attempt_log, DROP COLUMN progress_log`);
   await adminQuery(`DELETE FROM ${schema}.asyncgate_migrations WHERE version >= 4`);
   await adminQuery(`INSERT INTO ${schema}.tombstones (id, expires_at) VALUES ('legacy', $1)`, [until]);
   const reopened = await PostgresJobStore.open(parsePgUrl(schemaUrl(schema)));

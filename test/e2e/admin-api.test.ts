@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { eventually, GatewayProcess, tempDir } from '../helpers/gateway-process.js';
 import { dropSchemas, postgresAvailable, schemaUrl, uniqueSchema } from '../helpers/postgres.js';
 import { Receiver } from '../helpers/receiver.js';
-import { TinyServer } from '../helpers/tiny-server.js';
+import { TinyServer, type TinyRequest } from '../helpers/tiny-server.js';
 
 const TOKEN = 'admin-token-0123456789abcdef';
 const auth = { authorization: `Bearer ${TOKEN}` };
@@ -20,12 +20,35 @@ interface Rep {
   error?: { code: string };
 }
 
-/** Answers 500 to the first request of each /flaky/… path and 200 after; /slow/… after 30 s; the rest 200. */
+/** A progress report to the URL and with the token the gateway gave the upstream request. */
+async function report(req: TinyRequest, progress: Record<string, unknown>): Promise<void> {
+  const res = await fetch(String(req.headers['asyncgate-progress-url']), {
+    method: 'POST',
+    headers: { authorization: `Bearer ${String(req.headers['asyncgate-progress-token'])}`, 'content-type': 'application/json' },
+    body: JSON.stringify(progress),
+  });
+  assert.ok(res.status < 300, `progress report: ${res.status}`);
+}
+
+/** Answers 500 to the first request of each /flaky/… path and 200 after; /slow/… after 30 s; /transient/… reports
+ * progress, answers 503 with Retry-After the first time, then reports twice more and answers 200; the rest 200. */
 function upstream(): TinyServer {
   const seenPaths = new Map<string, number>();
   return new TinyServer((req, res) => {
     const n = (seenPaths.get(req.path) ?? 0) + 1;
     seenPaths.set(req.path, n);
+    if (req.path.startsWith('/transient')) {
+      const first = async () => {
+        await report(req, { percentComplete: 10, message: 'first try' });
+        res.writeHead(503, { 'retry-after': '0', 'content-type': 'text/plain' }).end('busy');
+      };
+      const second = async () => {
+        await report(req, { current: 1, total: 2, message: 'again' });
+        await report(req, { current: 2, total: 2 });
+        res.writeHead(200, { 'content-type': 'text/plain' }).end('done at last');
+      };
+      return void (n === 1 ? first() : second()).catch(() => res.destroy());
+    }
     if (req.path.startsWith('/slow')) {
       const timer = setTimeout(() => res.writeHead(200).end('late'), 30_000);
       res.on('close', () => clearTimeout(timer));
@@ -159,11 +182,27 @@ function adminApi(name: string, db: () => string, full: boolean, skip: () => str
       assert.deepEqual([d.request.method, d.request.url, d.request.bodyPreview, d.request.bodySize, d.request.bodyTruncated], ['POST', '/detail/x?y=1', '{"hello":"world"}', 17, false]);
       assert.equal(d.response?.status, 200);
       assert.equal(d.response?.bodyPreview, 'done /detail/x?y=1');
-      assert.deepEqual(d.timeline.map((e) => e.kind), ['accepted', 'started', 'finished', 'callback-attempt']);
-      assert.equal(d.timeline[3]!.status, 200);
+      assert.deepEqual(d.timeline.map((e) => e.kind), ['accepted', 'started', 'attempt-ended', 'finished', 'callback-attempt']);
+      assert.equal(d.timeline[4]!.status, 200);
       assert.equal(d.deliveries[0]!.state, 'delivered');
       assert.equal(d.attempts, 1);
       assert.equal((await api(`/admin/jobs/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAA`)).status, 404);
+    });
+
+    test('the timeline lists each upstream attempt (a 503 requeued, then a success) and every progress report', { skip: skip() }, async () => {
+      const id = await submit(`/transient/${Math.random().toString(36).slice(2, 8)}`);
+      await until(id, 'Succeeded');
+      const d = (await api<Detail>(`/admin/jobs/${id}`)).body;
+      const kinds = d.timeline.map((e) => e.kind);
+      assert.deepEqual(kinds, ['accepted', 'started', 'progress', 'attempt-ended', 'started', 'progress', 'progress', 'attempt-ended', 'finished']);
+      const [, start1, p1, end1, start2, p2, p3, end2] = d.timeline;
+      assert.deepEqual([start1!.attempt, end1!.attempt, start2!.attempt, end2!.attempt], [1, 1, 2, 2]);
+      assert.deepEqual([end1!.outcome, end1!.status, end1!.code], ['requeued', 503, 'upstream-http-error']);
+      assert.deepEqual([end2!.outcome, end2!.status, end2!.code], ['succeeded', 200, undefined]);
+      for (const end of [end1!, end2!]) assert.ok(typeof end.durationMs === 'number' && end.durationMs >= 0, JSON.stringify(end));
+      assert.deepEqual([p1!.detail, p2!.detail, p3!.detail], ['10% first try', '1/2 again', '2/2']);
+      assert.ok(Date.parse(start2!.at) >= Date.parse(end1!.at), 'the second attempt starts after the first ended');
+      assert.equal(d.attempts, 2);
     });
 
     test('cancel stops a running job (its owner sees it canceled); delete forgets it', { skip: skip() }, async () => {
@@ -227,7 +266,7 @@ interface Detail {
   request: { method: string; url: string; headers: Array<[string, string]>; bodySize: number; bodyPreview: string | null; bodyTruncated: boolean };
   response: { status: number; bodyPreview: string | null } | null;
   attempts: number;
-  timeline: Array<{ kind: string; status?: number }>;
+  timeline: Array<{ at: string; kind: string; detail: string; status?: number; attempt?: number; outcome?: string; code?: string; durationMs?: number }>;
   deliveries: Array<{ state: string; attempts: unknown[] }>;
 }
 interface Overview {

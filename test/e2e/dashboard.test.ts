@@ -234,6 +234,12 @@ test('retry runs a failed job again and it succeeds: the upstream sees a second 
   await eventually(async () => (await monitor(id)).status === 'Succeeded');
   assert.equal(upstream.seen.filter((s) => s.path === '/fail-once/retry-me').length, 2);
   await eventually(async () => /Succeeded/.test(await page.locator('#job').innerText()) || undefined); // live on the page too
+  // The timeline shows both upstream attempts: the first failed with the upstream's 500, the retry succeeded.
+  const ended = page.locator('ol.timeline li[data-kind="attempt-ended"]');
+  await eventually(async () => (await ended.count()) === 2 || undefined);
+  assert.match(await ended.nth(0).innerText(), /attempt 1 failed: the upstream answered 500.*status 500, \d+(\.\d)? m?s/s);
+  assert.match(await ended.nth(1).innerText(), /attempt 2 succeeded.*status 200/s);
+  await shot(page, 'job-retried');
   await page.close();
 });
 

@@ -168,7 +168,8 @@ const PAGES = String.raw`  // ---- overview ----
       var extra = [];
       if (t.status !== undefined && t.status !== null) extra.push('status ' + t.status);
       if (t.latencyMs !== undefined && t.latencyMs !== null) extra.push(t.latencyMs + ' ms');
-      return el('li', { 'data-kind': t.kind }, time(t.at), el('strong', { text: t.kind }), ' ', t.detail || '', extra.length ? el('span', { class: 'muted', text: ' (' + extra.join(', ') + ')' }) : null);
+      if (t.durationMs !== undefined && t.durationMs !== null) extra.push(t.durationMs < 1000 ? t.durationMs + ' ms' : (t.durationMs / 1000).toFixed(1) + ' s');
+      return el('li', { 'data-kind': t.kind, 'data-outcome': t.outcome }, time(t.at), el('strong', { text: t.kind }), ' ', t.detail || '', extra.length ? el('span', { class: 'muted', text: ' (' + extra.join(', ') + ')' }) : null);
     }));
   }
   async function jobPage() {

@@ -78,6 +78,9 @@ ol.timeline li { position: relative; padding: .15rem 0 .6rem 1rem; }
 ol.timeline li::before { content: ""; position: absolute; left: -6px; top: .45rem; width: 10px; height: 10px;
   border-radius: 50%; background: var(--accent); }
 ol.timeline time { color: var(--muted); font-size: .85rem; margin-right: .5rem; }
+ol.timeline li[data-outcome="requeued"]::before { background: var(--warn); }
+ol.timeline li[data-outcome="failed"]::before, ol.timeline li[data-outcome="canceled"]::before { background: var(--bad); }
+ol.timeline li[data-kind="progress"]::before { background: var(--line); }
 svg.chart { width: 100%; height: auto; display: block; }
 svg.chart .accepted { fill: var(--accent); }
 svg.chart .finished { fill: var(--ok); }

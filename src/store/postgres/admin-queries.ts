@@ -5,6 +5,7 @@
  */
 import type { DeliveryFilter, DeliveryListQuery, JobFilter, JobListQuery } from '../port.js';
 import { likeSubstring, searchWords } from '../search-text.js';
+import { LOG_FINISHED_ATTEMPT } from './history-sql.js';
 
 export interface AdHoc {
   text: string;
@@ -72,7 +73,7 @@ function retry(pick: string, now: string, ps: Params): AdHoc {
     text: `WITH r AS (
       UPDATE jobs SET state = 'queued', attempts = 0, lease_owner = NULL, lease_expires_at = NULL, run_at = ${now},
         updated_at = ${now}, finished_at = NULL, expires_at = NULL, version = version + 1, progress = NULL,
-        response = NULL, result_token = NULL, error = NULL
+        response = NULL, result_token = NULL, error = NULL, ${LOG_FINISHED_ATTEMPT}
       WHERE id IN (${pick}) AND state IN ('failed', 'canceled') RETURNING jobs.*),
     chunks AS (DELETE FROM result_chunks WHERE job_id IN (SELECT id FROM r)),
     words AS (UPDATE job_search SET response = NULL WHERE job_id IN (SELECT id FROM r)),
@@ -109,14 +110,16 @@ export function countDeliveries(f: DeliveryFilter, upTo: number): AdHoc {
   return { text: `SELECT count(*)::int AS n FROM (SELECT 1 FROM deliveries WHERE ${where} LIMIT ${ps.p(upTo)}) x`, values: ps.values };
 }
 
-/** The overview's parts, each one statement (run side by side). */
+/** The overview's parts, each one statement (run side by side). perMinute reads jobs_created and jobs_finished
+ * (migration 6); the counts by state read jobs_state. */
 export const OVERVIEW = {
   jobsByState: `SELECT state, count(*)::int AS n FROM jobs GROUP BY state`,
   perMinute: `SELECT m::float8 AS minute, sum(a)::int AS accepted, sum(f)::int AS finished FROM (
       SELECT (created_at / 60000) * 60000 AS m, 1 AS a, 0 AS f FROM jobs WHERE created_at >= $1
       UNION ALL SELECT (finished_at / 60000) * 60000, 0, 1 FROM jobs WHERE finished_at >= $1) x
     GROUP BY m ORDER BY m`,
-  oldestQueued: `SELECT min(created_at)::float8 AS t FROM jobs WHERE state = 'queued'`,
+  // created_at + 0: found among the queued jobs (jobs_ready), not by walking jobs_created from the oldest job.
+  oldestQueued: `SELECT min(created_at + 0)::float8 AS t FROM jobs WHERE state = 'queued'`,
   deliveriesByState: `SELECT state, count(*)::int AS n FROM deliveries GROUP BY state`,
   failingHosts: `WITH f AS (
       SELECT host FROM deliveries WHERE state = 'failed' AND updated_at >= $1

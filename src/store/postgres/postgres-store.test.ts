@@ -38,7 +38,8 @@ describe('postgres store', { skip: !available && 'PostgreSQL not reachable' }, (
     await adminQuery(`UPDATE ${store.schema}.jobs SET error = '{"code":"UpstreamTimeout","message":"m"}' WHERE id = '${job.id}'`);
     await adminQuery(`ALTER TABLE ${store.schema}.tombstones DROP COLUMN owner`);
     await adminQuery(`DROP TABLE ${store.schema}.job_search`);
-    await adminQuery(`DROP INDEX ${store.schema}.jobs_idempotency_key`);
+    await adminQuery(`DROP INDEX ${store.schema}.jobs_idempotency_key, ${store.schema}.jobs_created, ${store.schema}.jobs_finished`);
+    await adminQuery(`ALTER TABLE ${store.schema}.jobs DROP COLUMN attempt_started_at, DROP COLUMN attempt_log, DROP COLUMN progress_log`);
     await adminQuery(`DELETE FROM ${store.schema}.asyncgate_migrations WHERE version >= 3`);
     const reopened = await PostgresJobStore.open(parsePgUrl(schemaUrl(store.schema)));
     assert.deepEqual(reopened.migration, { from: 2, to: PG_MIGRATIONS.length });
@@ -52,8 +53,9 @@ describe('postgres store', { skip: !available && 'PostgreSQL not reachable' }, (
     await store.close();
     // The schema as it was before migration 5.
     await adminQuery(`DROP TABLE ${store.schema}.job_search`);
-    await adminQuery(`DROP INDEX ${store.schema}.jobs_idempotency_key`);
-    await adminQuery(`DELETE FROM ${store.schema}.asyncgate_migrations WHERE version = 5`);
+    await adminQuery(`DROP INDEX ${store.schema}.jobs_idempotency_key, ${store.schema}.jobs_created, ${store.schema}.jobs_finished`);
+    await adminQuery(`ALTER TABLE ${store.schema}.jobs DROP COLUMN attempt_started_at, DROP COLUMN attempt_log, DROP COLUMN progress_log`);
+    await adminQuery(`DELETE FROM ${store.schema}.asyncgate_migrations WHERE version >= 5`);
     const reopened = await PostgresJobStore.open(parsePgUrl(schemaUrl(store.schema)));
     assert.deepEqual(reopened.migration, { from: 4, to: PG_MIGRATIONS.length });
     const found = async (search: string) => (await reopened.listJobs({ limit: 10, search })).map((j) => j.id);

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { CallbackSpec, Delivery, DeliveryAttempt, Job, JobError, JobProgress, NewJob } from '../../model.js';
+import type { CallbackSpec, Delivery, DeliveryAttempt, Job, JobError, JobHistory, JobProgress, NewJob } from '../../model.js';
 import type {
   CompletedJob,
   Completion,
@@ -12,6 +12,7 @@ import type {
   JobListQuery,
   JobStore,
   RescueOutcome,
+  RequeueReason,
   RetryOutcome,
   StoreChange,
   MigrationOutcome,
@@ -19,6 +20,7 @@ import type {
 } from '../port.js';
 import { callbackColumns, rowToAttempt, rowToDelivery, rowToJob, type AttemptRow, type DeliveryRow, type JobRow } from '../rows.js';
 import { ORPHAN_AFTER_MS, pages, PAGE, sliceOfPieces, type ByteSpan, type Piece, type PieceSize } from '../chunked-read.js';
+import { historyFromRow, type HistoryRow } from '../history.js';
 import * as admin from './admin-queries.js';
 import { GroupedWrites } from './grouped-writes.js';
 import { StorageFullError } from '../errors.js';
@@ -151,6 +153,10 @@ export class PostgresJobStore implements JobStore {
     return row ? rowToJob(row) : null;
   }
 
+  async historyOf(id: string): Promise<JobHistory> {
+    return historyFromRow((await this.run<HistoryRow & pg.QueryResultRow>('history', [id]))[0]);
+  }
+
   async tombstoneOwner(id: string, now: number): Promise<string | null | undefined> {
     return (await this.run<{ owner: string | null }>('tombstone', [id, now]))[0]?.owner;
   }
@@ -247,8 +253,8 @@ export class PostgresJobStore implements JobStore {
     return this.writes.complete({ id, leaseToken, c, retentionMs });
   }
 
-  async requeueJob(id: string, leaseToken: number, runAt: number, now: number): Promise<boolean> {
-    return (await this.run('requeueJob', [id, leaseToken, runAt, now])).length > 0;
+  async requeueJob(id: string, leaseToken: number, runAt: number, now: number, why?: RequeueReason): Promise<boolean> {
+    return (await this.run('requeueJob', [id, leaseToken, runAt, now, why?.status ?? null, why?.code ?? null])).length > 0;
   }
 
   async updateProgress(id: string, progress: JobProgress, now: number): Promise<Job | null> {

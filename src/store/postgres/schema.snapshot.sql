@@ -1,4 +1,4 @@
--- PostgreSQL schema at migration 5 (generated: npm run schema:snapshot)
+-- PostgreSQL schema at migration 7 (generated: npm run schema:snapshot)
 
 -- columns
 asyncgate_migrations.version integer NOT NULL
@@ -60,6 +60,9 @@ jobs.response text
 jobs.result_token integer
 jobs.error text
 jobs.req_body_size bigint NOT NULL DEFAULT 0
+jobs.attempt_started_at bigint
+jobs.attempt_log jsonb
+jobs.progress_log jsonb
 meta.key text NOT NULL
 meta.value text NOT NULL
 request_chunks.job_id text NOT NULL
@@ -99,7 +102,9 @@ CREATE INDEX deliveries_state ON deliveries USING btree (state, updated_at)
 CREATE UNIQUE INDEX delivery_attempts_pkey ON delivery_attempts USING btree (delivery_id, n)
 CREATE UNIQUE INDEX job_search_pkey ON job_search USING btree (job_id)
 CREATE INDEX job_search_words ON job_search USING gin (((COALESCE(request, ''::tsvector) || COALESCE(response, ''::tsvector))))
+CREATE INDEX jobs_created ON jobs USING btree (created_at)
 CREATE INDEX jobs_expiry ON jobs USING btree (expires_at) WHERE (expires_at IS NOT NULL)
+CREATE INDEX jobs_finished ON jobs USING btree (finished_at) WHERE (finished_at IS NOT NULL)
 CREATE UNIQUE INDEX jobs_idempotency ON jobs USING btree (COALESCE(owner, ''::text), idempotency_key) WHERE (idempotency_key IS NOT NULL)
 CREATE INDEX jobs_idempotency_key ON jobs USING btree (idempotency_key) WHERE (idempotency_key IS NOT NULL)
 CREATE INDEX jobs_lease_owner ON jobs USING btree (lease_owner) WHERE (state = 'running'::text)

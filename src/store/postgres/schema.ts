@@ -175,4 +175,16 @@ export const PG_MIGRATIONS: readonly string[] = [
     USING gin ((coalesce(request, ''::tsvector) || coalesce(response, ''::tsvector)));
   CREATE INDEX jobs_idempotency_key ON jobs (idempotency_key) WHERE idempotency_key IS NOT NULL;
   `,
+  /* 6: the console's overview without reading every job: accepted and finished per minute are range scans of
+     the last hour (both entries are appended at the right edge: times only grow). */ `
+  CREATE INDEX jobs_created ON jobs (created_at);
+  CREATE INDEX jobs_finished ON jobs (finished_at) WHERE finished_at IS NOT NULL;
+  `,
+  /* 7: the console's timeline (see history.ts): when the current attempt started (its end is the job's), the
+     attempts before it that ended without ending the job (requeued) and the last progress reports, as jsonb
+     arrays. Jobs from before have none. */ `
+  ALTER TABLE jobs ADD COLUMN attempt_started_at bigint;
+  ALTER TABLE jobs ADD COLUMN attempt_log jsonb;
+  ALTER TABLE jobs ADD COLUMN progress_log jsonb;
+  `,
 ];

@@ -3,6 +3,8 @@
  * statements). Each store operation is one statement, so it is its own transaction and costs one round trip;
  * deliveries due on a terminal transition and wake-ups are done by the triggers in schema.ts.
  */
+import { logAttempt, logProgress } from './history-sql.js';
+
 export const SQL = {
   // The inserts made in one event-loop turn, as one statement (see batcher.ts; a lone insert is a batch of one).
   // Bodies travel as base64.
@@ -14,10 +16,10 @@ export const SQL = {
     j AS (
       INSERT INTO jobs (id, state, dialect, owner, idempotency_key, request_hash, method, url, req_headers, req_body,
         options, retryable, max_attempts, retention_ms, run_at, created_at, updated_at, req_body_size,
-        attempts, lease_owner, lease_token, lease_expires_at)
+        attempts, lease_owner, lease_token, lease_expires_at, attempt_started_at)
       SELECT id, state, dialect, owner, idempotency_key, request_hash, method, url, req_headers,
         decode(req_body, 'base64'), options, retryable, max_attempts, retention_ms, created_at, created_at, created_at,
-        req_body_size, attempts, lease_owner, lease_token, lease_expires_at
+        req_body_size, attempts, lease_owner, lease_token, lease_expires_at, CASE WHEN state = 'running' THEN created_at END
       FROM input ON CONFLICT DO NOTHING RETURNING id, created_at),
     d AS (
       INSERT INTO deliveries (id, job_id, url, host, method, mode, secret, state, created_at, updated_at)
@@ -31,10 +33,13 @@ export const SQL = {
     SELECT id FROM j`,
   byIdempotencyKey: `SELECT * FROM jobs WHERE coalesce(owner, '') = $1 AND idempotency_key = $2`,
   getJob: `SELECT * FROM jobs WHERE id = $1`,
+  history: `SELECT attempt_log, progress_log, attempt_started_at, lease_token, state, finished_at, response, error
+    FROM jobs WHERE id = $1`,
   tombstone: `SELECT owner FROM tombstones WHERE id = $1 AND expires_at > $2`,
   countQueued: `SELECT count(*)::int AS n FROM jobs WHERE state = 'queued'`,
   claimJobs: `UPDATE jobs SET state = 'running', lease_owner = $1, lease_token = lease_token + 1,
-      lease_expires_at = $4, attempts = attempts + 1, updated_at = $3, version = version + 1
+      lease_expires_at = $4, attempts = attempts + 1, updated_at = $3, version = version + 1,
+      attempt_started_at = $3
     WHERE id IN (SELECT id FROM jobs WHERE state = 'queued' AND run_at <= $3 ORDER BY run_at LIMIT $2
       FOR UPDATE SKIP LOCKED)
     RETURNING *`,
@@ -49,7 +54,7 @@ export const SQL = {
       ORDER BY lease_expires_at LIMIT $4 FOR UPDATE SKIP LOCKED),
     requeued AS (
       UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL, run_at = $1, updated_at = $1,
-        version = version + 1
+        version = version + 1, ${logAttempt('$1::bigint', `'requeued'`, 'NULL::int', `($5::text)::jsonb ->> 'code'`)}
       FROM held WHERE jobs.id = held.id AND held.again RETURNING jobs.id),
     failed AS (
       UPDATE jobs SET state = 'failed', lease_owner = NULL, lease_expires_at = NULL, error = $5, finished_at = $1,
@@ -99,11 +104,11 @@ export const SQL = {
     FROM picked WHERE deliveries.id = picked.id RETURNING deliveries.*`,
   requeueJob: `WITH r AS (
       UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL, run_at = $3, updated_at = $4,
-        version = version + 1
+        version = version + 1, ${logAttempt('$4::bigint', `'requeued'`, '$5::int', '$6::text')}
       WHERE id = $1 AND lease_token = $2 AND state = 'running' RETURNING id),
     gone AS (DELETE FROM result_chunks WHERE job_id = (SELECT id FROM r) AND lease_token = $2)
     SELECT id FROM r`,
-  progress: `UPDATE jobs SET progress = $1, updated_at = $2, version = version + 1
+  progress: `UPDATE jobs SET progress = $1, updated_at = $2, version = version + 1, ${logProgress('$1::text', '$2::bigint')}
       WHERE id = $3 AND state IN ('queued', 'running') RETURNING *`,
   cancel: `UPDATE jobs SET state = 'canceled', error = $3, lease_owner = NULL, lease_expires_at = NULL,
       finished_at = $2, updated_at = $2, expires_at = $2 + $4::bigint, version = version + 1

@@ -125,13 +125,34 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
      404. Tombstones from before, and any an older process still writes, get '': an owner no caller matches. */ `
   ALTER TABLE tombstones ADD COLUMN owner TEXT DEFAULT '';
   `,
-  /* 7: the operator console's search. job_text holds the words of each job's request body (rowid = the job's
-     rowid * 2) and response body (* 2 + 1), as search-text.ts cuts them: contentless (the text is not stored
-     twice), so an insert costs the index entries only. An exact Idempotency-Key is found by its own index.
-     The list filters (state, method, path, time, error) need no index: newest first walks the primary key, and
-     even a filter that matches nothing reads 100,000 jobs in under 100 ms. */ `
-  CREATE VIRTUAL TABLE job_text USING fts5(text, tokenize = "unicode61 remove_diacritics 0 categories 'L* N* Co M*'",
-    content = '', contentless_delete = 1, detail = none);
+  /* 7: the operator console's search. job_text holds the words of each job's request body and response body
+     (one row each), as search-text.ts cuts them: contentless (the text is not stored twice), so an insert
+     costs the index entries and the job's id. The id (UNINDEXED, kept by contentless_unindexed) is what a
+     search joins on, and the job keeps the rowids of its two rows (req_text_rowid, res_text_rowid) to delete
+     them: nothing depends on the jobs table's implicit rowid, which a VACUUM may renumber. An exact
+     Idempotency-Key is found by its own index. The list filters (state, method, path, time, error) need no
+     index: newest first walks the primary key, and even a filter that matches nothing reads 100,000 jobs in
+     under 100 ms. */ `
+  CREATE VIRTUAL TABLE job_text USING fts5(text, job_id UNINDEXED,
+    tokenize = "unicode61 remove_diacritics 0 categories 'L* N* Co M*'",
+    content = '', contentless_delete = 1, contentless_unindexed = 1, detail = none);
+  ALTER TABLE jobs ADD COLUMN req_text_rowid INTEGER;
+  ALTER TABLE jobs ADD COLUMN res_text_rowid INTEGER;
   CREATE INDEX jobs_idempotency_key ON jobs (idempotency_key) WHERE idempotency_key IS NOT NULL;
+  `,
+  /* 8: the console's overview without reading every job: accepted and finished per minute are range scans of
+     the last hour, and the count of finished jobs by state reads this small index instead of the table
+     (queued and running are counted in their partial indexes, jobs_ready and jobs_leases). Both entries are
+     appended at the right edge (times only grow), so an accept or a completion adds one cheap index write. */ `
+  CREATE INDEX jobs_created ON jobs (created_at);
+  CREATE INDEX jobs_finished ON jobs (state, finished_at) WHERE finished_at IS NOT NULL;
+  `,
+  /* 9: the console's timeline (see history.ts): when the current attempt started (its end is the job's), the
+     attempts before it that ended without ending the job (requeued) and the last progress reports, as JSON
+     arrays in SQLite's binary form (JSONB). Jobs from before have none: their timeline shows what the job
+     row alone tells. */ `
+  ALTER TABLE jobs ADD COLUMN attempt_started_at INTEGER;
+  ALTER TABLE jobs ADD COLUMN attempt_log BLOB;
+  ALTER TABLE jobs ADD COLUMN progress_log BLOB;
   `,
 ];

@@ -4,29 +4,31 @@
  */
 import type Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
+import { HISTORY_COLUMNS, LOG_PROGRESS, logAttempt } from './history-sql.js';
 
 const SQL = {
   // state 'queued', or 'running' with its first attempt's lease (JobLease: run at once by the accepting process).
   insert: `INSERT INTO jobs (id, state, dialect, owner, idempotency_key, request_hash, method, url, req_headers,
       req_body, req_body_size, options, retryable, max_attempts, run_at, created_at, updated_at,
-      attempts, lease_owner, lease_token, lease_expires_at)
+      attempts, lease_owner, lease_token, lease_expires_at, req_text_rowid, attempt_started_at)
     VALUES (@id, @state, @dialect, @owner, @idempotency_key, @request_hash, @method, @url, @req_headers,
       @req_body, @req_body_size, @options, @retryable, @max_attempts, @now, @now, @now,
-      @attempts, @lease_owner, @lease_token, @lease_expires_at)`,
+      @attempts, @lease_owner, @lease_token, @lease_expires_at, @req_text_rowid, CASE WHEN @state = 'running' THEN @now END)`,
   byIdempotencyKey: `SELECT * FROM jobs WHERE coalesce(owner, '') = ? AND idempotency_key = ?`,
   get: `SELECT * FROM jobs WHERE id = ?`,
   tombstone: `SELECT owner FROM tombstones WHERE id = ? AND expires_at > ?`,
   countQueued: `SELECT count(*) AS n FROM jobs WHERE state = 'queued'`,
   due: `SELECT rowid FROM jobs WHERE state = 'queued' AND run_at <= ? ORDER BY run_at LIMIT ?`,
   claim: `UPDATE jobs SET state = 'running', lease_owner = @owner, lease_token = lease_token + 1,
-      lease_expires_at = @lease, attempts = attempts + 1, updated_at = @now, version = version + 1
+      lease_expires_at = @lease, attempts = attempts + 1, updated_at = @now, version = version + 1,
+      attempt_started_at = @now
     WHERE rowid = @rowid RETURNING *`,
   // One job at a time (by primary key): only the attempts still running in the owner's process are renewed.
   renew: `UPDATE jobs SET lease_expires_at = ? WHERE id = ? AND state = 'running' AND lease_owner = ?`,
   expiredLeases: `SELECT id FROM jobs WHERE state = 'running' AND lease_expires_at < ? LIMIT ?`,
   ownedLeases: `SELECT id FROM jobs WHERE state = 'running' AND lease_owner = ?`,
   requeueRescued: `UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL,
-      run_at = @now, updated_at = @now, version = version + 1
+      run_at = @now, updated_at = @now, version = version + 1, ${logAttempt('@now', `'requeued'`, 'NULL', `@error ->> '$.code'`)}
     WHERE id = @id AND state = 'running' AND retryable = 1 AND attempts < max_attempts`,
   failRescued: `UPDATE jobs SET state = 'failed', lease_owner = NULL, lease_expires_at = NULL, error = @error,
       finished_at = @now, updated_at = @now, version = version + 1,
@@ -49,19 +51,19 @@ const SQL = {
     WHERE id = @id AND lease_token = @token AND state = 'running'
     RETURNING state, attempts, lease_owner, lease_token, lease_expires_at, run_at, updated_at, finished_at, expires_at,
       version, progress, response, error`,
-  requeue: `UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL, run_at = ?,
-      updated_at = ?, version = version + 1
-    WHERE id = ? AND lease_token = ? AND state = 'running'`,
-  progress: `UPDATE jobs SET progress = ?, updated_at = ?, version = version + 1
-    WHERE id = ? AND state IN ('queued', 'running') RETURNING *`,
+  requeue: `UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL, run_at = @runAt,
+      updated_at = @now, version = version + 1, ${logAttempt('@now', `'requeued'`, '@status', '@code')}
+    WHERE id = @id AND lease_token = @token AND state = 'running'`,
+  progress: `UPDATE jobs SET progress = @progress, updated_at = @now, version = version + 1, ${LOG_PROGRESS}
+    WHERE id = @id AND state IN ('queued', 'running') RETURNING *`,
   cancel: `UPDATE jobs SET state = 'canceled', error = @error, lease_owner = NULL, lease_expires_at = NULL,
       finished_at = @now, updated_at = @now, expires_at = @expires, version = version + 1
     WHERE id = @id AND state IN ('queued', 'running') RETURNING *`,
-  deleteJob: `DELETE FROM jobs WHERE id = ? RETURNING owner, rowid AS job_rowid`,
-  // The console's search index (migration 7): request text at rowid * 2, response text at rowid * 2 + 1.
-  insertText: `INSERT INTO job_text (rowid, text) VALUES (?, ?)`,
-  insertResponseText: `INSERT INTO job_text (rowid, text) SELECT rowid * 2 + 1, ? FROM jobs WHERE id = ?`,
-  deleteText: `DELETE FROM job_text WHERE rowid IN (@r * 2, @r * 2 + 1)`,
+  deleteJob: `DELETE FROM jobs WHERE id = ? RETURNING owner, req_text_rowid AS req, res_text_rowid AS res`,
+  // The console's search index (migration 7): a row per text, its rowid chosen by FTS5 and kept by the job.
+  insertText: `INSERT INTO job_text (text, job_id) VALUES (?, ?)`,
+  setResponseText: `UPDATE jobs SET res_text_rowid = ? WHERE id = ?`,
+  deleteText: `DELETE FROM job_text WHERE rowid IN (@req, @res)`,
   getMeta: `SELECT value FROM meta WHERE key = ?`,
   setMeta: `INSERT INTO meta (key, value) VALUES (?, ?)`,
   replaceMeta: `INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)`,
@@ -100,6 +102,7 @@ const SQL = {
     WHERE id = @id AND lease_token = @token AND state = 'delivering' RETURNING attempts`,
   insertAttempt: `INSERT INTO delivery_attempts (delivery_id, n, at, status, latency_ms, error, snippet)
     VALUES (@deliveryId, @n, @at, @status, @latency, @error, @snippet)`,
+  history: `SELECT ${HISTORY_COLUMNS} FROM jobs WHERE id = ?`,
   getDelivery: `SELECT * FROM deliveries WHERE id = ?`,
   attempts: `SELECT * FROM delivery_attempts WHERE delivery_id = ? ORDER BY n`,
   redeliver: `UPDATE deliveries SET state = 'pending', round = 0, next_attempt_at = @now, updated_at = @now

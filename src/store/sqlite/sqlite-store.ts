@@ -1,17 +1,9 @@
 import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import type { CallbackSpec, Delivery, DeliveryAttempt, Job, JobError, JobProgress, NewJob } from '../../model.js';
-import type {
-  CompletedJob,
-  Completion,
-  JobLease,
-  DeliveryNext,
-  InsertOutcome,
-  JobStore,
-  RescueOutcome,
-  MigrationOutcome,
-} from '../port.js';
+import type { CallbackSpec, Delivery, DeliveryAttempt, Job, JobError, JobHistory, JobProgress, NewJob } from '../../model.js';
+import type { CompletedJob, Completion, JobLease, DeliveryNext, InsertOutcome, JobStore, RescueOutcome, MigrationOutcome, RequeueReason } from '../port.js';
+import { historyFromRow, type HistoryRow } from '../history.js';
 import {
   callbackColumns,
   leaseColumns,
@@ -26,6 +18,7 @@ import {
   type JobStateRow,
 } from '../rows.js';
 import { searchableText } from '../search-text.js';
+import { ConsoleReader } from './console-reader.js';
 import { SqliteConsoleStore } from './console-store.js';
 import { DeliveryClaimer } from './delivery-claim.js';
 import { StorageFullError, StoreUrlError } from '../errors.js';
@@ -41,7 +34,6 @@ export interface SqliteStoreOptions {
   path: string;
 }
 
-
 /**
  * The embedded backend: one SQLite file in WAL mode. Writes go through a group-commit queue that
  * acknowledges a write only once its commit is on disk (the WAL is fdatasynced off the event loop, see
@@ -56,6 +48,7 @@ export class SqliteJobStore extends SqliteConsoleStore implements JobStore {
   readonly label: string;
   private readonly claimer: DeliveryClaimer;
   private readonly walSync: WalSync | undefined;
+  protected readonly reader: ConsoleReader | undefined;
 
   constructor(options: SqliteStoreOptions) {
     super();
@@ -77,6 +70,7 @@ export class SqliteJobStore extends SqliteConsoleStore implements JobStore {
     this.db.pragma('busy_timeout = 0');
     this.writes = new WriteQueue(this.db, this.walSync?.sync ?? (() => Promise.resolve()));
     this.claimer = new DeliveryClaimer(this.db);
+    this.reader = options.path === ':memory:' || options.path === '' ? undefined : new ConsoleReader(resolve(options.path));
   }
 
   insertJob(job: NewJob, lease?: JobLease): Promise<InsertOutcome> {
@@ -85,7 +79,10 @@ export class SqliteJobStore extends SqliteConsoleStore implements JobStore {
         const existing = this.sql.byIdempotencyKey.get(job.owner ?? '', job.idempotencyKey) as JobRow | undefined;
         if (existing) return { job: rowToJob(existing), created: false };
       }
-      const inserted = this.sql.insert.run({
+      // The text first: the job keeps the rowid FTS5 gave it (see migration 7).
+      const text = searchableText(job.request.body);
+      const textRowid = text === null ? null : this.sql.insertText.run(text, job.id).lastInsertRowid;
+      this.sql.insert.run({
         id: job.id,
         dialect: job.dialect,
         owner: job.owner,
@@ -101,9 +98,8 @@ export class SqliteJobStore extends SqliteConsoleStore implements JobStore {
         max_attempts: job.options.maxAttempts,
         now: job.createdAt,
         ...leaseColumns(lease),
+        req_text_rowid: textRowid,
       });
-      const text = searchableText(job.request.body);
-      if (text !== null) this.sql.insertText.run(BigInt(inserted.lastInsertRowid) * 2n, text);
       for (const cb of job.callbacks ?? []) this.insertDelivery(job.id, cb, cb.id, 'waiting', job.createdAt);
       return { job: newJobState(job, lease), created: true };
     });
@@ -113,6 +109,12 @@ export class SqliteJobStore extends SqliteConsoleStore implements JobStore {
     return this.writes.read(() => {
       const row = this.sql.get.get(id) as JobRow | undefined;
       return row ? rowToJob(row) : null;
+    });
+  }
+
+  historyOf(id: string): Promise<JobHistory> {
+    return this.writes.read(() => {
+      return historyFromRow(this.sql.history.get(id) as HistoryRow | undefined);
     });
   }
 
@@ -163,7 +165,7 @@ export class SqliteJobStore extends SqliteConsoleStore implements JobStore {
     const out: RescueOutcome = { requeued: [], failed: [] };
     const error = JSON.stringify(interrupted);
     for (const id of ids) {
-      if (this.sql.requeueRescued.run({ now, id }).changes) out.requeued.push(id);
+      if (this.sql.requeueRescued.run({ now, id, error }).changes) out.requeued.push(id);
       else if (this.sql.failRescued.run({ id, now, error }).changes) {
         out.failed.push(id);
         this.sql.activateDeliveries.run({ job: id, now });
@@ -198,7 +200,7 @@ export class SqliteJobStore extends SqliteConsoleStore implements JobStore {
       if (c.body && c.body.byteLength > 0) {
         this.sql.insertChunk.run(id, leaseToken, 0, c.body);
         const text = searchableText(c.body);
-        if (text !== null) this.sql.insertResponseText.run(text, id);
+        if (text !== null) this.sql.setResponseText.run(this.sql.insertText.run(text, id).lastInsertRowid, id);
       }
       // Pieces of earlier attempts (other lease tokens) can only exist after a first attempt.
       if (!(known && known.attempts === 1)) this.sql.deleteStaleChunks.run(id, leaseToken);
@@ -206,9 +208,9 @@ export class SqliteJobStore extends SqliteConsoleStore implements JobStore {
     });
   }
 
-  requeueJob(id: string, leaseToken: number, runAt: number, now: number): Promise<boolean> {
+  requeueJob(id: string, leaseToken: number, runAt: number, now: number, why?: RequeueReason): Promise<boolean> {
     return this.writes.write(() => {
-      const changed = this.sql.requeue.run(runAt, now, id, leaseToken).changes > 0;
+      const changed = this.sql.requeue.run({ id, token: leaseToken, runAt, now, status: why?.status ?? null, code: why?.code ?? null }).changes > 0;
       if (changed) this.sql.deleteChunksOfToken.run(id, leaseToken);
       return changed;
     });
@@ -216,7 +218,7 @@ export class SqliteJobStore extends SqliteConsoleStore implements JobStore {
 
   updateProgress(id: string, progress: JobProgress, now: number): Promise<Job | null> {
     return this.writes.write(() => {
-      const row = this.sql.progress.get(JSON.stringify(progress), now, id) as JobRow | undefined;
+      const row = this.sql.progress.get({ progress: JSON.stringify(progress), now, id }) as JobRow | undefined;
       return row ? rowToJob(row) : null;
     });
   }
@@ -241,9 +243,9 @@ export class SqliteJobStore extends SqliteConsoleStore implements JobStore {
 
   /** Delete a job and all it has, leaving a tombstone that keeps its owner. false when there was no job. */
   private forget(id: string, tombstoneUntil: number): boolean {
-    const row = this.sql.deleteJob.get(id) as { owner: string | null; job_rowid: number } | undefined;
+    const row = this.sql.deleteJob.get(id) as { owner: string | null; req: number | null; res: number | null } | undefined;
     if (!row) return false;
-    this.sql.deleteText.run({ r: row.job_rowid });
+    if (row.req !== null || row.res !== null) this.sql.deleteText.run(row);
     this.sql.deleteChunks.run(id);
     this.sql.deleteRequestChunks.run(id);
     this.sql.deleteAttemptsOfJob.run(id);
@@ -388,6 +390,7 @@ export class SqliteJobStore extends SqliteConsoleStore implements JobStore {
 
   async close(): Promise<void> {
     if (!this.db.open) return;
+    await this.reader?.close();
     await this.writes.drain();
     this.walSync?.close();
     this.db.close();

@@ -42,15 +42,23 @@ function upstream() {
   };
 }
 
-/** echo: 200 with `{"receipt": <the request body as text>}`, so each job's result holds words of its own. */
+/** echo: 200 with `{"receipt": <the request body as text>}`, so each job's result holds words of its own;
+ * `?ms=N` holds the answer N ms. */
 function echo() {
   return (req, res) => {
     const parts = [];
     req.on('data', (c) => parts.push(c));
     req.on('end', () => {
       const text = JSON.stringify({ receipt: Buffer.concat(parts).toString('utf8') });
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-      res.end(text);
+      const answer = () => {
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+        res.end(text);
+      };
+      // `?ms=N` holds the answer N ms (past the gateway's --timeout: a job that fails upstream-timeout).
+      const holdMs = Number(/[?&]ms=(\d+)/.exec(req.url)?.[1] ?? 0);
+      if (!holdMs) return answer();
+      const t = setTimeout(answer, holdMs);
+      res.on('close', () => clearTimeout(t));
     });
   };
 }

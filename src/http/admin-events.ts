@@ -10,14 +10,18 @@ const HEARTBEAT = ': keep-alive\n\n';
 /** Changes are gathered this long and sent together, newest state per job: a busy gateway costs a stream a
  * few writes a second, not one per change. */
 const FLUSH_MS = 200;
-/** Jobs with an unsent change one stream may hold. Past it (a reader too slow for the gateway), the changes
- * are dropped and the reader told to `resync`: reload what it shows. */
-export const MAX_PENDING = 1000;
+/** Jobs one stream holds an unsent change for, and sends at most per flush: the most recently changed. Past
+ * it (a gateway busier than a page can show, or a reader too slow for it) the older changes are dropped and
+ * the reader is told to `resync` (fetch what it shows again). So a stream costs at most this many
+ * representations a flush, whatever the load: a page shows 50 jobs, and following every change of thousands
+ * of jobs a second would cost the gateway more than the page could use. */
+export const MAX_PENDING = 100;
 
 /**
  * One admin event stream: every change of every job (`event: job`, the status representation), deletions
- * (`event: gone`, `{id}`) and, after an overflow, `event: resync`. Memory per stream is bounded by
- * MAX_PENDING jobs, whatever the reader's pace: while its socket is full, changes only replace each other.
+ * (`event: gone`, `{id}`) and, when changes were dropped, `event: resync` before the newest ones. Memory and
+ * work per stream are bounded by MAX_PENDING jobs a flush, whatever the load and the reader's pace: while
+ * its socket is full, changes only replace each other.
  */
 class AdminStream {
   private readonly pending = new Map<string, Job | null>();
@@ -60,17 +64,17 @@ class AdminStream {
   }
 
   private offer(id: string, job: Job | null): void {
-    if (this.done || this.overflowed) return;
+    if (this.done) return;
     const held = this.pending.get(id);
     // Several writers (and processes) may announce out of order: keep the newest version.
     if (job && held && held.version >= job.version) return;
     this.pending.delete(id); // re-inserted at the end: the map stays in order of last change
     if (this.pending.size >= MAX_PENDING) {
+      // Drop the least recently changed: the newest changes are what a live page shows.
       this.overflowed = true;
-      this.pending.clear();
-    } else {
-      this.pending.set(id, job);
+      this.pending.delete(this.pending.keys().next().value!);
     }
+    this.pending.set(id, job);
     this.timer ??= setTimeout(() => this.flush(), FLUSH_MS);
   }
 

@@ -84,7 +84,7 @@ const PAGES = String.raw`  // ---- overview ----
     }
     render(r.body.items);
     pager(r.body.next);
-    var loaded = Date.now() - 1000;
+    var loaded = Date.now() - 1000, refetch = 0;
     live({
       job: function (job) {
         var row = document.querySelector('tr[data-job-id="' + CSS.escape(job.id) + '"]');
@@ -98,7 +98,16 @@ const PAGES = String.raw`  // ---- overview ----
         }
       },
       gone: function (id) { var row = document.querySelector('tr[data-job-id="' + CSS.escape(id) + '"]'); if (row) row.classList.add('muted'); },
-      resync: function () { fill($('live-notice'), el('p', { class: 'notice' }, 'Many changes at once. ', el('a', { href: location.href, text: 'Reload the list' }))); },
+      // Changes were dropped (more than a page can show): fetch this page again, at most every 2 s.
+      resync: function () {
+        if (refetch) return;
+        refetch = setTimeout(async function () {
+          refetch = 0;
+          if (query.get('after')) return fill($('live-notice'), el('p', { class: 'notice' }, 'Many changes at once. ', el('a', { href: location.href, text: 'Reload the list' })));
+          var again = await call('GET', '/jobs', apiQuery(JOB_KEYS, ['since', 'until']));
+          if (again.ok) render(again.body.items);
+        }, 2000);
+      },
     });
     var bulk = $('bulk-retry');
     if (bulk) bulk.addEventListener('click', bulkRetry);
@@ -200,6 +209,7 @@ const PAGES = String.raw`  // ---- overview ----
     live({
       job: function (job) { if (job.id === id && !gone) { clearTimeout(pending); pending = setTimeout(load, 150); } },
       gone: function (goneId) { if (goneId === id) { gone = true; fill(holder, el('p', { class: 'notice', text: 'This job was deleted.' })); } },
+      resync: function () { if (!gone) { clearTimeout(pending); pending = setTimeout(load, 1000); } },
     });
     var out = $('action-outcome');
     document.querySelectorAll('button[data-action]').forEach(function (b) {

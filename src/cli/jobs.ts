@@ -1,7 +1,8 @@
 import { JOB_STATES } from '../model.js';
 import { STATUS_NAMES } from '../resource/representation.js';
-import { adminCall, choiceFlag, confirmBulk, connectionFrom, CONNECTION_HELP, CONNECTION_OPTIONS, query, runAdmin, timeFlag, type AdminConnection } from './admin-client.js';
-import { fields, howMany, list, obj, plural, print, printJson, str, table, when } from './admin-output.js';
+import { adminCall, choiceFlag, connectionFrom, CONNECTION_HELP, CONNECTION_OPTIONS, query, runAdmin, timeFlag, type AdminConnection } from './admin-client.js';
+import { fields, list, obj, print, printJson, str, table, when } from './admin-output.js';
+import { runBulk, type BulkAction } from './bulk.js';
 import { intFlag, parseFlagsAndArgs, UsageError } from './flags.js';
 
 export const JOBS_HELP = `Usage: asyncgate jobs <command> [ID] [options]
@@ -233,21 +234,7 @@ async function deleteJob(conn: AdminConnection, id: string, json: boolean): Prom
 
 async function retryBulk(conn: AdminConnection, params: URLSearchParams, json: boolean, dryRun: boolean, yes: boolean): Promise<number> {
   const probe = obj(await adminCall(conn, 'POST', '/admin/jobs/retry', new URLSearchParams([...params, ['dry-run', '1']])));
-  const matched = Number(probe.matched ?? 0);
-  const cap = probe.cap === undefined ? undefined : Number(probe.cap);
-  const count = howMany(matched, cap, 'failed or canceled job');
-  if (dryRun || matched === 0) {
-    if (json) printJson(probe);
-    else print(matched === 0 ? 'no failed or canceled job matches: nothing to retry\n' : `would retry ${count}\n`);
-    return 0;
-  }
-  if (!json) process.stderr.write(`${count} match\n`);
-  if (!(await confirmBulk(`Retry ${count}?`, yes))) {
-    process.stderr.write('nothing retried\n');
-    return 0;
-  }
-  const done = obj(await adminCall(conn, 'POST', '/admin/jobs/retry', params));
-  if (json) printJson(done);
-  else print(`retrying ${plural(Number(done.retried ?? 0), 'job')}\n`);
-  return 0;
+  return runBulk(conn, RETRY, params, probe, { json, dryRun, yes });
 }
+
+const RETRY: BulkAction = { path: '/admin/jobs/retry', noun: 'failed or canceled job', verb: 'Retry', doneKey: 'retried', doneNoun: 'job' };

@@ -113,3 +113,21 @@ export function isPermanentConnectError(error: unknown): boolean {
   const code = (error as { code?: string }).code;
   return code === '28P01' || code === '28000' || code === '3D000' || code === '42501';
 }
+
+/** A statement that failed on a lost connection is tried again on a new one, this many times (about 3 s in
+ * all). Longer outages (a failover) are the caller's to wait out: the engine keeps retrying an attempt's
+ * ending write for as long as it runs (see `isTransient`). */
+const TRANSIENT_RETRIES = 6;
+
+/** Run `query`; on a transient failure, again (with backoff, up to TRANSIENT_RETRIES times) unless `closed()`.
+ * Any failure that stays is reported as the store's error (storeError). */
+export async function retryTransient<T>(closed: () => boolean, query: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await query();
+    } catch (error) {
+      if (closed() || attempt >= TRANSIENT_RETRIES || !isTransient(error)) throw storeError(error);
+      await new Promise((r) => setTimeout(r, Math.min(50 * 2 ** attempt, 2_000)));
+    }
+  }
+}

@@ -22,17 +22,14 @@ import { callbackColumns, rowToAttempt, rowToDelivery, rowToJob, type AttemptRow
 import { ORPHAN_AFTER_MS, pages, PAGE, sliceOfPieces, type ByteSpan, type Piece, type PieceSize } from '../chunked-read.js';
 import { historyFromRow, type HistoryRow } from '../history.js';
 import * as admin from './admin-queries.js';
+import { ConsolePool } from './console-pool.js';
 import { GroupedWrites } from './grouped-writes.js';
 import { StorageFullError } from '../errors.js';
-import { clientConfig, isTransient, storeError, type PgTarget } from './connect.js';
+import { clientConfig, isTransient, retryTransient, type PgTarget } from './connect.js';
 import { PgListener } from './listener.js';
 import { migratePostgres } from './migrate.js';
 import { SQL, type StatementName } from './sql.js';
 
-/** A statement that failed on a lost connection is tried again on a new one, this many times (about 3 s in
- * all). Longer outages (a failover) are the caller's to wait out: the engine keeps retrying an attempt's
- * ending write for as long as it runs (see `isTransient`). */
-const TRANSIENT_RETRIES = 6;
 
 export interface PostgresStoreEvents {
   /** The connection to PostgreSQL was lost or is back (for logs). */
@@ -49,6 +46,8 @@ export interface PostgresStoreEvents {
  */
 export class PostgresJobStore implements JobStore {
   readonly pool: pg.Pool;
+  /** The console's reads, apart from the gateway's own statements (console-pool.ts). */
+  private readonly console: ConsolePool;
   readonly schema: string;
   private readonly listener: PgListener;
   private readonly ownPids = new Set<number>();
@@ -64,6 +63,7 @@ export class PostgresJobStore implements JobStore {
     this.schema = target.schema;
     const config = clientConfig(target);
     this.pool = new pg.Pool({ ...config, max: target.poolSize, idleTimeoutMillis: 30_000 });
+    this.console = new ConsolePool(config, () => this.closed);
     // An idle connection that dies (server restart, pg_terminate_backend) must not take the process down.
     this.pool.on('error', (error) => hooks.onConnectionState?.('lost', error));
     // Remember our own backends (pid from the startup handshake): their notifications are known here already.
@@ -124,15 +124,8 @@ export class PostgresJobStore implements JobStore {
     return (await this.execute<R>(statement)).rows;
   }
 
-  private async execute<R extends pg.QueryResultRow>(config: pg.QueryConfig): Promise<pg.QueryResult<R>> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await this.pool.query<R>(config);
-      } catch (error) {
-        if (this.closed || attempt >= TRANSIENT_RETRIES || !isTransient(error)) throw storeError(error);
-        await new Promise((r) => setTimeout(r, Math.min(50 * 2 ** attempt, 2_000)));
-      }
-    }
+  private execute<R extends pg.QueryResultRow>(config: pg.QueryConfig): Promise<pg.QueryResult<R>> {
+    return retryTransient(() => this.closed, () => this.pool.query<R>(config));
   }
 
   /** A lost or refused connection (the server down, restarting, failing over) or no disk space: passes with time. */
@@ -166,11 +159,13 @@ export class PostgresJobStore implements JobStore {
   }
 
   async listJobs(q: JobListQuery): Promise<Job[]> {
-    return (await this.adHoc<JobRow>(admin.listJobs(q))).map(rowToJob);
+    // A search (an operator's question, not the live page's) may use the database's parallel workers.
+    const statement = admin.listJobs(q);
+    return (await (q.search ? this.adHoc<JobRow>(statement) : this.console.read<JobRow>(statement))).map(rowToJob);
   }
 
   async countJobs(filter: JobFilter, upTo: number): Promise<number> {
-    return (await this.adHoc<{ n: number }>(admin.countJobs(filter, upTo)))[0]!.n;
+    return (await this.console.read<{ n: number }>(admin.countJobs(filter, upTo)))[0]!.n;
   }
 
   async retryJob(id: string, now: number): Promise<RetryOutcome | null> {
@@ -188,11 +183,11 @@ export class PostgresJobStore implements JobStore {
     const o = admin.OVERVIEW;
     const byState = (rows: Array<{ state: string; n: number }>) => Object.fromEntries(rows.map((r) => [r.state, r.n]));
     const [jobs, perMinute, oldest, deliveries, failingHosts] = await Promise.all([
-      this.adHoc<{ state: string; n: number }>({ text: o.jobsByState, values: [] }),
-      this.adHoc<StoreOverview['perMinute'][number]>({ text: o.perMinute, values: [since] }),
-      this.adHoc<{ t: number | null }>({ text: o.oldestQueued, values: [] }),
-      this.adHoc<{ state: string; n: number }>({ text: o.deliveriesByState, values: [] }),
-      this.adHoc<StoreOverview['failingHosts'][number]>({ text: o.failingHosts, values: [failingSince] }),
+      this.console.read<{ state: string; n: number }>({ text: o.jobsByState, values: [] }),
+      this.console.read<StoreOverview['perMinute'][number]>({ text: o.perMinute, values: [since] }),
+      this.console.read<{ t: number | null }>({ text: o.oldestQueued, values: [] }),
+      this.console.read<{ state: string; n: number }>({ text: o.deliveriesByState, values: [] }),
+      this.console.read<StoreOverview['failingHosts'][number]>({ text: o.failingHosts, values: [failingSince] }),
     ]);
     return { jobsByState: byState(jobs), perMinute, oldestQueuedAt: oldest[0]?.t ?? null, deliveriesByState: byState(deliveries), failingHosts };
   }
@@ -320,11 +315,11 @@ export class PostgresJobStore implements JobStore {
   }
 
   async listDeliveries(q: DeliveryListQuery): Promise<Delivery[]> {
-    return (await this.adHoc<DeliveryRow>(admin.listDeliveries(q))).map(rowToDelivery);
+    return (await this.console.read<DeliveryRow>(admin.listDeliveries(q))).map(rowToDelivery);
   }
 
   async countDeliveries(filter: DeliveryFilter, upTo: number): Promise<number> {
-    return (await this.adHoc<{ n: number }>(admin.countDeliveries(filter, upTo)))[0]!.n;
+    return (await this.console.read<{ n: number }>(admin.countDeliveries(filter, upTo)))[0]!.n;
   }
 
   async attemptsOf(deliveryId: string): Promise<DeliveryAttempt[]> {
@@ -388,6 +383,7 @@ export class PostgresJobStore implements JobStore {
     this.closed = true;
     this.subscribers.clear();
     await this.listener.stop();
+    await this.console.end();
     await this.pool.end().catch(() => undefined);
   }
 

@@ -18,6 +18,7 @@ export const LAYERS = [
   ['delivery'],
   ['resource'],
   ['engine'],
+  ['telemetry'],
   ['store'],
   ['errors'],
   ['protocol', 'shared', 'model.ts'],

@@ -142,7 +142,25 @@ export interface JobOptions {
   /** The hosts of the callbacks given at submission: whichever process runs the job reserves delivery slots
    * there and hands the callbacks over in the completing commit. */
   callbackHosts?: string[];
+  /** The job's trace (W3C Trace Context), decided at accept: docs/operations/tracing.md. Absent on jobs accepted
+   * before asyncgate kept it. */
+  trace?: JobTrace;
 }
+
+/**
+ * A job's trace context: `traceparent` names the submitter's trace (or a new one when it sent none) with the
+ * accept span as parent-id (a random id when no OpenTelemetry SDK records spans); `tracestate` is the
+ * submitter's, passed on.
+ */
+export interface JobTrace {
+  traceparent: string;
+  tracestate?: string;
+}
+
+/** How the spans of a job's execution (upstream attempts, handler runs, callbacks) relate to its accept span:
+ * `link` starts a trace of their own, linked to it; `child` puts them in the job's trace, under it. */
+export const TRACE_EXECUTIONS = ['link', 'child'] as const;
+export type TraceExecution = (typeof TRACE_EXECUTIONS)[number];
 
 export interface Job {
   id: string;

@@ -14,14 +14,16 @@ import { AdminEventStreams } from '../http/admin-events.js';
 import { adminRoutes } from '../http/admin-routes.js';
 import { EventStreams } from '../http/event-stream.js';
 import { jobRoutes } from '../http/job-routes.js';
+import { openApiRoute } from '../http/openapi.js';
 import { progressRoute } from '../http/progress-route.js';
 import { registerCallbackRoute } from '../http/register-callback.js';
 import { PrefixRouter } from '../http/route-table.js';
-import { serviceRoutes } from '../http/service-routes.js';
+import { metricsRoute, serviceRoutes } from '../http/service-routes.js';
 import type { Job } from '../model.js';
 import { ProgressTokens } from '../resource/progress-token.js';
 import { UrlBuilder, type JobUrls } from '../resource/urls.js';
 import { openStore } from '../store/open.js';
+import { Metrics } from '../telemetry/metrics.js';
 import type { JobStore } from '../store/port.js';
 import { reloadSigningSecrets, storedSigningSecrets } from './signing-secret.js';
 
@@ -42,6 +44,8 @@ export type RuntimeSettings = Pick<
   | 'leaseMs'
   | 'ownerHeader'
   | 'eventsHeartbeatMs'
+  | 'traceExecution'
+  | 'metrics'
 > & { callbacks: CallbackSettings };
 
 /**
@@ -57,6 +61,8 @@ export interface Runtime {
   ownerSalt: string;
   /** Every route under the prefix; both faces mount it. */
   router: PrefixRouter;
+  /** This runtime's metrics (both faces record their HTTP requests in it). */
+  metrics: Metrics;
   start(): Promise<void>;
   /**
    * Stop working: long polls answer and event streams end at once, then deliveries (attempts in flight finish
@@ -88,6 +94,8 @@ export async function createRuntime(
       else log.info('database notifications connected');
     },
   });
+  const metrics = new Metrics({ enabled: settings.metrics.enabled });
+  store.observeCommits(metrics.commit);
   const urls = new UrlBuilder(settings.prefix, settings.publicUrl, fallbackHost);
   const jobUrls = (job: Job) => urls.forOrigin(job.options.origin ?? `http://${fallbackHost}`, job.id);
   const progressTokens = new ProgressTokens(await store.secret('progress-key', () => randomBytes(32).toString('base64url')));
@@ -102,6 +110,7 @@ export async function createRuntime(
     // Sweep often enough that short retentions are honoured promptly, rarely enough to cost nothing.
     sweepEveryMs: Math.min(60_000, Math.max(1_000, Math.floor(settings.retentionMs / 4))),
     maxResultBytes: settings.maxResultBytes,
+    metrics,
   });
   const ownerSalt = await store.secret('owner-salt', () => randomBytes(32).toString('base64url'));
   // Secrets from the settings are fixed; stored ones are re-read while the server runs (`secret rotate`).
@@ -125,6 +134,8 @@ export async function createRuntime(
       secrets: signingSecrets,
       ed25519,
       urlsFor: jobUrls,
+      metrics,
+      tracing: settings.traceExecution,
     },
     log,
   );
@@ -136,6 +147,10 @@ export async function createRuntime(
   });
   const streams = new EventStreams(engine.events, settings.eventsHeartbeatMs);
   const adminEvents = new AdminEventStreams(engine.events, settings.eventsHeartbeatMs);
+  metrics.useSources({
+    store: () => store.gauges(),
+    watchers: () => ({ event_stream: streams.size, admin_stream: adminEvents.size, long_poll: engine.waiters }),
+  });
   // Dashboard sessions are signed with a key every process sharing the store reads.
   const admin = new AdminAccess({
     adminToken: settings.adminToken,
@@ -147,16 +162,19 @@ export async function createRuntime(
   // Aborted when stop() begins: long polls answer the current state at once instead of holding the drain.
   const draining = new AbortController();
   setMaxListeners(0, draining.signal); // one listener per long poll in progress
-  const router = new PrefixRouter(
+  const router: PrefixRouter = new PrefixRouter(
     settings.prefix,
     [
       ...jobRoutes({ engine, urls, streams, maxWaitMs: settings.maxWaitMs, minPollIntervalMs: settings.minPollIntervalMs, draining: draining.signal }),
       registerCallbackRoute({ store, policy: settings.callbacks.policy, maxPerJob: settings.callbacks.maxPerJob, onRegistered: () => deliveries.lookForWork() }),
       progressRoute(engine),
       ...serviceRoutes(engine, ed25519),
+      metricsRoute(metrics, settings.metrics.public),
       adminEvents.route(urls, draining.signal),
       ...adminRoutes({ store, engine, urls, ownerHeader: settings.ownerHeader, concurrency: settings.concurrency, onRedeliver: () => deliveries.lookForWork() }),
       ...dashboardRoutes({ prefix: settings.prefix, access: admin }),
+      // Generated from this very table, read at its first request.
+      openApiRoute({ prefix: settings.prefix, publicUrl: settings.publicUrl, ownerHeader: settings.ownerHeader, routes: () => router.routes }),
     ],
     accessGates({ engine, ownerSalt, ownerHeader: settings.ownerHeader, admin, progressTokens }),
   );
@@ -167,6 +185,7 @@ export async function createRuntime(
     urls,
     ownerSalt,
     router,
+    metrics,
     async start() {
       await engine.start();
       deliveries.start();

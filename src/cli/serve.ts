@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { createGateway, type Gateway } from '../gateway/server.js';
 import { createLogger } from '../app/logger.js';
 import { loadConfigFile, resolveSettings, type Settings } from '../config/settings.js';
+import { TRACE_EXECUTIONS, type TraceExecution } from '../model.js';
 import { boundedDurationFlag, durationFlag, intFlag, logLevelFlag, parseFlags, sizeFlag, UsageError } from './flags.js';
 
 export const SERVE_HELP = `Usage: asyncgate serve --upstream URL [options]
@@ -36,6 +37,11 @@ Options:
   --cors                   answer CORS preflights and expose the async headers to browsers
   --log-level LEVEL        fatal, error, warn, info (default), debug, trace or silent
                            (else ASYNCGATE_LOG_LEVEL)
+  --trace-execution MODE   spans of upstream attempts and callbacks: link (default: traces of
+                           their own, linked to the accept span) or child (in the job's trace)
+  --access-log             one log line per request: route, status, duration, job id, trace id
+  --metrics-public         serve {prefix}/metrics without a token (scrapers on a private network)
+  --no-metrics             record no metrics; {prefix}/metrics answers 404
 
 Connections and shutdown:
   --headers-timeout DUR    close a connection whose request headers take longer (default 60s)
@@ -82,6 +88,10 @@ const OPTIONS = {
   'owner-header': { type: 'string' },
   cors: { type: 'boolean' },
   'log-level': { type: 'string' },
+  'trace-execution': { type: 'string' },
+  'access-log': { type: 'boolean' },
+  'metrics-public': { type: 'boolean' },
+  'no-metrics': { type: 'boolean' },
   'headers-timeout': { type: 'string' },
   'idle-timeout': { type: 'string' },
   'shutdown-grace': { type: 'string' },
@@ -137,6 +147,9 @@ export async function serveCommand(argv: string[]): Promise<ServeCommand | null>
     prefix: v.prefix,
     ownerHeader: v['owner-header'],
     cors: v.cors,
+    traceExecution: traceExecutionFlag(v['trace-execution']),
+    accessLog: v['access-log'],
+    metrics: { enabled: v['no-metrics'] ? false : undefined, public: v['metrics-public'] },
     callbacks: {
       retrySchedule: v['retry-schedule'],
       timeoutMs: durationFlag('callback-timeout', v['callback-timeout']),
@@ -154,6 +167,12 @@ function heartbeatFlag(value: string | undefined): number | undefined {
   const ms = durationFlag('events-heartbeat', value);
   if (ms !== undefined && (ms < 100 || ms > 3_600_000)) throw new UsageError('--events-heartbeat must be from 100ms to 1h');
   return ms;
+}
+
+function traceExecutionFlag(value: string | undefined): TraceExecution | undefined {
+  if (value === undefined) return undefined;
+  if (!(TRACE_EXECUTIONS as readonly string[]).includes(value)) throw new UsageError(`--trace-execution must be link or child, got "${value}"`);
+  return value as TraceExecution;
 }
 
 /** Start a gateway and stop it gracefully on SIGTERM / SIGINT. */

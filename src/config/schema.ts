@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { TRACE_EXECUTIONS } from '../model.js';
 import { parseDuration, parseSize } from '../shared/units.js';
 
 const duration = z
@@ -103,6 +104,27 @@ export const configFileSchema = z
       })
       .strict()
       .optional(),
+    /** W3C Trace Context and OpenTelemetry spans (docs/operations/tracing.md). */
+    tracing: z
+      .object({
+        /** `link` (default): upstream attempts and callbacks start traces of their own, linked to the accept span;
+         * `child`: they are its children, in the job's trace. */
+        execution: z.enum(TRACE_EXECUTIONS).optional(),
+      })
+      .strict()
+      .optional(),
+    /** Prometheus metrics at {prefix}/metrics (docs/operations/metrics.md). */
+    metrics: z
+      .object({
+        /** false: record nothing, and /metrics answers 404 (default true). */
+        enabled: z.boolean().optional(),
+        /** true: no token needed to scrape (a private network); default false (admin or viewer token). */
+        public: z.boolean().optional(),
+      })
+      .strict()
+      .optional(),
+    /** One structured log line per request answered (default false). */
+    accessLog: z.boolean().optional(),
     routes: z.array(routeRuleSchema).default([]),
   })
   .strict();

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { DEFAULT_RETRY_SCHEDULE_MS, parseRetrySchedule } from '../delivery/schedule.js';
 import { CallbackPolicyError, parseAllowList, type CallbackPolicy } from '../delivery/ssrf.js';
+import type { TraceExecution } from '../model.js';
 import { configFileSchema, formatIssues, type ConfigFile } from './schema.js';
 import { RouteTable } from './routes.js';
 
@@ -38,6 +39,13 @@ export interface Settings {
   cors: boolean;
   routes: RouteTable;
   callbacks: CallbackSettings;
+  /** How the spans of a job's execution relate to its accept span (docs/operations/tracing.md). */
+  traceExecution: TraceExecution;
+  /** `{prefix}/metrics` (docs/operations/metrics.md): recorded unless disabled; admin or viewer token
+   * required unless public. */
+  metrics: { enabled: boolean; public: boolean };
+  /** One structured log line per request answered (route, status, duration, job id, trace id). */
+  accessLog: boolean;
 }
 
 export interface CallbackSettings {
@@ -114,7 +122,7 @@ export async function loadConfigFile(path: string): Promise<ConfigFile> {
   return parsed.data;
 }
 
-type Flags = Partial<Omit<Settings, 'routes' | 'upstream' | 'callbacks'>> & { callbacks?: CallbackFlags };
+type Flags = Partial<Omit<Settings, 'routes' | 'upstream' | 'callbacks' | 'metrics'>> & { callbacks?: CallbackFlags; metrics?: Partial<Settings['metrics']> };
 
 /** Merge file and flags over the defaults. `flags` holds already-parsed values (ms, bytes). */
 export function resolveSettings(file: Partial<ConfigFile>, flags: Flags & { upstream?: string }): Settings {
@@ -174,6 +182,12 @@ export function resolveCommonSettings(file: Partial<ConfigFile>, flags: Flags): 
     cors: flags.cors ?? file.cors ?? false,
     routes,
     callbacks: resolveCallbacks(file.callbacks ?? {}, flags.callbacks ?? {}),
+    traceExecution: flags.traceExecution ?? file.tracing?.execution ?? 'link',
+    metrics: {
+      enabled: flags.metrics?.enabled ?? file.metrics?.enabled ?? true,
+      public: flags.metrics?.public ?? file.metrics?.public ?? false,
+    },
+    accessLog: flags.accessLog ?? file.accessLog ?? false,
   };
 }
 

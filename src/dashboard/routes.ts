@@ -2,8 +2,10 @@ import { createHash } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { AsyncgateError } from '../errors/asyncgate-error.js';
 import type { AdminAccess } from '../http/admin-access.js';
-import type { PrefixRoute, RouteContext } from '../http/route-table.js';
-import { crossSiteRefusal, SESSION_MS, sessionSetCookie } from '../http/session.js';
+import { DELIVERY_ID, JOB_ID } from '../http/openapi-components.js';
+import type { PrefixRoute, RouteContext, RouteResponse } from '../http/route-table.js';
+import { crossSiteRefusal, SESSION_COOKIE, SESSION_MS, sessionSetCookie } from '../http/session.js';
+import type { FieldDoc } from '../shared/json-schema.js';
 import { readBody } from '../intake/body.js';
 import { SCRIPT } from './assets/script.js';
 import { STYLE } from './assets/style.js';
@@ -27,6 +29,19 @@ const PAGE_HEADERS = {
   'referrer-policy': 'same-origin',
   'x-frame-options': 'DENY',
 };
+
+// For the OpenAPI document: pages answer HTML, also when the caller may not see them.
+const HTML_PAGE: RouteResponse = { description: 'The page', content: { 'text/html': {} } };
+const OFF_PAGE: RouteResponse = { description: 'The dashboard is off (no token configured): a page saying how to turn it on', content: { 'text/html': {} } };
+const PAGE_RESPONSES: Readonly<Record<number, RouteResponse>> = {
+  200: HTML_PAGE,
+  303: { description: 'Not signed in: to the sign-in form, coming back after' },
+  403: { description: 'Not allowed: a page saying why', content: { 'text/html': {} } },
+  404: OFF_PAGE,
+};
+const NEXT: FieldDoc = { description: 'The dashboard page to go to after signing in', schema: { type: 'string' } };
+const SESSION_SET: FieldDoc = { description: `${SESSION_COOKIE}: HttpOnly, SameSite=Strict, Secure over https`, schema: { type: 'string' } };
+const SIGN_IN_FORM = { type: 'object', required: ['token'], properties: { token: { type: 'string' }, next: NEXT.schema } };
 
 /** A sign-in form is a few hundred bytes; anything much larger is not one. */
 const SIGN_IN_MAX_BYTES = 16 * 1024;
@@ -73,6 +88,9 @@ export function dashboardRoutes({ prefix, access }: DashboardOptions): PrefixRou
       access: 'viewer',
       summary: `Dashboard: ${pageName}`,
       denied,
+      ...(path.includes(':id') ? { params: { id: path.startsWith('/dashboard/jobs') ? JOB_ID : DELIVERY_ID } } : {}),
+      ...(path === '/dashboard/jobs' || path === '/dashboard/deliveries' ? { description: 'The query holds the filters, as the admin API takes them' } : {}),
+      responses: PAGE_RESPONSES,
       handle(ctx) {
         const { role } = access.identify(ctx.req);
         const frame: PageFrame = { prefix, role, title: title(ctx), page: pageName, section, assets: ASSETS_VERSION, ...(data ? { data: data(ctx) } : {}) };
@@ -127,15 +145,37 @@ export function dashboardRoutes({ prefix, access }: DashboardOptions): PrefixRou
       path: '/dashboard/sign-in',
       access: 'public',
       summary: 'Dashboard: the sign-in form',
+      query: { next: NEXT },
+      responses: { 200: HTML_PAGE, 404: OFF_PAGE },
       handle: (ctx) => (access.enabled ? plain(ctx, 200, 'Sign in', signInBody(dash, nextPage(ctx.query.get('next')), undefined)) : plain(ctx, 404, 'Dashboard off', offBody())),
     },
-    { methods: ['POST'], path: '/dashboard/sign-in', access: 'public', summary: 'Dashboard: sign in with a token (sets the session cookie)', handle: signIn },
-    { methods: ['POST'], path: '/dashboard/sign-out', access: 'public', summary: 'Dashboard: sign out (clears the session cookie)', handle: signOut },
+    {
+      methods: ['POST'],
+      path: '/dashboard/sign-in',
+      access: 'public',
+      summary: 'Dashboard: sign in with a token (sets the session cookie)',
+      handle: signIn,
+      body: { mediaType: 'application/x-www-form-urlencoded', schema: SIGN_IN_FORM, example: { token: 'the admin or viewer token', next: `${dash}/jobs` } },
+      responses: { 303: { description: 'Signed in: the session cookie, and on to `next`', headers: { 'Set-Cookie': SESSION_SET } }, 401: { ...HTML_PAGE, description: 'Not a token: the form again' } },
+      problems: ['forbidden', 'not-found', 'body-too-large'],
+    },
+    {
+      methods: ['POST'],
+      path: '/dashboard/sign-out',
+      access: 'public',
+      summary: 'Dashboard: sign out (clears the session cookie)',
+      handle: signOut,
+      responses: { 303: { description: 'Signed out: on to the sign-in form', headers: { 'Set-Cookie': SESSION_SET } } },
+      problems: ['forbidden', 'not-found'],
+    },
     {
       methods: ['GET', 'HEAD'],
       path: '/dashboard/assets/:file',
       access: 'public',
       summary: 'Dashboard: its stylesheet and script',
+      params: { file: { description: 'The asset', schema: { type: 'string', enum: Object.keys(ASSETS) } } },
+      responses: { 200: { description: 'The asset (its URL changes with each release)', content: { 'text/css': {}, 'text/javascript': {} } } },
+      problems: ['not-found'],
       handle: async ({ req, res, params }) => serveAsset(res, params.file ?? '', req.method === 'HEAD'),
     },
   ];

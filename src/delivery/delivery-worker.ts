@@ -1,11 +1,14 @@
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import type { JobUrls } from '../resource/urls.js';
-import type { Delivery, Job } from '../model.js';
+import { SpanKind, endSpan, errorType, jobTraceId, outgoingTraceparent, startExecutionSpan } from '../engine/job-trace.js';
+import type { Delivery, Job, TraceExecution } from '../model.js';
 import { parseRetryAfter } from '../protocol/retry-after.js';
 import { ClaimLoop } from '../shared/claim-loop.js';
 import type { CallbackHandoff } from '../engine/callback-handoff.js';
 import type { DeliveryLease, DeliveryNext, JobStore } from '../store/port.js';
+import type { Metrics } from '../telemetry/metrics.js';
+import { SSRF_ERROR_CODE } from './ssrf.js';
 import { buildCallback } from './payload.js';
 import { judgeAttempt, nextDelayMs } from './schedule.js';
 import { signWebhookOffThread, type Ed25519Signer } from './signing.js';
@@ -26,6 +29,9 @@ export interface DeliveryOptions {
   ed25519: Ed25519Signer | undefined;
   /** Absolute monitor URLs of a job, from the origin it was accepted on. */
   urlsFor: (job: Job) => JobUrls;
+  /** How a callback attempt's span relates to its job's accept span (docs/operations/tracing.md). */
+  tracing: TraceExecution;
+  metrics: Metrics;
 }
 
 const SNIPPET_BYTES = 256;
@@ -164,7 +170,9 @@ export class DeliveryWorker implements CallbackHandoff {
       this.slotFreed();
     };
     const p = this.attempt(d, releaseHost, known)
-      .catch((error: unknown) => this.log.error({ err: error, delivery: d.id }, 'delivery attempt crashed'))
+      .catch((error: unknown) =>
+        this.log.error({ err: error, delivery_id: d.id, job_id: d.jobId, trace_id: known && jobTraceId(known.job) }, 'delivery attempt crashed'),
+      )
       .finally(() => {
         this.slots.done();
         releaseHost();
@@ -178,6 +186,7 @@ export class DeliveryWorker implements CallbackHandoff {
     const job = known ? known.job : await this.store.getJob(d.jobId);
     const started = Date.now();
     if (!job) {
+      this.options.metrics.delivery(d.mode, 'failed', null, started);
       await this.record(d, started, { status: null, error: 'the job no longer exists', snippet: null }, { state: 'failed' });
       return;
     }
@@ -194,11 +203,32 @@ export class DeliveryWorker implements CallbackHandoff {
       call.headers,
       await signWebhookOffThread({ id: d.id, timestamp: Math.floor(started / 1000), body: call.body, secrets, ed25519: this.options.ed25519 }),
     );
+    // The job's trace, on every attempt (the signature covers the body, not these).
+    const span = startExecutionSpan(job, this.options.tracing, 'asyncgate callback', SpanKind.CLIENT);
+    const traceparent = outgoingTraceparent(job, this.options.tracing, span);
+    if (traceparent) {
+      call.headers.traceparent = traceparent;
+      if (job.options.trace!.tracestate) call.headers.tracestate = job.options.trace!.tracestate;
+    }
+    if (span?.isRecording()) {
+      const target = new URL(d.url);
+      target.username = target.password = '';
+      span.setAttributes({
+        'http.request.method': call.method,
+        'url.full': target.href,
+        'server.address': target.hostname,
+        'server.port': Number(target.port) || (target.protocol === 'https:' ? 443 : 80),
+        'asyncgate.job.id': job.id,
+        'asyncgate.delivery.id': d.id,
+        'asyncgate.attempt': d.attempts + 1,
+      });
+    }
     let status: number | undefined;
     let retryAfterMs: number | undefined;
     let snippet: string | null = null;
     let error: string | null = null;
     let timedOut = false;
+    let refused = false;
     let cut: ((reason: Error) => void) | undefined;
     try {
       // undici's own timers bound the wait for the answer and for each piece of it.
@@ -215,14 +245,19 @@ export class DeliveryWorker implements CallbackHandoff {
       retryAfterMs = parseRetryAfter(reply.retryAfter);
       snippet = reply.snippet;
     } catch (e) {
-      if (this.cutOff) return; // shutting down: not the receiver's fault, not recorded
       timedOut = TIMEOUTS.has((e as { code?: string }).code ?? '');
+      refused = isRefusal(e);
+      endSpan(span, { error: timedOut ? 'timeout' : errorType(e) });
+      if (this.cutOff) return; // shutting down: not the receiver's fault, not recorded
       error = timedOut ? `no answer within ${this.options.timeoutMs} ms` : describe(e);
     } finally {
       if (cut) this.cuts.delete(cut);
     }
+    if (status !== undefined) endSpan(span, { status });
     releaseHost();
     const verdict = judgeAttempt(status, retryAfterMs, timedOut);
+    const outcome = verdict.kind === 'delivered' || verdict.kind === 'gone' ? verdict.kind : timedOut ? 'timeout' : refused ? 'refused' : 'failed';
+    this.options.metrics.delivery(d.mode, outcome, job.finishedAt, Date.now());
     let next: DeliveryNext;
     if (verdict.kind === 'delivered') next = { state: 'delivered' };
     else if (verdict.kind === 'gone') next = { state: 'gone' };
@@ -235,7 +270,7 @@ export class DeliveryWorker implements CallbackHandoff {
     // A delivered callback is the everyday case (the admin API lists every attempt): debug, not one info line
     // per callback. Retries are info, dead letters warn.
     const level = next.state === 'failed' ? 'warn' : next.state === 'delivered' ? 'debug' : 'info';
-    this.log[level]({ delivery: d.id, job: d.jobId, url: d.url, status, error, next: next.state }, 'callback attempt');
+    this.log[level]({ delivery_id: d.id, job_id: d.jobId, trace_id: jobTraceId(job), url: d.url, status, error, next: next.state }, 'callback attempt');
   }
 
   private async record(
@@ -249,7 +284,7 @@ export class DeliveryWorker implements CallbackHandoff {
       d.leaseToken,
       next,
     );
-    if (!ok) this.log.warn({ delivery: d.id }, 'delivery lease lost; attempt not recorded');
+    if (!ok) this.log.warn({ delivery_id: d.id, job_id: d.jobId }, 'delivery lease lost; attempt not recorded');
   }
 }
 
@@ -267,6 +302,12 @@ async function readAll(it: AsyncIterable<Uint8Array>): Promise<Buffer> {
   const parts: Uint8Array[] = [];
   for await (const p of it) parts.push(p);
   return Buffer.concat(parts);
+}
+
+/** The connection was refused: by the receiver (nothing listens), or by the SSRF guard (the address is not allowed). */
+function isRefusal(e: unknown): boolean {
+  const err = e as { code?: string; cause?: { code?: string } };
+  return [err.code, err.cause?.code].some((code) => code === 'ECONNREFUSED' || code === SSRF_ERROR_CODE);
 }
 
 function describe(e: unknown): string {

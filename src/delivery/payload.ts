@@ -13,8 +13,9 @@ export interface CallbackRequest {
   body: Buffer;
 }
 
-/** Response headers not copied into a `response`-mode callback: they describe the upstream hop, or its client. */
-const NOT_COPIED = new Set([...FRAMING_HEADERS, 'date', 'set-cookie']);
+/** Response headers not copied into a `response`-mode callback: they describe the upstream hop, or its client.
+ * The trace context is the callback's own (delivery-worker.ts). */
+const NOT_COPIED = new Set([...FRAMING_HEADERS, 'date', 'set-cookie', 'traceparent', 'tracestate']);
 
 const JSON_TYPE = 'application/json';
 

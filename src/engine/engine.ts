@@ -9,6 +9,7 @@ import type { Executor } from './executor.js';
 import { newWorkerId } from './ids.js';
 import { INTERRUPTED, Maintenance } from './maintenance.js';
 import type { RunnerDeps } from './runner.js';
+import { Metrics } from '../telemetry/metrics.js';
 
 export interface EngineOptions {
   executor: Executor;
@@ -25,6 +26,8 @@ export interface EngineOptions {
   /** How long a tombstone answers 410 after a job is deleted or expires. */
   tombstoneMs?: number;
   maxResultBytes?: number;
+  /** Where the job metrics go (a disabled registry when not given). */
+  metrics?: Metrics;
 }
 
 /**
@@ -42,13 +45,17 @@ export class Engine {
   private readonly tombstoneMs: number;
   private readonly leaseMs: number;
   private readonly runnerDeps: RunnerDeps;
+  readonly metrics: Metrics;
   private queuedEstimate = 0;
+  /** Long polls (and other waits for a change) in progress. */
+  private waiting = 0;
   private queuedRefresh: NodeJS.Timeout | undefined;
   private accepting = true;
   private unlisten: (() => void) | undefined;
 
   constructor(options: EngineOptions) {
     this.store = options.store;
+    this.metrics = options.metrics ?? new Metrics({ enabled: false });
     this.log = options.log;
     this.maxQueued = options.maxQueued ?? 10_000;
     this.tombstoneMs = options.tombstoneMs ?? 24 * 3600_000;
@@ -61,6 +68,7 @@ export class Engine {
       log: this.log,
       maxResultBytes: options.maxResultBytes ?? 100 * 1024 * 1024,
       now: Date.now,
+      metrics: this.metrics,
     };
     this.jobs = new JobWorker(
       this.store,
@@ -79,6 +87,7 @@ export class Engine {
         sweepEveryMs: options.sweepEveryMs ?? 10_000,
         sweepBatch: 500,
         tombstoneMs: this.tombstoneMs,
+        metrics: this.metrics,
       },
       this.log,
       () => this.jobs.lookForWork(),
@@ -133,7 +142,7 @@ export class Engine {
       if (job) this.events.emit(job);
       else this.events.emitGone(id);
     } catch (error) {
-      this.log.warn({ err: error, job: id }, 'could not read a job changed by another process');
+      this.log.warn({ err: error, job_id: id }, 'could not read a job changed by another process');
     }
   }
 
@@ -156,6 +165,7 @@ export class Engine {
       if (direct) this.jobs.unreserve();
       throw error;
     }
+    if (outcome.created) this.metrics.accepted(job.dialect);
     if (direct && outcome.created && outcome.job.state === 'running') {
       this.jobs.runReserved(outcome.job);
       this.events.emit(outcome.job);
@@ -202,6 +212,7 @@ export class Engine {
     const onAbort = () => gaveUp.abort();
     if (signal?.aborted) gaveUp.abort();
     signal?.addEventListener('abort', onAbort, { once: true });
+    this.waiting++;
     try {
       const changed = this.events.waitFor(id, accept, timeoutMs, gaveUp.signal);
       // Subscribe first, then read: a change between the two is not missed.
@@ -213,6 +224,7 @@ export class Engine {
       const job = await changed;
       return job === undefined ? this.store.getJob(id) : job;
     } finally {
+      this.waiting--;
       signal?.removeEventListener('abort', onAbort);
     }
   }
@@ -236,6 +248,7 @@ export class Engine {
       retentionMs,
     );
     if (job?.state === 'canceled') {
+      this.metrics.finished(job);
       this.jobs.abort(id, 'canceled');
       this.runnerDeps.callbacks?.lookForWork();
       this.events.emit(job);
@@ -290,6 +303,11 @@ export class Engine {
     return { running: this.jobs.active, queued: this.queuedEstimate, watched: this.events.watched };
   }
 
+  /** Waits for a job's change in progress here (long polls, waiting clients of library mode). */
+  get waiters(): number {
+    return this.waiting;
+  }
+
   /** Stop taking jobs; let running attempts finish for `graceMs`, then hand back what is left. */
   async stop(graceMs = 10_000): Promise<void> {
     this.accepting = false;
@@ -298,6 +316,7 @@ export class Engine {
     this.maintenance.stop();
     await this.jobs.stop(graceMs);
     const out = await this.store.releaseLeases(this.workerId, Date.now(), INTERRUPTED);
+    this.metrics.failedUnseen(INTERRUPTED.code, out.failed.length);
     if (out.requeued.length || out.failed.length) {
       this.log.info({ requeued: out.requeued.length, failed: out.failed.length }, 'handed back leases');
     }

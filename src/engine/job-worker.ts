@@ -3,6 +3,7 @@ import type { Job } from '../model.js';
 import { ClaimLoop } from '../shared/claim-loop.js';
 import type { JobStore } from '../store/port.js';
 import { AbortReason } from './executor.js';
+import { jobTraceId } from './job-trace.js';
 import { runAttempt, type RunnerDeps } from './runner.js';
 
 export interface JobWorkerOptions {
@@ -107,7 +108,7 @@ export class JobWorker {
     this.running.set(job.id, controller);
     this.deps.events.emit(job);
     runAttempt(this.deps, job, controller)
-      .catch((error: unknown) => this.log.error({ err: error, job: job.id }, 'attempt crashed'))
+      .catch((error: unknown) => this.log.error({ err: error, job_id: job.id, trace_id: jobTraceId(job) }, 'attempt crashed'))
       .finally(() => {
         this.running.delete(job.id);
         if (this.running.size === 0 && this.idle.length) for (const resolve of this.idle.splice(0)) resolve();

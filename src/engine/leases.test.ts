@@ -149,10 +149,12 @@ test('a retried attempt\'s log line says what went wrong', async () => {
   }, log);
   await engine.start();
   try {
-    const { job } = await engine.accept(newJob());
+    const trace = { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' };
+    const { job } = await engine.accept(newJob({}, { trace }));
     await until(() => lines.some((l) => l.msg === 'attempt failed; retrying'));
     const line = lines.find((l) => l.msg === 'attempt failed; retrying')!;
-    assert.equal(line.job, job.id);
+    assert.equal(line.job_id, job.id);
+    assert.equal(line.trace_id, '4bf92f3577b34da6a3ce929d0e0e4736');
     assert.deepEqual(line.error, { code: 'upstream-unreachable', message: 'connect ECONNREFUSED 127.0.0.1:9' });
   } finally {
     await engine.stop(100);

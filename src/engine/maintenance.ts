@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { JOB_ERROR_CODES, type JobError } from '../model.js';
 import type { JobStore, RescueOutcome } from '../store/port.js';
+import type { Metrics } from '../telemetry/metrics.js';
 import type { JobEvents } from './events.js';
 
 export const INTERRUPTED: JobError = { code: 'upstream-interrupted', message: JOB_ERROR_CODES['upstream-interrupted'] };
@@ -14,6 +15,7 @@ export interface MaintenanceOptions {
   sweepEveryMs: number;
   sweepBatch: number;
   tombstoneMs: number;
+  metrics: Metrics;
 }
 
 /**
@@ -72,6 +74,7 @@ export class Maintenance {
     // rescue the attempts it is still running, whose ending writes are being retried.
     if (Date.now() - this.renewedAt > this.options.leaseMs / 2) await this.heartbeat();
     const out = await this.store.rescueExpiredLeases(Date.now(), 500, INTERRUPTED);
+    this.options.metrics.failedUnseen(INTERRUPTED.code, out.failed.length);
     if (out.requeued.length || out.failed.length) {
       this.log.warn({ requeued: out.requeued.length, failed: out.failed.length }, 'rescued jobs from expired leases');
       await this.announce(out);

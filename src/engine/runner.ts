@@ -1,7 +1,9 @@
 import type { Logger } from 'pino';
 import { JOB_ERROR_CODES, type HeaderPairs, type Job, type JobError } from '../model.js';
 import type { JobStore } from '../store/port.js';
+import type { Metrics } from '../telemetry/metrics.js';
 import { retryDelayMs } from './backoff.js';
+import { jobTraceId } from './job-trace.js';
 import type { CallbackHandoff } from './callback-handoff.js';
 import type { JobEvents } from './events.js';
 import { AbortReason, InterruptedStreamError, type Executor, type Outcome } from './executor.js';
@@ -18,6 +20,7 @@ export interface RunnerDeps {
   now: () => number;
   /** Where a finishing attempt hands its callbacks (set once the delivery side exists). */
   callbacks?: CallbackHandoff;
+  metrics: Metrics;
 }
 
 const CONTENT_TYPE = 'content-type';
@@ -43,6 +46,8 @@ export async function runAttempt(deps: RunnerDeps, job: Job, controller: AbortCo
   const signal = work.signal;
   const timeout = setTimeout(() => work.abort(new AbortReason('timeout')), job.options.timeoutMs);
   let outcome: Outcome;
+  deps.metrics.attemptStarted(job, deps.now());
+  const sentAt = performance.now();
   try {
     outcome = await deps.executor({
       job,
@@ -58,8 +63,10 @@ export async function runAttempt(deps: RunnerDeps, job: Job, controller: AbortCo
       kind: 'fail',
       error: { code: 'internal', message: `executor failed: ${(error as Error).message}` },
     };
-    if (outcome.kind === 'fail' && outcome.error.code === 'internal') log.error({ err: error, job: job.id }, 'executor threw');
+    if (outcome.kind === 'fail' && outcome.error.code === 'internal') log.error({ err: error, job_id: job.id, trace_id: jobTraceId(job) }, 'executor threw');
   }
+
+  deps.metrics.upstream(outcomeLabel(outcome), (performance.now() - sentAt) / 1000);
 
   try {
     if (halt.aborted) return; // the lease is handed back / job already canceled
@@ -72,7 +79,7 @@ export async function runAttempt(deps: RunnerDeps, job: Job, controller: AbortCo
     if (!reason && again && job.options.retryable && job.attempts < job.options.maxAttempts) {
       const code = error instanceof InterruptedStreamError ? 'upstream-interrupted' : 'internal';
       const why: JobError = { code, message: (error as Error).message };
-      await requeue(deps, job, halt, why).catch((e: unknown) => log.error({ err: e, job: job.id }, 'could not requeue'));
+      await requeue(deps, job, halt, why).catch((e: unknown) => log.error({ err: e, job_id: job.id, trace_id: jobTraceId(job) }, 'could not requeue'));
       return;
     }
     const jobError: JobError =
@@ -83,9 +90,9 @@ export async function runAttempt(deps: RunnerDeps, job: Job, controller: AbortCo
           : error instanceof InterruptedStreamError
             ? { code: 'upstream-interrupted', message: `${JOB_ERROR_CODES['upstream-interrupted']} (${error.message})` }
             : { code: 'internal', message: (error as Error).message };
-    if (jobError.code === 'internal') log.error({ err: error, job: job.id }, 'storing the result failed');
+    if (jobError.code === 'internal') log.error({ err: error, job_id: job.id, trace_id: jobTraceId(job) }, 'storing the result failed');
     await finish(deps, job, halt, { state: 'failed', response: null, error: jobError }).catch((e: unknown) =>
-      log.error({ err: e, job: job.id }, 'could not record the failure'),
+      log.error({ err: e, job_id: job.id, trace_id: jobTraceId(job) }, 'could not record the failure'),
     );
   } finally {
     clearTimeout(timeout);
@@ -148,7 +155,7 @@ async function finish(
   let done;
   try {
     // finishedAt is taken at each try: the callbacks' leases run from it.
-    done = await untilStored(deps, job.id, 'the completion', halt, () =>
+    done = await untilStored(deps, job, 'the completion', halt, () =>
       deps.store.completeJob(
         job.id,
         job.leaseToken,
@@ -170,12 +177,13 @@ async function finish(
   }
   if (!done) {
     if (lease) deps.callbacks!.release(lease);
-    deps.log.warn({ job: job.id }, 'lease lost before completion; result dropped');
+    deps.log.warn({ job_id: job.id, trace_id: jobTraceId(job) }, 'lease lost before completion; result dropped');
     // Rescued (or canceled) meanwhile, or a retried statement that had committed: show waiters the job as it is.
     const now = await deps.store.getJob(job.id).catch(() => null);
     if (now) deps.events.emit(now);
     return;
   }
+  deps.metrics.finished(done.job);
   if (lease) deps.callbacks!.launch(lease, done.job, c.response ? (body ?? null) : EMPTY, done.deliveries);
   if (done.due) deps.callbacks?.lookForWork();
   deps.events.emit(done.job);
@@ -183,17 +191,22 @@ async function finish(
 
 const EMPTY = new Uint8Array(0);
 
+/** An attempt's outcome as a metric label: the answer's status class, or the job error code. */
+function outcomeLabel(outcome: Outcome): string {
+  return outcome.kind === 'response' ? `${Math.floor(outcome.status / 100)}xx` : outcome.error.code;
+}
+
 /** Put the job back for another attempt (retried while the store's fault passes); `why` is what went wrong
  * (with the upstream's `status` when it answered), kept in the job's history. */
 async function requeue(deps: RunnerDeps, job: Job, halt: AbortSignal, why: JobError, delayMs?: number, status?: number): Promise<void> {
   const wait = delayMs ?? retryDelayMs(job.attempts);
   const reason = status === undefined ? { code: why.code } : { code: why.code, status };
-  const requeued = await untilStored(deps, job.id, 'the requeue', halt, () => {
+  const requeued = await untilStored(deps, job, 'the requeue', halt, () => {
     const now = deps.now();
     return deps.store.requeueJob(job.id, job.leaseToken, now + wait, now, reason);
   });
   if (requeued) {
-    deps.log.info({ job: job.id, attempt: job.attempts, retryInMs: wait, error: why }, 'attempt failed; retrying');
+    deps.log.info({ job_id: job.id, trace_id: jobTraceId(job), attempt: job.attempts, retryInMs: wait, error: why }, 'attempt failed; retrying');
     const updated = await deps.store.getJob(job.id);
     if (updated) deps.events.emit(updated);
   }

@@ -1,5 +1,7 @@
 import type { Logger } from 'pino';
+import type { Job } from '../model.js';
 import { StorageFullError } from '../store/errors.js';
+import { jobTraceId } from './job-trace.js';
 import type { JobStore } from '../store/port.js';
 
 /** A store failure that passes with time (no space left, the database unreachable or failing over): the same
@@ -24,7 +26,7 @@ const WARN_EVERY = 12;
  */
 export async function untilStored<T>(
   deps: { store: JobStore; log: Logger },
-  jobId: string,
+  job: Pick<Job, 'id' | 'options'>,
   what: string,
   halt: AbortSignal,
   write: () => Promise<T>,
@@ -32,12 +34,12 @@ export async function untilStored<T>(
   for (let tries = 1; ; tries++) {
     try {
       const out = await write();
-      if (tries > 1) deps.log.info({ job: jobId, tries }, `stored ${what} once the store recovered`);
+      if (tries > 1) deps.log.info({ job_id: job.id, trace_id: jobTraceId(job), tries }, `stored ${what} once the store recovered`);
       return out;
     } catch (error) {
       if (halt.aborted || !isPassingFault(deps.store, error)) throw error;
       if (tries % WARN_EVERY === 1) {
-        deps.log.warn({ err: error, job: jobId, tries }, `could not store ${what}; trying again while the attempt holds its lease`);
+        deps.log.warn({ err: error, job_id: job.id, trace_id: jobTraceId(job), tries }, `could not store ${what}; trying again while the attempt holds its lease`);
       }
       await pause(Math.min(FIRST_PAUSE_MS * 2 ** (tries - 1), MAX_PAUSE_MS), halt);
       if (halt.aborted) throw error;

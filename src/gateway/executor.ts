@@ -1,7 +1,8 @@
 import { Readable } from 'node:stream';
 import type { Agent } from 'undici';
 import { AbortReason, type ExecutionContext, type Executor, type Outcome } from '../engine/executor.js';
-import { JOB_ERROR_CODES, type Job, type JobProgress } from '../model.js';
+import { SpanKind, endSpan, endSpanWithBody, errorType, outgoingTraceparent, startExecutionSpan } from '../engine/job-trace.js';
+import { JOB_ERROR_CODES, type Job, type JobProgress, type TraceExecution } from '../model.js';
 import { parseProgress } from '../protocol/progress.js';
 import { parseRetryAfter } from '../protocol/retry-after.js';
 import { responseHeaderPairs } from '../intake/forward-headers.js';
@@ -14,6 +15,8 @@ export type ProgressEndpoint = (job: Job) => { url: string; token: string };
 
 /** Headers only the gateway sets: a client's copies are dropped, so the upstream cannot be misled. */
 const OWN_HEADERS = new Set(['asyncgate-job-id', PROGRESS_URL_HEADER, PROGRESS_TOKEN_HEADER]);
+/** The client's trace context, replaced by the attempt's when the job kept its trace. */
+const TRACE_HEADERS = new Set(['traceparent', 'tracestate']);
 
 /** Upstream statuses that mean "try again" — only acted on when the request is safe to repeat. */
 const RETRY_STATUSES = new Set([502, 503, 504]);
@@ -23,13 +26,32 @@ const MAX_RETRY_AFTER_MS = 5 * 60_000;
  * The gateway's executor: sends a job's stored request to the upstream and hands back its response
  * (streamed). The upstream also learns the job id and where to report progress (with the job's token); it
  * may instead send `102 Processing` interim responses with a `Progress` header, which are recorded too.
+ * Each attempt carries a traceparent of the job's trace (`tracing` says how its span relates to the accept span).
  */
-export function upstreamExecutor(agent: Agent, upstream: URL, progressEndpoint?: ProgressEndpoint): Executor {
+export function upstreamExecutor(agent: Agent, upstream: URL, progressEndpoint?: ProgressEndpoint, tracing: TraceExecution = 'link'): Executor {
   const origin = upstream.origin;
   const basePath = upstream.pathname.replace(/\/+$/, '');
+  const port = Number(upstream.port) || (upstream.protocol === 'https:' ? 443 : 80);
   return async ({ job, signal, progress, body: requestBody }): Promise<Outcome> => {
-    const headers = flatHeaders(job.request.headers.filter(([name]) => !OWN_HEADERS.has(name)));
+    const traced = job.options.trace;
+    const headers = flatHeaders(job.request.headers.filter(([name]) => !OWN_HEADERS.has(name) && !(traced && TRACE_HEADERS.has(name))));
     headers.push('asyncgate-job-id', job.id);
+    const span = startExecutionSpan(job, tracing, 'asyncgate upstream', SpanKind.CLIENT);
+    if (traced) {
+      headers.push('traceparent', outgoingTraceparent(job, tracing, span)!);
+      if (traced.tracestate) headers.push('tracestate', traced.tracestate);
+    }
+    const path = basePath + job.request.url;
+    if (span?.isRecording()) {
+      span.setAttributes({
+        'http.request.method': job.request.method,
+        'url.full': origin + path,
+        'server.address': upstream.hostname,
+        'server.port': port,
+        'asyncgate.job.id': job.id,
+        'asyncgate.attempt': job.attempts,
+      });
+    }
     if (progressEndpoint) {
       const { url, token } = progressEndpoint(job);
       headers.push(PROGRESS_URL_HEADER, url, PROGRESS_TOKEN_HEADER, token);
@@ -44,7 +66,7 @@ export function upstreamExecutor(agent: Agent, upstream: URL, progressEndpoint?:
         agent,
         {
           origin,
-          path: basePath + job.request.url,
+          path,
           method: job.request.method as 'GET',
           headers,
           body: body === null ? undefined : body instanceof Uint8Array ? body : Readable.from(body),
@@ -58,6 +80,7 @@ export function upstreamExecutor(agent: Agent, upstream: URL, progressEndpoint?:
         },
       );
     } catch (error) {
+      endSpan(span, { error: signal.reason instanceof AbortReason ? signal.reason.why : errorType(error) });
       if (signal.aborted) throw signal.reason instanceof AbortReason ? signal.reason : error;
       const message = `${JOB_ERROR_CODES['upstream-unreachable']}: ${(error as Error).message}`;
       if (neverReachedUpstream(error)) return { kind: 'retry', sent: false, error: { code: 'upstream-unreachable', message } };
@@ -70,7 +93,7 @@ export function upstreamExecutor(agent: Agent, upstream: URL, progressEndpoint?:
       kind: 'response',
       status: res.status,
       headers: responseHeaderPairs(res.headers),
-      body: res.body,
+      body: span ? endSpanWithBody(res.body, span, res.status) : res.body,
     };
     if (RETRY_STATUSES.has(res.status)) {
       // 0 = no usable Retry-After: the engine's backoff decides.

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Agent } from 'undici';
+import { observeRequest } from '../app/request-observer.js';
 import { createRuntime } from '../app/runtime.js';
 import type { Settings } from '../config/settings.js';
 import type { Engine } from '../engine/engine.js';
@@ -14,6 +15,7 @@ import { acceptKeyedSync, isKeyedSync } from '../intake/keyed-sync.js';
 import { checkCallbackCount, negotiate } from '../intake/negotiate.js';
 import { sendProblem } from '../resource/respond.js';
 import type { JobStore } from '../store/port.js';
+import { noteRequest, ROUTE_NAMES } from '../telemetry/request-note.js';
 import { HttpDrain, serverOptions } from './drain.js';
 import { upstreamExecutor } from './executor.js';
 import { passThrough } from './passthrough.js';
@@ -41,7 +43,7 @@ export async function createGateway(settings: Settings, log: Logger): Promise<Ga
     settings,
     `${settings.host}:${settings.port}`,
     ({ jobUrls, progressTokens }) =>
-      upstreamExecutor(agent, settings.upstream, (job) => ({ url: jobUrls(job).progress, token: progressTokens.issue(job.id) })),
+      upstreamExecutor(agent, settings.upstream, (job) => ({ url: jobUrls(job).progress, token: progressTokens.issue(job.id) }), settings.traceExecution),
     log,
   );
   const { engine, store, urls, ownerSalt } = runtime;
@@ -80,11 +82,14 @@ export async function createGateway(settings: Settings, log: Logger): Promise<Ga
     if (neg.async) return acceptAsync(req, res, neg, rule, acceptDeps, preread);
     if (isKeyedSync(req, rule)) return acceptKeyedSync(req, res, rule, acceptDeps, preread);
     const limit = rule?.maxBodySize ?? settings.maxBodyBytes;
+    noteRequest(req, { route: ROUTE_NAMES.proxy });
     return passThrough(req, res, agent, settings.upstream, basePath, rule?.async !== 'never', limit, preread);
   }
 
+  const accessLog = settings.accessLog ? log.child({ log: 'access' }) : undefined;
   const server = createServer(serverOptions(settings), (req, res) => {
     drain.track(req, res);
+    observeRequest(req, res, runtime.metrics, accessLog);
     route(req, res).catch((error: unknown) => {
       if (!(error instanceof AsyncgateError)) log.error({ err: error, url: req.url }, 'request failed');
       sendProblem(res, error, req.url);

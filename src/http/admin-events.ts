@@ -3,6 +3,7 @@ import type { JobEvents } from '../engine/events.js';
 import type { Job } from '../model.js';
 import { representation } from '../resource/representation.js';
 import type { JobUrls } from '../resource/urls.js';
+import { RETRY_AFTER } from './openapi-components.js';
 import type { PrefixRoute } from './route-table.js';
 import type { UrlBuilder } from '../resource/urls.js';
 
@@ -120,6 +121,13 @@ export class AdminEventStreams {
       path: '/admin/events',
       access: 'viewer',
       summary: 'Every job change, as it happens (text/event-stream)',
+      responses: {
+        200: {
+          description: 'Server-sent events until the process drains',
+          content: { 'text/event-stream': { type: 'string', description: '`event: job` (the status representation), `event: gone` (`{"id"}`), `event: resync` (changes were dropped: fetch again)' } },
+        },
+        503: { description: 'The process is draining: connect again (elsewhere)', headers: { 'Retry-After': RETRY_AFTER } },
+      },
       handle: async ({ req, res }) => {
         if (draining.aborted) {
           res.writeHead(503, { 'retry-after': '1', 'content-length': 0, 'cache-control': 'no-store' }).end();

@@ -5,6 +5,7 @@
 import { AsyncgateError } from '../errors/asyncgate-error.js';
 import { DELIVERY_STATES, JOB_ERROR_CODES, JOB_STATES, type DeliveryState, type JobState } from '../model.js';
 import { STATUS_NAMES } from '../resource/representation.js';
+import type { FieldDoc, JsonSchema } from '../shared/json-schema.js';
 import type { DeliveryFilter, JobFilter } from '../store/port.js';
 
 const BY_STATUS = new Map(JOB_STATES.map((s) => [STATUS_NAMES[s].toLowerCase(), s] as const));
@@ -14,6 +15,36 @@ export const DEFAULT_CAP = 100;
 export const MAX_CAP = 1000;
 
 const invalid = (detail: string) => new AsyncgateError('invalid-query', detail);
+
+// The parameters as the OpenAPI document describes them, beside the code that reads them.
+const param = (description: string, schema: JsonSchema = { type: 'string' }, examples?: Record<string, string>): FieldDoc => ({ description, schema, ...(examples ? { examples } : {}) });
+const TIME = 'an ISO date (2026-11-24T12:00:00Z) or epoch ms';
+
+export const PAGE_QUERY: Readonly<Record<string, FieldDoc>> = {
+  limit: param('Items per page, 1 to 500 (default 50)', { type: 'integer', minimum: 1, maximum: 500, default: 50 }),
+  after: param("The last id of the previous page (follow `next` rather than building it)"),
+};
+export const CAP_QUERY: Readonly<Record<string, FieldDoc>> = {
+  limit: param(`The most this touches, 1 to ${MAX_CAP} (default ${DEFAULT_CAP})`, { type: 'integer', minimum: 1, maximum: MAX_CAP, default: DEFAULT_CAP }),
+  'dry-run': param('1 (or true): count what would be touched (up to limit + 1), change nothing', { type: 'string', enum: ['1', 'true', '0', 'false'] }),
+};
+export const JOB_FILTER_QUERY: Readonly<Record<string, FieldDoc>> = {
+  state: param('A status name or a store state, any case', { type: 'string' }, { failed: 'Failed', queued: 'queued' }),
+  method: param('The request method'),
+  path: param('The start of the request path (begins with /)'),
+  since: param(`Created at or after: ${TIME}`),
+  until: param(`Created before: ${TIME}`),
+  error: param('The job error code', { type: 'string', enum: Object.keys(JOB_ERROR_CODES) }),
+  q: param(`A search (at most ${MAX_SEARCH} characters): an exact id or Idempotency-Key, a piece of the URL, words of the bodies`, { type: 'string', maxLength: MAX_SEARCH }),
+};
+export const DELIVERY_FILTER_QUERY: Readonly<Record<string, FieldDoc>> = {
+  state: param('The delivery state, any case', { type: 'string', enum: [...DELIVERY_STATES] }),
+  job: param('The job id'),
+  host: param('The receiver host (host:port when not the default port)'),
+  status: param("The last attempt's HTTP status (500) or a class of them (5xx)", { type: 'string', pattern: '^[1-5]([0-9]{2}|xx)$' }),
+  since: param(`Last changed at or after: ${TIME}`),
+  until: param(`Last changed before: ${TIME}`),
+};
 
 /** `limit` of a page: 1 to 500, default 50. */
 export function pageLimit(query: URLSearchParams): number {

@@ -6,8 +6,25 @@ import { representation } from '../resource/representation.js';
 import { sendJson } from '../resource/respond.js';
 import type { UrlBuilder } from '../resource/urls.js';
 import type { JobStore } from '../store/port.js';
-import { capLimit, deliveryFilter, deliveryFilterParams, dryRun, jobFilter, jobFilterParams, pageLimit, timeParam } from './admin-query.js';
+import { OverviewCounts } from './admin-overview.js';
+import type { JsonSchema } from '../shared/json-schema.js';
+import {
+  CAP_QUERY,
+  DELIVERY_FILTER_QUERY,
+  JOB_FILTER_QUERY,
+  PAGE_QUERY,
+  capLimit,
+  deliveryFilter,
+  deliveryFilterParams,
+  dryRun,
+  jobFilter,
+  jobFilterParams,
+  pageLimit,
+  timeParam,
+} from './admin-query.js';
+import * as schemas from './admin-schemas.js';
 import { attemptView, deliveryView, jobDetail } from './admin-views.js';
+import * as doc from './openapi-components.js';
 import type { PrefixRoute, RouteContext } from './route-table.js';
 
 export interface AdminRoutesOptions {
@@ -23,10 +40,6 @@ export interface AdminRoutesOptions {
 }
 
 const NO_STORE = { 'cache-control': 'no-store' };
-const HOUR = 3600_000;
-/** How long one computation of the overview's counts serves every dashboard open at the time. */
-const OVERVIEW_FRESH_MS = 2_000;
-
 /**
  * The admin API: every job, whoever submitted it, found by filters and search, with its full detail; cancel,
  * delete and retry (one or in bulk); every delivery (dead letters: state=failed), with redelivery one at a
@@ -140,23 +153,11 @@ export function adminRoutes({ store, engine, urls, ownerHeader, concurrency, onR
     sendJson(res, 200, deliveryView(delivery), NO_STORE);
   }
 
-  // Several open dashboards (each refreshing every few seconds) share one count of the store, at most 2 s old.
-  let lastCount: { at: number; firstMinute: number; overview: ReturnType<JobStore['overview']> } | undefined;
-  function storeOverview(now: number): { firstMinute: number; overview: ReturnType<JobStore['overview']> } {
-    if (lastCount && now - lastCount.at < OVERVIEW_FRESH_MS) return lastCount;
-    const firstMinute = Math.floor(now / 60_000) * 60_000 - 59 * 60_000;
-    const fresh = { at: now, firstMinute, overview: store.overview(firstMinute, now - 24 * HOUR) };
-    // A failed count is not kept: the next request tries again.
-    fresh.overview.catch(() => {
-      if (lastCount === fresh) lastCount = undefined;
-    });
-    lastCount = fresh;
-    return fresh;
-  }
+  const counts = new OverviewCounts((since, failingSince, settleAt) => store.overview(since, failingSince, settleAt));
 
   async function overview({ req, res }: RouteContext): Promise<void> {
     const now = Date.now();
-    const shared = storeOverview(now);
+    const shared = counts.at(now);
     const firstMinute = shared.firstMinute;
     const o = await shared.overview;
     const counted = new Map(o.perMinute.map((m) => [m.minute, m]));
@@ -177,18 +178,122 @@ export function adminRoutes({ store, engine, urls, ownerHeader, concurrency, onR
     }, NO_STORE, req.method === 'HEAD');
   }
 
+  const json = (schema: JsonSchema) => ({ 'application/json': schema });
+  const jobId = { id: doc.JOB_ID };
+  const deliveryId = { id: doc.DELIVERY_ID };
   return [
-    { methods: ['GET', 'HEAD'], path: '/admin/overview', access: 'viewer', summary: 'Jobs and deliveries by state, per minute over the last hour, failing hosts', handle: overview },
-    { methods: ['GET', 'HEAD'], path: '/admin/jobs', access: 'viewer', summary: 'Every job, newest first, by filters and search', handle: listJobs },
-    { methods: ['POST'], path: '/admin/jobs/retry', access: 'admin', summary: 'Retry the failed or canceled jobs matching the filters (capped; dry-run counts)', handle: retryMatching },
-    { methods: ['GET', 'HEAD'], path: '/admin/jobs/:id', access: 'viewer', summary: 'One job in full: request, response, timeline, deliveries', handle: showJob },
-    { methods: ['DELETE'], path: '/admin/jobs/:id', access: 'admin', summary: 'Cancel if running, then forget the job and its result', handle: deleteJob },
-    { methods: ['POST'], path: '/admin/jobs/:id/cancel', access: 'admin', summary: 'Cancel the job', handle: cancelJob },
-    { methods: ['POST'], path: '/admin/jobs/:id/retry', access: 'admin', summary: 'Run a failed or canceled job again (same id, same callbacks)', handle: retryJob },
-    { methods: ['GET', 'HEAD'], path: '/admin/deliveries', access: 'viewer', summary: 'Deliveries, newest first, by state, job, host, status, time (dead letters: state=failed)', handle: listDeliveries },
-    { methods: ['POST'], path: '/admin/deliveries/redeliver', access: 'admin', summary: 'Redeliver the dead letters since a time (by host, capped; dry-run counts)', handle: redeliverSince },
-    { methods: ['GET', 'HEAD'], path: '/admin/deliveries/:id', access: 'viewer', summary: 'One delivery with its attempts', handle: showDelivery },
-    { methods: ['POST'], path: '/admin/deliveries/:id/redeliver', access: 'admin', summary: 'Redeliver one delivery now', handle: redeliverOne },
+    {
+      methods: ['GET', 'HEAD'],
+      path: '/admin/overview',
+      access: 'viewer',
+      summary: 'Jobs and deliveries by state, per minute over the last hour, failing hosts',
+      handle: overview,
+      responses: { 200: { description: 'The overview', content: json(schemas.OVERVIEW_SCHEMA) } },
+    },
+    {
+      methods: ['GET', 'HEAD'],
+      path: '/admin/jobs',
+      access: 'viewer',
+      summary: 'Every job, newest first, by filters and search',
+      handle: listJobs,
+      query: { ...JOB_FILTER_QUERY, ...PAGE_QUERY },
+      responses: { 200: { description: 'A page of status representations', content: json(schemas.JOB_PAGE_SCHEMA) } },
+      problems: ['invalid-query'],
+    },
+    {
+      methods: ['POST'],
+      path: '/admin/jobs/retry',
+      access: 'admin',
+      summary: 'Retry the failed or canceled jobs matching the filters (capped; dry-run counts)',
+      handle: retryMatching,
+      query: { ...JOB_FILTER_QUERY, ...CAP_QUERY },
+      responses: { 200: { description: 'How many were retried, or (dry-run) would be', content: json(schemas.BULK_RETRY_SCHEMA) } },
+      problems: ['invalid-query'],
+    },
+    {
+      methods: ['GET', 'HEAD'],
+      path: '/admin/jobs/:id',
+      access: 'viewer',
+      summary: 'One job in full: request, response, timeline, deliveries',
+      handle: showJob,
+      params: jobId,
+      responses: { 200: { description: 'The job in full, credentials redacted', content: json(schemas.JOB_DETAIL_SCHEMA) } },
+      problems: ['job-not-found'],
+    },
+    {
+      methods: ['DELETE'],
+      path: '/admin/jobs/:id',
+      access: 'admin',
+      summary: 'Cancel if running, then forget the job and its result',
+      handle: deleteJob,
+      params: jobId,
+      responses: { 204: { description: 'Deleted' } },
+      problems: ['job-not-found'],
+    },
+    {
+      methods: ['POST'],
+      path: '/admin/jobs/:id/cancel',
+      access: 'admin',
+      summary: 'Cancel the job',
+      handle: cancelJob,
+      params: jobId,
+      responses: { 200: { description: 'Canceled', content: json(schemas.JOB_WRAPPED_SCHEMA) } },
+      problems: ['job-not-found', 'job-already-finished'],
+    },
+    {
+      methods: ['POST'],
+      path: '/admin/jobs/:id/retry',
+      access: 'admin',
+      summary: 'Run a failed or canceled job again (same id, same callbacks)',
+      handle: retryJob,
+      params: jobId,
+      responses: { 200: { description: 'Queued again', content: json(schemas.JOB_WRAPPED_SCHEMA) } },
+      problems: ['job-not-found', 'job-not-retryable'],
+    },
+    {
+      methods: ['GET', 'HEAD'],
+      path: '/admin/deliveries',
+      access: 'viewer',
+      summary: 'Deliveries, newest first, by state, job, host, status, time (dead letters: state=failed)',
+      handle: listDeliveries,
+      query: { ...DELIVERY_FILTER_QUERY, ...PAGE_QUERY },
+      responses: { 200: { description: 'A page of deliveries', content: json(schemas.DELIVERY_PAGE_SCHEMA) } },
+      problems: ['invalid-query'],
+    },
+    {
+      methods: ['POST'],
+      path: '/admin/deliveries/redeliver',
+      access: 'admin',
+      summary: 'Redeliver the dead letters since a time (by host, capped; dry-run counts)',
+      handle: redeliverSince,
+      query: {
+        since: { ...DELIVERY_FILTER_QUERY.since!, description: 'Dead letters that failed at or after: an ISO date or epoch ms', required: true, examples: { iso: '2026-11-24T00:00:00Z' } },
+        host: DELIVERY_FILTER_QUERY.host!,
+        ...CAP_QUERY,
+      },
+      responses: { 200: { description: 'How many were redelivered, or (dry-run) would be', content: json(schemas.BULK_REDELIVER_SCHEMA) } },
+      problems: ['invalid-query'],
+    },
+    {
+      methods: ['GET', 'HEAD'],
+      path: '/admin/deliveries/:id',
+      access: 'viewer',
+      summary: 'One delivery with its attempts',
+      handle: showDelivery,
+      params: deliveryId,
+      responses: { 200: { description: 'The delivery and every attempt', content: json(schemas.DELIVERY_DETAIL_SCHEMA) } },
+      problems: ['not-found'],
+    },
+    {
+      methods: ['POST'],
+      path: '/admin/deliveries/:id/redeliver',
+      access: 'admin',
+      summary: 'Redeliver one delivery now',
+      handle: redeliverOne,
+      params: deliveryId,
+      responses: { 200: { description: 'Due again, at once', content: json(schemas.DELIVERY_SCHEMA) } },
+      problems: ['not-found', 'delivery-not-finished'],
+    },
   ];
 }
 

@@ -2,6 +2,7 @@ import type { Engine } from '../engine/engine.js';
 import { suggestedPollSeconds } from '../engine/poll-interval.js';
 import { asProblem } from '../errors/as-problem.js';
 import { AsyncgateError } from '../errors/asyncgate-error.js';
+import { JOB_FAILURE_PROBLEMS } from '../errors/codes.js';
 import { TERMINAL_STATES, type Job } from '../model.js';
 import { ifNoneMatchMatches } from '../protocol/etag.js';
 import { formatLink } from '../protocol/link.js';
@@ -9,11 +10,13 @@ import { parsePrefer, preferredWait } from '../protocol/prefer.js';
 import { formatContentRange, parseRange } from '../protocol/range.js';
 import { jobFailure } from '../resource/job-failure.js';
 import { httpDate, maxAge, replayResult } from '../resource/replay.js';
+import { STATUS_REPRESENTATION_SCHEMA } from '../resource/representation-schema.js';
 import { jobEtag, representation } from '../resource/representation.js';
 import { sendJson, type Headers } from '../resource/respond.js';
 import type { UrlBuilder } from '../resource/urls.js';
 import { findJob } from './access.js';
 import { lastEventId, type EventStreams } from './event-stream.js';
+import * as doc from './openapi-components.js';
 import { PollGate } from './poll-gate.js';
 import type { JobContext, PrefixRoute } from './route-table.js';
 
@@ -154,13 +157,74 @@ export function jobRoutes(options: JobRoutesOptions): PrefixRoute[] {
   }
 
   return [
-    { methods: ['GET', 'HEAD'], path: '/jobs/:id', access: 'owner', summary: 'The status monitor; Prefer: wait=N long-polls', handle: monitor },
-    { methods: ['DELETE'], path: '/jobs/:id', access: 'owner', summary: 'Cancel if running, then forget the job and its result', handle: remove },
-    { methods: ['GET'], path: '/jobs/:id/events', access: 'owner', summary: 'Every change of the job, as text/event-stream', handle: eventStream },
-    { methods: ['GET', 'HEAD'], path: '/jobs/:id/result', access: 'owner', summary: "The upstream's response, replayed (byte ranges of a 2xx)", handle: result },
-    { methods: ['POST'], path: '/jobs/:id/cancel', access: 'owner', summary: 'Cancel the job (aborts the upstream request)', handle: cancel },
+    {
+      methods: ['GET', 'HEAD'],
+      path: '/jobs/:id',
+      access: 'owner',
+      summary: 'The status monitor; Prefer: wait=N long-polls',
+      handle: monitor,
+      params: { id: doc.JOB_ID },
+      headers: { Prefer: doc.PREFER_WAIT, 'If-None-Match': doc.IF_NONE_MATCH },
+      responses: {
+        200: {
+          description: 'The status representation (Retry-After while the job runs)',
+          content: { 'application/json': STATUS_REPRESENTATION_SCHEMA },
+          headers: { ETag: doc.ETAG, 'Retry-After': doc.RETRY_AFTER, Link: doc.LINK, 'Cache-Control': doc.CACHE_CONTROL },
+        },
+        303: { description: 'Accept-Asynchronous: polling, once the job is done: See Other, the result', headers: { Location: RESULT_LOCATION, Expires: doc.EXPIRES } },
+        304: { description: 'Not modified: If-None-Match names the current version', headers: { ETag: doc.ETAG } },
+      },
+      problems: ['invalid-prefer', 'poll-too-soon'],
+    },
+    {
+      methods: ['DELETE'],
+      path: '/jobs/:id',
+      access: 'owner',
+      summary: 'Cancel if running, then forget the job and its result',
+      handle: remove,
+      params: { id: doc.JOB_ID },
+      responses: { 204: { description: 'Deleted: the monitor answers 410 while the tombstone lasts' } },
+    },
+    {
+      methods: ['GET'],
+      path: '/jobs/:id/events',
+      access: 'owner',
+      summary: 'Every change of the job, as text/event-stream',
+      handle: eventStream,
+      params: { id: doc.JOB_ID },
+      headers: { 'Last-Event-ID': doc.LAST_EVENT_ID },
+      responses: { 200: { description: 'Server-sent events until the job finishes', content: { 'text/event-stream': EVENT_STREAM } } },
+    },
+    {
+      methods: ['GET', 'HEAD'],
+      path: '/jobs/:id/result',
+      access: 'owner',
+      summary: "The upstream's response, replayed (byte ranges of a 2xx)",
+      handle: result,
+      params: { id: doc.JOB_ID },
+      headers: { 'If-None-Match': doc.IF_NONE_MATCH, Range: doc.RANGE, 'If-Range': doc.IF_RANGE },
+      responses: {
+        200: { description: "The upstream's own status, headers and body (any status it answered)", content: { '*/*': {} }, headers: { ETag: doc.ETAG, Expires: doc.EXPIRES, 'Cache-Control': doc.CACHE_CONTROL } },
+        206: { description: 'The range asked for, of a 2xx result', content: { '*/*': {} }, headers: { 'Content-Range': doc.CONTENT_RANGE } },
+        304: { description: 'Not modified', headers: { ETag: doc.ETAG } },
+      },
+      problems: ['result-not-ready', 'range-not-satisfiable', ...new Set(Object.values(JOB_FAILURE_PROBLEMS))],
+    },
+    {
+      methods: ['POST'],
+      path: '/jobs/:id/cancel',
+      access: 'owner',
+      summary: 'Cancel the job (aborts the upstream request)',
+      handle: cancel,
+      params: { id: doc.JOB_ID },
+      responses: { 200: { description: 'Canceled (or already canceled): the status representation', content: { 'application/json': STATUS_REPRESENTATION_SCHEMA } } },
+      problems: ['job-already-finished'],
+    },
   ];
 }
+
+const RESULT_LOCATION = { description: 'The result', schema: { type: 'string', format: 'uri' } };
+const EVENT_STREAM = { type: 'string', description: '`event: status` with the status representation (`id:` its version) on every change; `event: gone` when deleted' };
 
 /** A stored response header's value (first of its name), if the upstream sent it. */
 function storedHeader(job: Job, name: string): string | undefined {

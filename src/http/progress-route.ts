@@ -3,6 +3,8 @@ import type { Engine } from '../engine/engine.js';
 import { AsyncgateError } from '../errors/asyncgate-error.js';
 import { TERMINAL_STATES, type JobProgress } from '../model.js';
 import { readBody } from '../intake/body.js';
+import type { JsonSchema } from '../shared/json-schema.js';
+import { JOB_ID } from './openapi-components.js';
 import type { PrefixRoute } from './route-table.js';
 
 /** A progress report is a few numbers and a line of text. */
@@ -24,6 +26,20 @@ const reportSchema = z
     message: 'total needs current, and current must not exceed it',
   });
 
+/** The report as the OpenAPI document describes it: the same rules as reportSchema. */
+const REPORT_JSON_SCHEMA: JsonSchema = {
+  type: 'object',
+  description: "The job's whole progress (not a patch): at least one of percentComplete, current, message",
+  additionalProperties: false,
+  properties: {
+    percentComplete: { type: 'number', minimum: 0, maximum: 100 },
+    current: { type: 'integer', minimum: 0 },
+    total: { type: 'integer', minimum: 0, description: 'Needs current, at least as large' },
+    message: { type: 'string', maxLength: 1000 },
+  },
+  anyOf: [{ required: ['percentComplete'] }, { required: ['current'] }, { required: ['message'] }],
+};
+
 /** `POST {prefix}/jobs/{id}/progress`: the upstream reports a job's progress, with the job's progress token. */
 export function progressRoute(engine: Engine): PrefixRoute {
   return {
@@ -31,6 +47,10 @@ export function progressRoute(engine: Engine): PrefixRoute {
     path: '/jobs/:id/progress',
     access: 'upstream',
     summary: "Report a running job's progress (the upstream, with the job's progress token)",
+    params: { id: JOB_ID },
+    body: { mediaType: 'application/json', schema: REPORT_JSON_SCHEMA, example: { current: 2, total: 75, message: 'indexing' } },
+    responses: { 204: { description: 'Recorded: the monitor shows it, long polls and event streams are woken' } },
+    problems: ['invalid-body', 'body-too-large', 'job-already-finished', 'job-not-found', 'job-gone'],
     async handle({ req, res, params }) {
       const id = params.id!;
       const progress = parseReport(await readBody(req, MAX_BODY_BYTES));

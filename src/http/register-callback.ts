@@ -4,11 +4,13 @@ import { asProblem } from '../errors/as-problem.js';
 import { AsyncgateError } from '../errors/asyncgate-error.js';
 import { readBody } from '../intake/body.js';
 import { allowed } from '../intake/negotiate.js';
-import { DELIVERY_MODES, type CallbackSpec, type DeliveryMode } from '../model.js';
+import { DELIVERY_MODES, DELIVERY_STATES, type CallbackSpec, type DeliveryMode } from '../model.js';
 import { callbackUrl } from '../protocol/callback.js';
 import { isValidSecret } from '../protocol/standard-webhooks.js';
 import { sendJson } from '../resource/respond.js';
+import type { JsonSchema } from '../shared/json-schema.js';
 import type { JobStore } from '../store/port.js';
+import { JOB_ID } from './openapi-components.js';
 import type { PrefixRoute } from './route-table.js';
 
 export interface RegisterCallbackOptions {
@@ -42,6 +44,10 @@ export function registerCallbackRoute(options: RegisterCallbackOptions): PrefixR
     path: '/jobs/:id/callbacks',
     access: 'owner',
     summary: 'Register a callback for a job, also after it finished',
+    params: { id: JOB_ID },
+    body: { mediaType: 'application/json', schema: REGISTRATION_SCHEMA, example: { url: 'https://client.example/done', mode: 'notify' } },
+    responses: { 201: { description: 'Registered: delivered when the job finishes, at once if it has', content: { 'application/json': REGISTERED_SCHEMA } } },
+    problems: ['invalid-callback', 'callback-refused', 'too-many-callbacks', 'body-too-large'],
     async handle({ req, res, job }) {
       const spec = parseCallback(await readBody(req, 16 * 1024), options.policy);
       const delivery = await oneAtATime(job.id, async () => {
@@ -59,6 +65,30 @@ export function registerCallbackRoute(options: RegisterCallbackOptions): PrefixR
     },
   };
 }
+
+const REGISTRATION_SCHEMA: JsonSchema = {
+  type: 'object',
+  required: ['url'],
+  properties: {
+    url: { type: 'string', format: 'uri', description: 'An absolute http(s) URL the SSRF guard allows' },
+    mode: { type: 'string', enum: [...DELIVERY_MODES], default: 'response', description: 'What to send (docs/callbacks.md#what-each-mode-sends)' },
+    method: { type: 'string', enum: ['POST', 'PUT'], default: 'POST', description: 'GET for ping, whatever is given' },
+    secret: { type: 'string', minLength: 1, description: 'Adds a second v1 signature keyed by it (raw, or whsec_ + base64)' },
+  },
+};
+
+const REGISTERED_SCHEMA: JsonSchema = {
+  type: 'object',
+  required: ['id', 'url', 'mode', 'method', 'state'],
+  additionalProperties: false,
+  properties: {
+    id: { type: 'string', description: 'The delivery id, also its webhook-id' },
+    url: { type: 'string', format: 'uri' },
+    mode: { type: 'string', enum: [...DELIVERY_MODES] },
+    method: { type: 'string', enum: ['POST', 'PUT', 'GET'] },
+    state: { type: 'string', enum: [...DELIVERY_STATES] },
+  },
+};
 
 function parseCallback(raw: Buffer | null, policy: CallbackPolicy): CallbackSpec {
   let input: Record<string, unknown>;

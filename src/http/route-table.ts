@@ -1,7 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { match as compilePath, type MatchFunction } from 'path-to-regexp';
 import { AsyncgateError } from '../errors/asyncgate-error.js';
+import type { ProblemType } from '../errors/codes.js';
+import { jobTraceId } from '../engine/job-trace.js';
 import type { Job } from '../model.js';
+import { noteRequest, ROUTE_NAMES } from '../telemetry/request-note.js';
+import type { FieldDoc, JsonSchema } from '../shared/json-schema.js';
 
 /**
  * Who may call a route under the prefix. The router checks it before the handler runs:
@@ -31,11 +35,45 @@ export interface JobContext extends RouteContext {
   job: Job;
 }
 
-interface RouteFields {
+/** One answer of a route, for the OpenAPI document (its problems are listed apart, in `problems`). */
+export interface RouteResponse {
+  description: string;
+  /** Media type → the body's schema; absent: no body. */
+  content?: Readonly<Record<string, JsonSchema>>;
+  /** Response headers it sets. */
+  headers?: Readonly<Record<string, FieldDoc>>;
+}
+
+/** The request body a route reads: one media type, with an example (which the OpenAPI test sends). */
+export interface RouteBody {
+  mediaType: string;
+  schema: JsonSchema;
+  example: unknown;
+  description?: string;
+}
+
+/** What the OpenAPI document says of a route beyond its method, path and access (http/openapi.ts). */
+export interface RouteDoc {
+  /** More than the summary's line. */
+  description?: string;
+  /** Every `:name` of the path, described. */
+  params?: Readonly<Record<string, FieldDoc>>;
+  /** The query parameters it reads. */
+  query?: Readonly<Record<string, FieldDoc>>;
+  /** The request headers it reads (credentials aside: those follow from `access`). */
+  headers?: Readonly<Record<string, FieldDoc>>;
+  body?: RouteBody;
+  /** Its answers by status, problems aside. */
+  responses?: Readonly<Record<number, RouteResponse>>;
+  /** The problem types it may answer besides those of its access check. */
+  problems?: readonly ProblemType[];
+}
+
+interface RouteFields extends RouteDoc {
   methods: readonly Method[];
   /** Relative to the prefix, in path-to-regexp syntax: `/jobs/:id/result`. */
   path: string;
-  /** One line for the endpoint reference (and, later, the OpenAPI document). */
+  /** One line for the endpoint reference and the OpenAPI document. */
   summary: string;
   /** Answer a caller the `admin` / `viewer` check refused, instead of the problem (a page: its sign-in). */
   denied?(ctx: RouteContext, refusal: AsyncgateError): Promise<void>;
@@ -113,10 +151,12 @@ export class PrefixRouter {
         allow = [...(allow ?? []), ...route.methods.filter((m) => !allow?.includes(m))];
         continue;
       }
+      noteRequest(req, { route: this.prefix + route.path, ...(found.id !== undefined && route.path.includes(':id') ? { jobId: found.id } : {}) });
       const ctx: RouteContext = { req, res, params: found, query: new URLSearchParams(q === -1 ? '' : url.slice(q + 1)), stopping };
       await this.run(route, ctx);
       return true;
     }
+    noteRequest(req, { route: ROUTE_NAMES.unmatched });
     if (allow) throw new AsyncgateError('method-not-allowed', `use ${allow.join(' or ')}`, { headers: { allow: allow.join(', ') } });
     throw new AsyncgateError('not-found', `no asyncgate endpoint at ${path}`);
   }
@@ -133,8 +173,12 @@ export class PrefixRouter {
 
   private async run(route: PrefixRoute, ctx: RouteContext): Promise<void> {
     switch (route.access) {
-      case 'owner':
-        return route.handle({ ...ctx, job: await this.gates.owner(ctx.req, ctx.params.id ?? '') });
+      case 'owner': {
+        const job = await this.gates.owner(ctx.req, ctx.params.id ?? '');
+        const traceId = jobTraceId(job);
+        if (traceId) noteRequest(ctx.req, { traceId });
+        return route.handle({ ...ctx, job });
+      }
       case 'upstream':
         this.gates.upstream(ctx.req, ctx.params.id ?? '');
         return route.handle(ctx);

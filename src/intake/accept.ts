@@ -3,6 +3,7 @@ import type { RouteRule } from '../config/routes.js';
 import type { Settings } from '../config/settings.js';
 import type { Engine } from '../engine/engine.js';
 import { newJobId, sha256 } from '../engine/ids.js';
+import { endSpan, errorType, jobTraceId, startAcceptSpan, type Span } from '../engine/job-trace.js';
 import { credentialOwner } from '../engine/owner.js';
 import { suggestedPollSeconds } from '../engine/poll-interval.js';
 import { asProblem } from '../errors/as-problem.js';
@@ -12,9 +13,10 @@ import { replayResult } from '../resource/replay.js';
 import { jobEtag, representation } from '../resource/representation.js';
 import { sendJson } from '../resource/respond.js';
 import { type JobUrls, type UrlBuilder, requestProto } from '../resource/urls.js';
-import { TERMINAL_STATES, type Job, type NewJob } from '../model.js';
+import { TERMINAL_STATES, type Job, type JobTrace, type NewJob } from '../model.js';
 import { parseIdempotencyKey } from '../protocol/idempotency-key.js';
 import { formatLink } from '../protocol/link.js';
+import { noteRequest, ROUTE_NAMES } from '../telemetry/request-note.js';
 import { forwardHeaders } from './forward-headers.js';
 import { spoolBody } from './spool.js';
 import type { Negotiation } from './negotiate.js';
@@ -36,6 +38,8 @@ export interface Committed {
   created: boolean;
   /** The public origin worked out from the request (`Forwarded` / `X-Forwarded-*` / `Host`). */
   origin: string;
+  /** The accept span (when an OpenTelemetry SDK is registered): end it with endWhenAnswered. */
+  span: Span | undefined;
 }
 
 /**
@@ -50,11 +54,41 @@ export async function commitJob(
   preread?: Buffer | null,
   originalUrl?: string,
 ): Promise<Committed> {
+  const accept = startAcceptSpan(req.headers.traceparent, req.headers.tracestate);
+  try {
+    const committed = await commitTraced(req, neg, rule, deps, accept.trace, accept.span, preread, originalUrl);
+    noteRequest(req, { route: ROUTE_NAMES.accept, jobId: committed.job.id, traceId: jobTraceId(committed.job) });
+    return committed;
+  } catch (error) {
+    endSpan(accept.span, { error: errorType(error) }, 500);
+    throw error;
+  }
+}
+
+async function commitTraced(
+  req: IncomingMessage,
+  neg: Pick<Extract<Negotiation, { async: true }>, 'dialect' | 'redirectWhenDone' | 'callbacks'>,
+  rule: RouteRule | undefined,
+  deps: AcceptDeps,
+  trace: JobTrace,
+  span: Span | undefined,
+  preread: Buffer | null | undefined,
+  originalUrl: string | undefined,
+): Promise<Committed> {
   const { engine, settings } = deps;
   const idempotencyKey = asProblem('invalid-idempotency-key', () => parseIdempotencyKey(req.headers['idempotency-key']));
   const method = req.method ?? 'GET';
   const url = originalUrl ?? req.url ?? '/';
   const id = newJobId();
+  if (span?.isRecording()) {
+    const q = url.indexOf('?');
+    span.setAttributes({
+      'http.request.method': method,
+      'url.path': q === -1 ? url : url.slice(0, q),
+      'url.scheme': requestProto(req),
+      'asyncgate.job.id': id,
+    });
+  }
   // A body already read (to look for a callback_url field) is small; any other is streamed into the store.
   const body =
     preread !== undefined
@@ -87,11 +121,14 @@ export async function commitJob(
       ...(rule ? { route: rule.name } : {}),
       origin,
       sourceUrl: origin + url,
+      trace,
     },
     createdAt: Date.now(),
     callbacks: neg.callbacks.map((c) => ({ ...c, id: `msg_${newJobId()}` })),
   };
   const { job: stored, created } = await engine.accept(job);
+  // A repeated Idempotency-Key names the job it first made.
+  if (!created && span?.isRecording()) span.setAttribute('asyncgate.job.id', stored.id);
   if (!created && stored.requestHash !== job.requestHash) {
     throw new AsyncgateError(
       'idempotency-key-reused',
@@ -99,7 +136,13 @@ export async function commitJob(
       { members: { job: deps.urls.forOrigin(origin, stored.id).self } },
     );
   }
-  return { job: stored, created, origin };
+  if (span?.isRecording()) span.setAttribute('server.address', new URL(origin).hostname);
+  return { job: stored, created, origin, span };
+}
+
+/** End the accept span once the request is answered (202, a result, or a problem), with the status sent. */
+export function endWhenAnswered(span: Span | undefined, res: ServerResponse): void {
+  if (span) res.once('close', () => endSpan(span, { status: res.statusCode }, 500));
 }
 
 /**
@@ -120,7 +163,8 @@ export async function acceptAsync(
 ): Promise<void> {
   const { engine } = deps;
   const method = req.method ?? 'GET';
-  const { job: stored, origin } = await commitJob(req, neg, rule, deps, preread, originalUrl);
+  const { job: stored, origin, span } = await commitJob(req, neg, rule, deps, preread, originalUrl);
+  endWhenAnswered(span, res);
 
   let current: Job = stored;
   if (neg.waitSeconds > 0 && !TERMINAL_STATES.has(current.state)) {

@@ -4,7 +4,7 @@ import { suggestedPollSeconds } from '../engine/poll-interval.js';
 import { AsyncgateError } from '../errors/asyncgate-error.js';
 import { TERMINAL_STATES } from '../model.js';
 import { formatLink } from '../protocol/link.js';
-import { answerFinished, commitJob, type AcceptDeps } from './accept.js';
+import { answerFinished, commitJob, endWhenAnswered, type AcceptDeps } from './accept.js';
 
 /** Methods whose repetition is harmless by definition (RFC 9110 §9.2.1): a key changes nothing for them. */
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
@@ -31,7 +31,8 @@ export async function acceptKeyedSync(
   preread?: Buffer | null,
   originalUrl?: string,
 ): Promise<void> {
-  const { job, created, origin } = await commitJob(req, { dialect: 'idempotency-key', redirectWhenDone: false, callbacks: [] }, rule, deps, preread, originalUrl);
+  const { job, created, origin, span } = await commitJob(req, { dialect: 'idempotency-key', redirectWhenDone: false, callbacks: [] }, rule, deps, preread, originalUrl);
+  endWhenAnswered(span, res);
   const urls = deps.urls.forOrigin(origin, job.id);
   const link = formatLink(urls.self, { rel: 'monitor' });
   let current = job;

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { createLogger } from '../app/logger.js';
+import { observeRequest } from '../app/request-observer.js';
 import { createRuntime, type Runtime } from '../app/runtime.js';
 import type { RouteRule } from '../config/routes.js';
 import { resolveCommonSettings } from '../config/settings.js';
@@ -12,6 +13,7 @@ import { acceptKeyedSync, isKeyedSync } from '../intake/keyed-sync.js';
 import { negotiate } from '../intake/negotiate.js';
 import { sendProblem } from '../resource/respond.js';
 import type { JobStore } from '../store/port.js';
+import { noteRequest } from '../telemetry/request-note.js';
 import { handlerExecutor } from './executor.js';
 import type { AsyncHandler } from './handler.js';
 import { runInline } from './inline.js';
@@ -56,9 +58,10 @@ export async function createAsyncgate(options: AsyncgateOptions = {}): Promise<A
   const settings = resolveCommonSettings(file, {});
   const log: Logger = logger ?? createLogger(process.env.ASYNCGATE_LOG_LEVEL ?? 'warn');
   const handlers = new Map<string, AsyncHandler>();
-  const runtime: Runtime = await createRuntime(settings, 'localhost', () => handlerExecutor(handlers), log);
+  const runtime: Runtime = await createRuntime(settings, 'localhost', () => handlerExecutor(handlers, settings.traceExecution), log);
   const acceptDeps: AcceptDeps = { engine: runtime.engine, settings, urls: runtime.urls, ownerSalt: runtime.ownerSalt };
   let state: 'new' | 'started' | 'closing' = 'new';
+  const accessLog = settings.accessLog ? log.child({ log: 'access' }) : undefined;
 
   return {
     prefix: settings.prefix,
@@ -72,6 +75,8 @@ export async function createAsyncgate(options: AsyncgateOptions = {}): Promise<A
       handlers.set(name, handler);
       return async (req, res, input = {}) => {
         const url = input.url ?? req.url ?? '/';
+        observeRequest(req, res, runtime.metrics, accessLog);
+        noteRequest(req, { route: `(handler) ${name}` });
         try {
           if (state === 'closing') throw new AsyncgateError('shutting-down', undefined, { headers: { 'retry-after': '5' } });
           const neg = negotiate(req.headers, rule, settings.maxWaitMs, settings.callbacks);
@@ -89,6 +94,8 @@ export async function createAsyncgate(options: AsyncgateOptions = {}): Promise<A
 
     async handlePrefix(req, res, input = {}) {
       const url = input.url ?? req.url ?? '/';
+      const q = url.indexOf('?');
+      if (runtime.router.relative(q === -1 ? url : url.slice(0, q)) !== undefined) observeRequest(req, res, runtime.metrics, accessLog);
       try {
         return await runtime.router.serve(req, res, url, state === 'closing');
       } catch (error) {

@@ -1,3 +1,4 @@
+import { jobTraceId } from '../engine/job-trace.js';
 import type { Job, JobProgress, JobState } from '../model.js';
 import type { JobUrls } from './urls.js';
 
@@ -28,6 +29,8 @@ export function representation(job: Job, urls: JobUrls): Record<string, unknown>
   }
   if (job.state === 'succeeded') out.resourceLocation = urls.result;
   if (job.error && (job.state === 'failed' || job.state === 'canceled')) out.error = job.error;
+  const traceId = jobTraceId(job);
+  if (traceId) out.traceId = traceId;
   out.links = {
     self: { href: urls.self },
     result: { href: urls.result },

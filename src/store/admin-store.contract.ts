@@ -200,16 +200,54 @@ export function adminContract(open: () => Promise<JobStore>): void {
     await store.completeJob(fresh.id, c2!.leaseToken, { state: 'succeeded', response: null, error: null, finishedAt: minute + 6 }, 60_000);
     const [d] = await store.claimDeliveries('d', 1, minute + 7, 1000, 4, {});
     await store.recordAttempt({ deliveryId: d!.id, n: 1, at: minute + 8, status: 502, latencyMs: 1, error: null, snippet: null }, d!.leaseToken, { state: 'failed' });
-    const o = await store.overview(minute - 10 * 60_000, minute - 60_000);
+    const o = await store.overview(minute - 10 * 60_000, minute - 60_000, minute + 10 * 60_000);
     assert.deepEqual(o.jobsByState, { failed: 1, succeeded: 1, queued: 1 });
     assert.deepEqual(o.perMinute, [
-      { minute: minute - 5 * 60_000, accepted: 1, finished: 0 },
-      { minute, accepted: 2, finished: 2 },
+      { minute: minute - 5 * 60_000, settled: true, accepted: 1, finished: 0 },
+      { minute, settled: true, accepted: 2, finished: 2 },
+    ]);
+    // Split at minute + 2: the jobs created at minute + 1 and finished at minute + 4 and + 6 are before and
+    // from it; counted from minute + 1 on, the job created at minute − 5 min is left out.
+    const split = await store.overview(minute + 1, minute - 60_000, minute + 2);
+    assert.deepEqual(split.perMinute, [
+      { minute, settled: true, accepted: 1, finished: 0 },
+      { minute, settled: false, accepted: 1, finished: 2 },
     ]);
     assert.equal(o.oldestQueuedAt, minute + 2);
     assert.deepEqual(o.deliveriesByState, { failed: 1 });
     assert.deepEqual(o.failingHosts, [{ host: 'down.example', failed: 2, lastStatus: 502 }]);
-    const later = await store.overview(minute + 60_000, minute + 60_000);
+    const later = await store.overview(minute + 60_000, minute + 60_000, minute + 60_000);
     assert.deepEqual([later.perMinute, later.failingHosts], [[], []]);
+  });
+
+  test('gauges: queued and running jobs, the oldest due job in the queue, deliveries by state, the oldest pending', async () => {
+    const store = await open();
+    const empty = await store.gauges();
+    assert.deepEqual(empty, { jobs: { queued: 0, running: 0 }, oldestQueuedAt: null, deliveries: { waiting: 0, pending: 0, delivering: 0, failed: 0 }, oldestPendingDeliveryAt: null });
+    const t = Date.now();
+    const cb = (id: string) => [{ id, url: 'https://hooks.example/cb', method: 'POST' as const, mode: 'notify' as const, secret: null }];
+    const a = newJob({ createdAt: t - 3_000, callbacks: cb(`msg_g_${t}_1`) });
+    const b = newJob({ createdAt: t - 2_000, callbacks: cb(`msg_g_${t}_2`) });
+    const c = newJob({ createdAt: t - 1_000 });
+    for (const j of [a, b, c]) await store.insertJob(j);
+    const [ca] = await store.claimJobs('w', 1, t, 10_000);
+    assert.equal(ca?.id, a.id);
+    let g = await store.gauges();
+    assert.deepEqual(g.jobs, { queued: 2, running: 1 });
+    assert.equal(g.oldestQueuedAt, t - 2_000);
+    assert.deepEqual(g.deliveries, { waiting: 2, pending: 0, delivering: 0, failed: 0 });
+    assert.equal(g.oldestPendingDeliveryAt, null);
+    await store.completeJob(a.id, ca.leaseToken, { state: 'succeeded', response: null, error: null, finishedAt: t + 1 }, 60_000);
+    g = await store.gauges();
+    assert.deepEqual(g.jobs, { queued: 2, running: 0 });
+    assert.equal(g.deliveries.waiting, 1);
+    assert.equal(g.deliveries.pending, 1);
+    assert.ok(g.oldestPendingDeliveryAt !== null && g.oldestPendingDeliveryAt >= t);
+    const [d] = await store.claimDeliveries('d', 1, Date.now() + 10, 1000, 4, {});
+    assert.deepEqual((await store.gauges()).deliveries, { waiting: 1, pending: 0, delivering: 1, failed: 0 });
+    await store.recordAttempt({ deliveryId: d!.id, n: 1, at: t + 2, status: 500, latencyMs: 1, error: null, snippet: null }, d!.leaseToken, { state: 'failed' });
+    g = await store.gauges();
+    assert.deepEqual(g.deliveries, { waiting: 1, pending: 0, delivering: 0, failed: 1 });
+    assert.equal(g.oldestPendingDeliveryAt, null);
   });
 }

@@ -30,7 +30,8 @@ export function jobStoreContract(name: string, factory: () => Promise<JobStore>)
 
     test('insert then get round-trips every field', async () => {
       const store = await open();
-      const job = newJob({ owner: 'o1' });
+      const trace = { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', tracestate: 'rojo=1' };
+      const job = newJob({ owner: 'o1' }, { trace });
       const { job: stored, created } = await store.insertJob(job);
       assert.equal(created, true);
       assert.equal(stored.state, 'queued');
@@ -41,6 +42,7 @@ export function jobStoreContract(name: string, factory: () => Promise<JobStore>)
       assert.equal(Buffer.from(got.request.body!).toString(), 'hi');
       assert.equal(got.owner, 'o1');
       assert.equal(got.options.maxAttempts, 3);
+      assert.deepEqual(got.options.trace, trace);
       assert.equal(await store.getJob('nope'), null);
     });
 

@@ -36,7 +36,7 @@ async function seed(store: JobStore, now: number): Promise<void> {
 }
 
 async function checkOverview(store: JobStore, now: number): Promise<void> {
-  const o = await store.overview(now - 3_600_000, now - 86_400_000);
+  const o = await store.overview(now - 3_600_000, now - 86_400_000, now);
   assert.deepEqual({ ...o.jobsByState }, { queued: 2, failed: 1, succeeded: 2 });
   assert.equal(o.perMinute.reduce((s, m) => s + m.accepted, 0), 5);
   assert.equal(o.perMinute.reduce((s, m) => s + m.finished, 0), 3);
@@ -68,7 +68,7 @@ test('sqlite: a file from schema 7 gets the overview indexes (8); the overview c
   assert.match(plan(`SELECT count(*) FROM jobs WHERE state IN ('succeeded', 'failed', 'canceled') AND finished_at >= 0`), /SEARCH jobs USING COVERING INDEX jobs_finished/);
   // New jobs are counted too.
   await store.insertJob(newJob({ createdAt: now }));
-  assert.equal((await store.overview(now - 3_600_000, 0)).jobsByState.queued, 3);
+  assert.equal((await store.overview(now - 3_600_000, 0, now)).jobsByState.queued, 3);
   await store.close();
 });
 

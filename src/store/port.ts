@@ -142,12 +142,29 @@ export interface RetryOutcome {
   retried: boolean;
 }
 
+/** One group commit: how long from its start until it was durable (seconds), and how many writes it held. */
+export type CommitObserver = (seconds: number, writes: number) => void;
+
+/** What `/metrics` reports about the shared store (every process's work), read cheaply. Times are epoch ms. */
+export interface StoreGauges {
+  jobs: { queued: number; running: number };
+  /** As StoreOverview's: the runAt of the queued job due the longest, null when none waits. */
+  oldestQueuedAt: number | null;
+  deliveries: Record<'waiting' | 'pending' | 'delivering' | 'failed', number>;
+  /** nextAttemptAt of the pending delivery due the longest, null when none is pending. */
+  oldestPendingDeliveryAt: number | null;
+}
+
 /** What the console's overview shows, counted by the store. Times are epoch ms. */
 export interface StoreOverview {
   jobsByState: Partial<Record<JobState, number>>;
-  /** Per minute since `since` (minute = its start, epoch ms), only minutes with something in them. */
-  perMinute: Array<{ minute: number; accepted: number; finished: number }>;
-  /** createdAt of the oldest queued job, null when none waits. */
+  /** Jobs accepted (created) and finished per minute from `since` on (minute = its start, epoch ms), only
+   * minutes with something in them. Each minute is split at `settleAt`: `settled` rows count what happened
+   * before it, the others what happened from it on, so a caller can keep the settled part and ask next time
+   * only from `settleAt` (a scan of seconds, not of the hour). */
+  perMinute: Array<{ minute: number; settled: boolean; accepted: number; finished: number }>;
+  /** When the queued job due the longest became due (its runAt: when it was accepted, or when its retry was
+   * due), null when none waits. A read of the ready index's first entry, however long the queue. */
   oldestQueuedAt: number | null;
   deliveriesByState: Partial<Record<DeliveryState, number>>;
   /** Hosts by dead letters plus failed attempts (no 2xx) since `failingSince`, most first. */
@@ -193,7 +210,15 @@ export interface JobStore {
    * Returns the jobs retried. */
   retryJobs(filter: JobFilter, limit: number, now: number): Promise<Job[]>;
   /** The console's overview: jobs per minute since `since`, failing hosts since `failingSince`. */
-  overview(since: number, failingSince: number): Promise<StoreOverview>;
+  overview(since: number, failingSince: number, settleAt: number): Promise<StoreOverview>;
+  /** The schema's migration as the database has it now (readiness: it answers, and it is the one this
+   * process migrated to; `migration.to`). */
+  schemaVersion(): Promise<number>;
+  /** Queue and delivery gauges for /metrics, off the request path (SQLite: the reader thread). */
+  gauges(): Promise<StoreGauges>;
+  /** Report each group commit to `observer` (metrics): SQLite's write transactions, PostgreSQL's grouped
+   * inserts and completions. One observer; a second call replaces the first. */
+  observeCommits(observer: CommitObserver): void;
 
   /** Take up to `limit` queued jobs whose runAt has come, giving each a new lease for `owner`. */
   claimJobs(owner: string, limit: number, now: number, leaseMs: number): Promise<Job[]>;

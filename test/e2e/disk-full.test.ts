@@ -47,7 +47,7 @@ test('a full disk: the result is stored once space is freed, and new jobs get 50
     const filler = disk.fill();
     answer();
     // The attempt tried to store its result and was refused (logged against the job).
-    await eventually(async () => gw.logs.some((l) => l.job === id && Number(l.level) >= 40), 20_000);
+    await eventually(async () => gw.logs.some((l) => l.job_id === id && Number(l.level) >= 40), 20_000);
 
     const refused = await submit();
     assert.equal(refused.status, 507, await refused.clone().text());

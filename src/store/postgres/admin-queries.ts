@@ -115,16 +115,27 @@ export function countDeliveries(f: DeliveryFilter, upTo: number): AdHoc {
   return { text: `SELECT count(*)::int AS n FROM (SELECT 1 FROM deliveries WHERE ${where} LIMIT ${ps.p(upTo)}) x`, values: ps.values };
 }
 
+/** /metrics' gauges of the shared store: counts from the partial indexes, the first entries of the due ones. */
+export const GAUGES = `SELECT
+    (SELECT count(*) FROM jobs WHERE state = 'queued')::int AS queued,
+    (SELECT count(*) FROM jobs WHERE state = 'running')::int AS running,
+    (SELECT min(run_at) FROM jobs WHERE state = 'queued')::float8 AS "oldestQueuedAt",
+    (SELECT count(*) FROM deliveries WHERE state = 'waiting')::int AS waiting,
+    (SELECT count(*) FROM deliveries WHERE state = 'pending')::int AS pending,
+    (SELECT count(*) FROM deliveries WHERE state = 'delivering')::int AS delivering,
+    (SELECT count(*) FROM deliveries WHERE state = 'failed')::int AS failed,
+    (SELECT min(next_attempt_at) FROM deliveries WHERE state = 'pending')::float8 AS "oldestPendingDeliveryAt"`;
+
 /** The overview's parts, each one statement (run side by side). perMinute reads jobs_created and jobs_finished
  * (migration 6); the counts by state read jobs_state. */
 export const OVERVIEW = {
   jobsByState: `SELECT state, count(*)::int AS n FROM jobs GROUP BY state`,
-  perMinute: `SELECT m::float8 AS minute, sum(a)::int AS accepted, sum(f)::int AS finished FROM (
-      SELECT (created_at / 60000) * 60000 AS m, 1 AS a, 0 AS f FROM jobs WHERE created_at >= $1
-      UNION ALL SELECT (finished_at / 60000) * 60000, 0, 1 FROM jobs WHERE finished_at >= $1) x
-    GROUP BY m ORDER BY m`,
-  // created_at + 0: found among the queued jobs (jobs_ready), not by walking jobs_created from the oldest job.
-  oldestQueued: `SELECT min(created_at + 0)::float8 AS t FROM jobs WHERE state = 'queued'`,
+  perMinute: `SELECT m::float8 AS minute, s AS settled, sum(a)::int AS accepted, sum(f)::int AS finished FROM (
+      SELECT (created_at / 60000) * 60000 AS m, created_at < $2 AS s, 1 AS a, 0 AS f FROM jobs WHERE created_at >= $1
+      UNION ALL SELECT (finished_at / 60000) * 60000, finished_at < $2, 0, 1 FROM jobs WHERE finished_at >= $1) x
+    GROUP BY m, s ORDER BY m, s DESC`,
+  // The first entry of jobs_ready: one index read, however long the queue.
+  oldestQueued: `SELECT min(run_at)::float8 AS t FROM jobs WHERE state = 'queued'`,
   deliveriesByState: `SELECT state, count(*)::int AS n FROM deliveries GROUP BY state`,
   failingHosts: `WITH f AS (
       SELECT host FROM deliveries WHERE state = 'failed' AND updated_at >= $1

@@ -15,6 +15,8 @@ export class Batcher<I, O> {
     /** Run a batch (of one or more); returns one output per input, in order. */
     private readonly runMany: (inputs: I[]) => Promise<O[]>,
     private readonly maxBatch = 500,
+    /** Told of each batch committed: seconds it took, calls in it. */
+    private readonly onCommit?: (seconds: number, calls: number) => void,
   ) {}
 
   run(input: I): Promise<O> {
@@ -33,8 +35,12 @@ export class Batcher<I, O> {
     const batch = this.pending;
     this.pending = [];
     if (batch.length === 0) return;
+    const started = performance.now();
     this.runMany(batch.map((b) => b.input)).then(
-      (outputs) => batch.forEach((b, i) => b.resolve(outputs[i]!)),
+      (outputs) => {
+        this.onCommit?.((performance.now() - started) / 1000, batch.length);
+        batch.forEach((b, i) => b.resolve(outputs[i]!));
+      },
       (error: unknown) => {
         if (batch.length === 1) return batch[0]!.reject(error);
         for (const b of batch) this.runOne(b.input).then(b.resolve, b.reject);

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { Delivery, NewJob } from '../../model.js';
-import type { CompletedJob, Completion, InsertOutcome, JobLease } from '../port.js';
+import type { CommitObserver, CompletedJob, Completion, InsertOutcome, JobLease } from '../port.js';
 import { callbackColumns, leaseColumns, newJobState, rowToDelivery, rowToJob, type DeliveryRow, type JobRow } from '../rows.js';
 import { searchWordsOf } from '../search-text.js';
 import { Batcher } from './batcher.js';
@@ -26,8 +26,10 @@ export interface CompletionCall {
  * (see batcher.ts): one statement per event-loop turn, each call still getting its own outcome.
  */
 export class GroupedWrites {
-  private readonly inserts = new Batcher<LeasedInsert, InsertOutcome>((calls) => this.insertMany(calls));
-  private readonly completions = new Batcher<CompletionCall, CompletedJob | null>((calls) => this.completeMany(calls));
+  private readonly inserts = new Batcher<LeasedInsert, InsertOutcome>((calls) => this.insertMany(calls), undefined, (s, n) => this.onCommit?.(s, n));
+  private readonly completions = new Batcher<CompletionCall, CompletedJob | null>((calls) => this.completeMany(calls), undefined, (s, n) => this.onCommit?.(s, n));
+  /** Told of each grouped statement committed (metrics). */
+  onCommit: CommitObserver | undefined;
 
   constructor(private readonly run: RunStatement) {}
 

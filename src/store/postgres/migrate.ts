@@ -34,3 +34,9 @@ export async function migratePostgres(client: pg.ClientBase, schema: string): Pr
     throw error;
   }
 }
+
+/** The migration the database is at now (readiness compares it with the one this process migrated to). */
+export async function appliedMigration(pool: pg.Pool, schema: string): Promise<number> {
+  const { rows } = await pool.query<{ v: number }>(`SELECT coalesce(max(version), 0)::int AS v FROM ${schema}.asyncgate_migrations`);
+  return rows[0]!.v;
+}

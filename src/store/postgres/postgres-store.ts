@@ -16,6 +16,8 @@ import type {
   RetryOutcome,
   StoreChange,
   MigrationOutcome,
+  StoreGauges,
+  CommitObserver,
   StoreOverview,
 } from '../port.js';
 import { callbackColumns, rowToAttempt, rowToDelivery, rowToJob, type AttemptRow, type DeliveryRow, type JobRow } from '../rows.js';
@@ -27,7 +29,7 @@ import { GroupedWrites } from './grouped-writes.js';
 import { StorageFullError } from '../errors.js';
 import { clientConfig, isTransient, retryTransient, type PgTarget } from './connect.js';
 import { PgListener } from './listener.js';
-import { migratePostgres } from './migrate.js';
+import { appliedMigration, migratePostgres } from './migrate.js';
 import { SQL, type StatementName } from './sql.js';
 
 
@@ -179,17 +181,20 @@ export class PostgresJobStore implements JobStore {
     return (await this.adHoc<JobRow>(admin.retryMany(filter, limit, now))).map(rowToJob);
   }
 
-  async overview(since: number, failingSince: number): Promise<StoreOverview> {
-    const o = admin.OVERVIEW;
-    const byState = (rows: Array<{ state: string; n: number }>) => Object.fromEntries(rows.map((r) => [r.state, r.n]));
-    const [jobs, perMinute, oldest, deliveries, failingHosts] = await Promise.all([
-      this.console.read<{ state: string; n: number }>({ text: o.jobsByState, values: [] }),
-      this.console.read<StoreOverview['perMinute'][number]>({ text: o.perMinute, values: [since] }),
-      this.console.read<{ t: number | null }>({ text: o.oldestQueued, values: [] }),
-      this.console.read<{ state: string; n: number }>({ text: o.deliveriesByState, values: [] }),
-      this.console.read<StoreOverview['failingHosts'][number]>({ text: o.failingHosts, values: [failingSince] }),
-    ]);
-    return { jobsByState: byState(jobs), perMinute, oldestQueuedAt: oldest[0]?.t ?? null, deliveriesByState: byState(deliveries), failingHosts };
+  overview(since: number, failingSince: number, settleAt: number): Promise<StoreOverview> {
+    return this.console.overview(since, failingSince, settleAt);
+  }
+
+  observeCommits(observer: CommitObserver): void {
+    this.writes.onCommit = observer;
+  }
+
+  gauges(): Promise<StoreGauges> {
+    return this.console.gauges();
+  }
+
+  schemaVersion(): Promise<number> {
+    return appliedMigration(this.pool, this.schema);
   }
 
   async claimJobs(owner: string, limit: number, now: number, leaseMs: number): Promise<Job[]> {

@@ -6,7 +6,7 @@
 import type Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
 import { JOB_STATES } from '../../model.js';
-import type { DeliveryFilter, DeliveryListQuery, JobFilter, JobListQuery, StoreOverview } from '../port.js';
+import type { DeliveryFilter, DeliveryListQuery, JobFilter, JobListQuery, StoreGauges, StoreOverview } from '../port.js';
 import type { DeliveryRow, JobRow } from '../rows.js';
 import { likeSubstring, searchWords } from '../search-text.js';
 import { LOG_FINISHED_ATTEMPT } from './history-sql.js';
@@ -145,7 +145,22 @@ export class SqliteAdminQueries {
         AND (@host IS NULL OR host = @host) ORDER BY updated_at LIMIT @limit)`).run({ since, now, host: host ?? null, limit: limit ?? -1 }).changes;
   }
 
-  overview(since: number, failingSince: number): StoreOverview {
+  gauges(): StoreGauges {
+    const n = (sql: string) => (this.prepare(sql).get() as { n: number | null }).n;
+    const deliveries = { waiting: 0, pending: 0, delivering: 0, failed: 0 };
+    for (const r of this.prepare(`SELECT state, count(*) AS n FROM deliveries WHERE state IN ('waiting', 'pending', 'delivering', 'failed') GROUP BY state`).all() as Array<{ state: keyof typeof deliveries; n: number }>) {
+      deliveries[r.state] = r.n;
+    }
+    return {
+      // Each from its partial index (jobs_ready, jobs_leases; deliveries_host_due).
+      jobs: { queued: n(`SELECT count(*) AS n FROM jobs WHERE state = 'queued'`) ?? 0, running: n(`SELECT count(*) AS n FROM jobs WHERE state = 'running'`) ?? 0 },
+      oldestQueuedAt: n(`SELECT min(run_at) AS n FROM jobs INDEXED BY jobs_ready WHERE state = 'queued'`),
+      deliveries,
+      oldestPendingDeliveryAt: n(`SELECT min(next_attempt_at) AS n FROM deliveries WHERE state = 'pending'`),
+    };
+  }
+
+  overview(since: number, failingSince: number, settleAt: number): StoreOverview {
     const counts = (sql: string) =>
       (this.prepare(sql).all() as Array<{ state: string; n: number }>).filter((r) => r.n > 0).map((r) => [r.state, r.n] as const);
     // Queued and running jobs from their partial indexes, finished ones from jobs_finished (migration 8): an
@@ -157,20 +172,22 @@ export class SqliteAdminQueries {
     ]) as StoreOverview['jobsByState'];
     // Range scans of the last hour: jobs_created, and jobs_finished once per finished state. Two queries merged
     // here: one UNION ALL grouped together cost 2.5 times as much (a temporary b-tree over both).
-    const minutes = new Map<number, StoreOverview['perMinute'][number]>();
+    const minutes = new Map<string, StoreOverview['perMinute'][number]>();
     const tally = (sql: string, key: 'accepted' | 'finished') => {
-      for (const r of this.prepare(sql).all({ since }) as Array<{ m: number; n: number }>) {
-        const m = minutes.get(r.m) ?? { minute: r.m, accepted: 0, finished: 0 };
+      for (const r of this.prepare(sql).all({ since, settleAt }) as Array<{ m: number; s: number; n: number }>) {
+        const at = `${r.m}:${r.s}`;
+        const m = minutes.get(at) ?? { minute: r.m, settled: r.s === 1, accepted: 0, finished: 0 };
         m[key] = r.n;
-        minutes.set(r.m, m);
+        minutes.set(at, m);
       }
     };
-    tally(`SELECT (created_at / 60000) * 60000 AS m, count(*) AS n FROM jobs INDEXED BY jobs_created WHERE created_at >= @since GROUP BY m`, 'accepted');
-    tally(`SELECT (finished_at / 60000) * 60000 AS m, count(*) AS n FROM jobs INDEXED BY jobs_finished
-      WHERE state IN (${FINISHED_STATES}) AND finished_at >= @since GROUP BY m`, 'finished');
-    const perMinute = [...minutes.values()].sort((a, b) => a.minute - b.minute);
-    // The queued jobs only (INDEXED BY: else the planner walks jobs_created from the oldest job, finished or not).
-    const oldest = this.prepare(`SELECT min(created_at) AS t FROM jobs INDEXED BY jobs_ready WHERE state = 'queued'`).get() as { t: number | null };
+    tally(`SELECT (created_at / 60000) * 60000 AS m, created_at < @settleAt AS s, count(*) AS n FROM jobs INDEXED BY jobs_created
+      WHERE created_at >= @since GROUP BY m, s`, 'accepted');
+    tally(`SELECT (finished_at / 60000) * 60000 AS m, finished_at < @settleAt AS s, count(*) AS n FROM jobs INDEXED BY jobs_finished
+      WHERE state IN (${FINISHED_STATES}) AND finished_at >= @since GROUP BY m, s`, 'finished');
+    const perMinute = [...minutes.values()].sort((a, b) => a.minute - b.minute || Number(b.settled) - Number(a.settled));
+    // The first entry of jobs_ready: one index read, however long the queue.
+    const oldest = this.prepare(`SELECT min(run_at) AS t FROM jobs INDEXED BY jobs_ready WHERE state = 'queued'`).get() as { t: number | null };
     const failingHosts = this.prepare(`WITH f AS (
         SELECT host FROM deliveries WHERE state = 'failed' AND updated_at >= @since
         UNION ALL SELECT d.host FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id

@@ -104,7 +104,7 @@ test('console reads come back as the store returns them: jobs with their bodies,
   assert.deepEqual(listed, await store.getJob(job.id));
   assert.equal(Buffer.from(listed!.request.body!).toString(), 'bytes here');
   assert.equal(await store.countJobs({ method: 'PUT' }, 10), 1);
-  const overview = await store.overview(Date.now() - 3_600_000, Date.now() - 86_400_000);
+  const overview = await store.overview(Date.now() - 3_600_000, Date.now() - 86_400_000, Date.now());
   assert.deepEqual(overview.jobsByState, { queued: 1 });
   assert.equal(overview.perMinute.reduce((s, m) => s + m.accepted, 0), 1);
   assert.deepEqual(await store.listDeliveries({ limit: 5 }), []);
@@ -119,7 +119,7 @@ test('an error on the reader thread is the error the store would throw: SqliteEr
   const other = new Database(join(dir, `reader-${n - 1}.db`));
   other.exec('DROP TABLE delivery_attempts');
   other.close();
-  await assert.rejects(store.overview(0, 0), (e: unknown) => e instanceof Database.SqliteError && e.code === 'SQLITE_ERROR' && /delivery_attempts/.test(e.message));
+  await assert.rejects(store.overview(0, 0, 0), (e: unknown) => e instanceof Database.SqliteError && e.code === 'SQLITE_ERROR' && /delivery_attempts/.test(e.message));
   // The thread survives a failed query.
   assert.equal((await store.listJobs({ limit: 5 })).length, 1);
   await store.close();

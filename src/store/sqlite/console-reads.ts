@@ -3,14 +3,15 @@
  * on its own connection) or in-thread by the store (a database in memory, which no other thread can open).
  */
 import type { Delivery, Job } from '../../model.js';
-import type { DeliveryFilter, DeliveryListQuery, JobFilter, JobListQuery, StoreOverview } from '../port.js';
+import type { DeliveryFilter, DeliveryListQuery, JobFilter, JobListQuery, StoreGauges, StoreOverview } from '../port.js';
 import { rowToDelivery, rowToJob } from '../rows.js';
 import type { SqliteAdminQueries } from './admin-queries.js';
 
 export const CONSOLE_READS = {
   listJobs: (a: SqliteAdminQueries, q: JobListQuery): Job[] => a.listJobs(q).map(rowToJob),
   countJobs: (a: SqliteAdminQueries, filter: JobFilter, upTo: number): number => a.countJobs(filter, upTo),
-  overview: (a: SqliteAdminQueries, since: number, failingSince: number): StoreOverview => a.overview(since, failingSince),
+  overview: (a: SqliteAdminQueries, since: number, failingSince: number, settleAt: number): StoreOverview => a.overview(since, failingSince, settleAt),
+  gauges: (a: SqliteAdminQueries): StoreGauges => a.gauges(),
   listDeliveries: (a: SqliteAdminQueries, q: DeliveryListQuery): Delivery[] => a.listDeliveries(q).map(rowToDelivery),
   countDeliveries: (a: SqliteAdminQueries, filter: DeliveryFilter, upTo: number): number => a.countDeliveries(filter, upTo),
 };

@@ -7,7 +7,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { Delivery, Job } from '../../model.js';
-import type { DeliveryFilter, DeliveryListQuery, JobFilter, JobListQuery, RetryOutcome, StoreOverview } from '../port.js';
+import type { DeliveryFilter, DeliveryListQuery, JobFilter, JobListQuery, RetryOutcome, StoreGauges, StoreOverview, CommitObserver } from '../port.js';
 import { rowToJob, type JobRow } from '../rows.js';
 import { SqliteAdminQueries } from './admin-queries.js';
 import type { ConsoleReader } from './console-reader.js';
@@ -54,8 +54,20 @@ export abstract class SqliteConsoleStore {
     return this.writes.write(() => this.admin.retryMany(filter, limit, now).map(rowToJob));
   }
 
-  overview(since: number, failingSince: number): Promise<StoreOverview> {
-    return this.consoleRead('overview', since, failingSince);
+  overview(since: number, failingSince: number, settleAt: number): Promise<StoreOverview> {
+    return this.consoleRead('overview', since, failingSince, settleAt);
+  }
+
+  async schemaVersion(): Promise<number> {
+    return this.db.pragma('user_version', { simple: true }) as number;
+  }
+
+  observeCommits(observer: CommitObserver): void {
+    this.writes.onCommit = observer;
+  }
+
+  gauges(): Promise<StoreGauges> {
+    return this.consoleRead('gauges');
   }
 
   listDeliveries(q: DeliveryListQuery): Promise<Delivery[]> {

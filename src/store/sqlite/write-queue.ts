@@ -53,6 +53,8 @@ export class WriteQueue {
   private readonly totalChanges: () => number;
   /** Batches committed and writes in them, for metrics and benchmarks. */
   readonly stats = { batches: 0, writes: 0, retriedBatches: 0, syncs: 0, lockWaits: 0 };
+  /** Told of each group commit once durable: seconds from its start, writes in it. */
+  onCommit: ((seconds: number, writes: number) => void) | undefined;
 
   constructor(
     db: Database,
@@ -119,6 +121,7 @@ export class WriteQueue {
     this.scheduled = false;
     // A stale turn (drain() flushed first, or a pause for the lock is on): the sync's or pause's end flushes.
     if (this.syncing || this.waiting) return;
+    const started = performance.now();
     const changesBefore = this.totalChanges();
     const done: Array<{ p: Pending; value: unknown }> = [];
     let busy: unknown;
@@ -135,6 +138,7 @@ export class WriteQueue {
     this.syncing = this.sync()
       .then(
         () => {
+          this.onCommit?.((performance.now() - started) / 1000, done.length);
           for (const d of done) d.p.resolve(d.value);
         },
         (error: unknown) => {

@@ -45,17 +45,17 @@ export class Metrics {
   private storeRead: { at: number; value: Promise<StoreGauges> } | undefined;
   private readonly gaugeCacheMs: number;
 
-  private readonly acceptedBy = new Map<Dialect, Counter.Internal>();
-  private readonly finishedTotal: Counter<'status' | 'code'>;
+  private readonly acceptedTotal: Tally<'dialect'>;
+  private readonly finishedTotal: Tally<'status' | 'code'>;
   private readonly queueWait: Histogram;
   private readonly jobDuration: Histogram;
-  private readonly upstreamTotal: Counter<'outcome'>;
+  private readonly upstreamTotal: Tally<'outcome'>;
   private readonly upstreamDuration: Histogram;
-  private readonly deliveryTotal: Counter<'mode' | 'outcome'>;
+  private readonly deliveryTotal: Tally<'mode' | 'outcome'>;
   private readonly deliveryLatency: Histogram;
-  private readonly httpTotal: Counter<'route' | 'status'>;
+  private readonly httpTotal: Tally<'route' | 'status'>;
   private readonly httpDuration: Histogram<'route'>;
-  private readonly commits: Counter;
+  private readonly commits: Tally<never>;
   private readonly commitDuration: Histogram;
   private readonly batchSize: Histogram;
 
@@ -63,18 +63,18 @@ export class Metrics {
     this.enabled = options.enabled;
     this.gaugeCacheMs = options.gaugeCacheMs ?? 1_000;
     const registers = [this.registry];
-    const accepted = new Counter({ name: 'asyncgate_jobs_accepted_total', help: 'Jobs accepted (202) by this process, by the dialect that made the request asynchronous', labelNames: ['dialect'], registers });
-    for (const d of DIALECTS) this.acceptedBy.set(d, accepted.labels(d));
-    this.finishedTotal = new Counter({ name: 'asyncgate_jobs_finished_total', help: 'Jobs finished by this process: status succeeded, failed or canceled; code the job error code (empty when it succeeded)', labelNames: ['status', 'code'], registers });
+    this.acceptedTotal = new Tally({ name: 'asyncgate_jobs_accepted_total', help: 'Jobs accepted (202) by this process, by the dialect that made the request asynchronous', labelNames: ['dialect'], registers });
+    for (const dialect of DIALECTS) this.acceptedTotal.add(dialect, () => ({ dialect }), 0);
+    this.finishedTotal = new Tally({ name: 'asyncgate_jobs_finished_total', help: 'Jobs finished by this process: status succeeded, failed or canceled; code the job error code (empty when it succeeded)', labelNames: ['status', 'code'], registers });
     this.queueWait = new Histogram({ name: 'asyncgate_queue_wait_seconds', help: 'From acceptance to the start of the first attempt', buckets: SLOW, registers });
     this.jobDuration = new Histogram({ name: 'asyncgate_job_duration_seconds', help: 'From acceptance to the end (succeeded, failed or canceled)', buckets: SLOW, registers });
-    this.upstreamTotal = new Counter({ name: 'asyncgate_upstream_requests_total', help: 'Attempts sent to the upstream (or run by a handler): outcome the status class (2xx…5xx) of the answer, or the job error code', labelNames: ['outcome'], registers });
+    this.upstreamTotal = new Tally({ name: 'asyncgate_upstream_requests_total', help: 'Attempts sent to the upstream (or run by a handler): outcome the status class (2xx…5xx) of the answer, or the job error code', labelNames: ['outcome'], registers });
     this.upstreamDuration = new Histogram({ name: 'asyncgate_upstream_request_duration_seconds', help: 'From sending an attempt until its answer began (or it failed)', buckets: FAST.concat(30, 60, 300), registers });
-    this.deliveryTotal = new Counter({ name: 'asyncgate_delivery_attempts_total', help: 'Callback attempts by this process', labelNames: ['mode', 'outcome'], registers });
+    this.deliveryTotal = new Tally({ name: 'asyncgate_delivery_attempts_total', help: 'Callback attempts by this process', labelNames: ['mode', 'outcome'], registers });
     this.deliveryLatency = new Histogram({ name: 'asyncgate_delivery_latency_seconds', help: 'From the job finishing to its callback being acknowledged (2xx)', buckets: SLOW, registers });
-    this.httpTotal = new Counter({ name: 'asyncgate_http_requests_total', help: 'Requests answered, by route template and status', labelNames: ['route', 'status'], registers });
+    this.httpTotal = new Tally({ name: 'asyncgate_http_requests_total', help: 'Requests answered, by route template and status', labelNames: ['route', 'status'], registers });
     this.httpDuration = new Histogram({ name: 'asyncgate_http_request_duration_seconds', help: 'From a request arriving until its answer was sent, by route template', labelNames: ['route'], buckets: FAST, registers });
-    this.commits = new Counter({ name: 'asyncgate_store_commits_total', help: 'Group commits of the store (SQLite write transactions; PostgreSQL grouped inserts and completions)', registers });
+    this.commits = new Tally({ name: 'asyncgate_store_commits_total', help: 'Group commits of the store (SQLite write transactions; PostgreSQL grouped inserts and completions)', labelNames: [], registers });
     this.commitDuration = new Histogram({ name: 'asyncgate_store_commit_duration_seconds', help: 'From a group commit starting until it was durable', buckets: FAST, registers });
     this.batchSize = new Histogram({ name: 'asyncgate_store_batch_size', help: 'Writes in one group commit', buckets: BATCH, registers });
 
@@ -144,25 +144,26 @@ export class Metrics {
   /** The commit observer to give the store. */
   readonly commit: CommitObserver = (seconds, writes) => {
     if (!this.enabled) return;
-    this.commits.inc();
+    this.commits.add('', NO_LABELS);
     this.commitDuration.observe(seconds);
     this.batchSize.observe(writes);
   };
 
   accepted(dialect: Dialect): void {
-    if (this.enabled) this.acceptedBy.get(dialect)?.inc();
+    if (this.enabled) this.acceptedTotal.add(dialect, () => ({ dialect }));
   }
 
   /** A job this process finished: counted, and its life observed when its times are known. */
   finished(job: Pick<Job, 'state' | 'error' | 'createdAt' | 'finishedAt'>): void {
     if (!this.enabled) return;
-    this.finishedTotal.inc({ status: job.state, code: job.error?.code ?? '' });
+    const code = job.error?.code ?? '';
+    this.finishedTotal.add(`${job.state} ${code}`, () => ({ status: job.state, code }));
     if (job.finishedAt !== null) this.jobDuration.observe(Math.max(0, job.finishedAt - job.createdAt) / 1000);
   }
 
   /** Jobs this process failed without having them in hand (rescued from lapsed leases, handed back). */
   failedUnseen(code: string, n: number): void {
-    if (this.enabled && n > 0) this.finishedTotal.inc({ status: 'failed', code }, n);
+    if (this.enabled && n > 0) this.finishedTotal.add(`failed ${code}`, () => ({ status: 'failed', code }), n);
   }
 
   /** An attempt starts: the first one's wait in the queue is observed. */
@@ -173,21 +174,21 @@ export class Metrics {
   /** An attempt's answer began (`outcome` a status class) or it failed (`outcome` the job error code). */
   upstream(outcome: string, seconds: number): void {
     if (!this.enabled) return;
-    this.upstreamTotal.inc({ outcome });
+    this.upstreamTotal.add(outcome, () => ({ outcome }));
     this.upstreamDuration.observe(seconds);
   }
 
   /** A callback attempt ended; `finishedAt` is the job's (for the latency of a delivered one). */
   delivery(mode: string, outcome: DeliveryOutcome, finishedAt: number | null, now: number): void {
     if (!this.enabled) return;
-    this.deliveryTotal.inc({ mode, outcome });
+    this.deliveryTotal.add(`${mode} ${outcome}`, () => ({ mode, outcome }));
     if (outcome === 'delivered' && finishedAt !== null) this.deliveryLatency.observe(Math.max(0, now - finishedAt) / 1000);
   }
 
   /** A request was answered. `route` is a template (`/_async/jobs/:id`) or a fixed name, never a raw path. */
   http(route: string, status: number, seconds: number): void {
     if (!this.enabled) return;
-    this.httpTotal.inc({ route, status: String(status) });
+    this.httpTotal.add(`${status} ${route}`, () => ({ route, status: String(status) }));
     this.httpDuration.observe({ route }, seconds);
   }
 
@@ -210,6 +211,35 @@ export class Metrics {
       if (this.storeRead === read) this.storeRead = undefined;
       return undefined;
     });
+  }
+}
+
+const NO_LABELS = () => ({});
+
+/**
+ * A counter kept as plain numbers by label set, handed to prom-client only when scraped: on the hot path one
+ * Map lookup by a key the caller builds from the label values, no label hashing or checks, no allocation once
+ * a label set exists. (A label set is never forgotten: the sets are closed, see the labels' definitions.)
+ */
+class Tally<L extends string> {
+  private readonly counts = new Map<string, { labels: Partial<Record<L, string>>; n: number }>();
+
+  constructor(config: { name: string; help: string; labelNames: readonly L[]; registers: Registry[] }) {
+    const counts = this.counts;
+    new Counter<L>({
+      ...config,
+      collect() {
+        this.reset();
+        for (const c of counts.values()) this.inc(c.labels, c.n);
+      },
+    });
+  }
+
+  /** Add `n` to the label set `key` names; `labels` makes its labels the first time. */
+  add(key: string, labels: () => Partial<Record<L, string>>, n = 1): void {
+    const c = this.counts.get(key);
+    if (c) c.n += n;
+    else this.counts.set(key, { labels: labels(), n });
   }
 }
 

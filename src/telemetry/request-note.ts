@@ -1,7 +1,7 @@
 /**
  * What a request turned out to be, noted by whoever handled it, for its metrics and access log line: the
  * route (a template like `/_async/jobs/:id`, or a fixed name for the proxied side, never a raw path), and the
- * job and trace it was about. Kept beside the request object, gone with it.
+ * job and trace it was about. Kept on the request object, gone with it.
  */
 export interface RequestNote {
   route: string;
@@ -21,15 +21,17 @@ export const ROUTE_NAMES = {
   other: '(other)',
 } as const;
 
-const notes = new WeakMap<object, RequestNote>();
+/** Kept on the request object itself under a symbol: cheaper, per request, than a WeakMap entry. */
+const NOTE = Symbol('asyncgate.requestNote');
+type Noted = { [NOTE]?: RequestNote };
 
 /** Note (or add to the note of) what `req` is about. */
 export function noteRequest(req: object, note: Partial<RequestNote>): void {
-  const held = notes.get(req);
+  const held = (req as Noted)[NOTE];
   if (held) Object.assign(held, note);
-  else notes.set(req, { route: ROUTE_NAMES.other, ...note });
+  else (req as Noted)[NOTE] = { route: ROUTE_NAMES.other, ...note };
 }
 
 export function requestNote(req: object): RequestNote {
-  return notes.get(req) ?? { route: ROUTE_NAMES.other };
+  return (req as Noted)[NOTE] ?? { route: ROUTE_NAMES.other };
 }

@@ -186,3 +186,32 @@ test('access: the admin or viewer token; none is 401; --metrics-public needs non
     await off.stop();
   }
 });
+
+test('--access-log: one line per request answered, with the route template, status, duration, job id and trace id', async () => {
+  const logged = new GatewayProcess(['--upstream', upstream.url, '--db', `sqlite:${join(dir, 'access.db')}`, '--access-log']);
+  await logged.start();
+  try {
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const res = await fetch(`${logged.url}/ok?secret-looking=1`, { method: 'POST', body: 'x', headers: { prefer: 'respond-async', traceparent: `00-${traceId}-00f067aa0ba902b7-01` } });
+    assert.equal(res.status, 202);
+    const { id } = (await res.json()) as { id: string };
+    await (await fetch(`${logged.url}/_async/jobs/${id}`)).arrayBuffer();
+    await (await fetch(`${logged.url}/ok`)).arrayBuffer();
+    const lines = await eventually(async () => {
+      const access = logged.logs.filter((l) => l.log === 'access');
+      return access.length >= 3 ? access : undefined;
+    });
+    const [accepted, monitor, proxied] = lines;
+    assert.deepEqual(
+      [accepted!.route, accepted!.status, accepted!.job_id, accepted!.trace_id, accepted!.method],
+      ['(accept)', 202, id, traceId, 'POST'],
+    );
+    assert.deepEqual([monitor!.route, monitor!.status, monitor!.job_id, monitor!.trace_id], ['/_async/jobs/:id', 200, id, traceId]);
+    assert.deepEqual([proxied!.route, proxied!.status, proxied!.job_id], ['(proxy)', 200, undefined]);
+    for (const l of lines) assert.equal(typeof l.duration_ms, 'number');
+    // Without the flag, no access lines.
+    assert.equal(gw.logs.filter((l) => l.log === 'access').length, 0);
+  } finally {
+    await logged.stop();
+  }
+});

@@ -188,11 +188,9 @@ export class PostgresJobStore implements JobStore {
   observeCommits(observer: CommitObserver): void {
     this.writes.onCommit = observer;
   }
-
   gauges(): Promise<StoreGauges> {
     return this.console.gauges();
   }
-
   schemaVersion(): Promise<number> {
     return appliedMigration(this.pool, this.schema);
   }

@@ -14,6 +14,7 @@ import { AdminEventStreams } from '../http/admin-events.js';
 import { adminRoutes } from '../http/admin-routes.js';
 import { EventStreams } from '../http/event-stream.js';
 import { jobRoutes } from '../http/job-routes.js';
+import { JobWebSockets } from '../http/job-websocket.js';
 import { openApiRoute } from '../http/openapi.js';
 import { progressRoute } from '../http/progress-route.js';
 import { registerCallbackRoute } from '../http/register-callback.js';
@@ -65,8 +66,9 @@ export interface Runtime {
   metrics: Metrics;
   start(): Promise<void>;
   /**
-   * Stop working: long polls answer and event streams end at once, then deliveries (attempts in flight finish
-   * or abort), then the engine lets running jobs finish for `graceMs` and hands back its leases.
+   * Stop working: long polls answer, event streams end and WebSockets close (1001) at once, then deliveries
+   * (attempts in flight finish or abort), then the engine lets running jobs finish for `graceMs` and hands
+   * back its leases.
    */
   stop(graceMs: number): Promise<void>;
   /** Release the store and connections, once nothing answers requests any more. */
@@ -147,9 +149,10 @@ export async function createRuntime(
   });
   const streams = new EventStreams(engine.events, settings.eventsHeartbeatMs);
   const adminEvents = new AdminEventStreams(engine.events, settings.eventsHeartbeatMs);
+  const sockets = new JobWebSockets(engine.events, settings.eventsHeartbeatMs);
   metrics.useSources({
     store: () => store.gauges(),
-    watchers: () => ({ event_stream: streams.size, admin_stream: adminEvents.size, long_poll: engine.waiters }),
+    watchers: () => ({ event_stream: streams.size, admin_stream: adminEvents.size, long_poll: engine.waiters, websocket: sockets.size }),
   });
   // Dashboard sessions are signed with a key every process sharing the store reads.
   const admin = new AdminAccess({
@@ -165,7 +168,7 @@ export async function createRuntime(
   const router: PrefixRouter = new PrefixRouter(
     settings.prefix,
     [
-      ...jobRoutes({ engine, urls, streams, maxWaitMs: settings.maxWaitMs, minPollIntervalMs: settings.minPollIntervalMs, draining: draining.signal }),
+      ...jobRoutes({ engine, urls, streams, sockets, maxWaitMs: settings.maxWaitMs, minPollIntervalMs: settings.minPollIntervalMs, draining: draining.signal }),
       registerCallbackRoute({ store, policy: settings.callbacks.policy, maxPerJob: settings.callbacks.maxPerJob, onRegistered: () => deliveries.lookForWork() }),
       progressRoute(engine),
       ...serviceRoutes(engine, ed25519),
@@ -195,6 +198,7 @@ export async function createRuntime(
       // Long polls and event streams first: they are cheap for a client to re-establish, elsewhere.
       draining.abort();
       streams.closeAll();
+      sockets.closeAll();
       adminEvents.closeAll();
       stopReloading();
       await deliveries.stop(Math.min(graceMs, 5_000));

@@ -36,6 +36,11 @@ export const CALLBACK_HEADERS: Readonly<Record<string, FieldDoc>> = {
   },
   link: { description: 'The monitor: `<…/jobs/{id}>; rel="monitor"`', schema: { type: 'string' }, required: true },
   'asyncgate-job-id': { description: 'The job id', schema: { type: 'string', pattern: '^[A-Za-z0-9_~-]{30}$' }, required: true },
+  traceparent: {
+    description: "W3C Trace Context: the job's trace (its `traceId`), on every attempt (docs/operations/tracing.md); absent only for jobs accepted before asyncgate kept traces",
+    schema: { type: 'string', pattern: '^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$' },
+  },
+  tracestate: { description: "W3C Trace Context: the submitter's tracestate, when it sent one", schema: { type: 'string' } },
 };
 
 /** Lyst's callback_url summary (payload.ts statusSummary). */

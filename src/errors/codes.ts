@@ -27,6 +27,7 @@ export const PROBLEM_TYPES = {
   'job-not-found': { status: 404, title: 'No such job' },
   'job-gone': { status: 410, title: 'The job was deleted or has expired' },
   'method-not-allowed': { status: 405, title: 'Method not allowed' },
+  'upgrade-required': { status: 426, title: 'Upgrade Required: this endpoint is a WebSocket' },
   'result-not-ready': { status: 409, title: 'The job has not finished yet' },
   'range-not-satisfiable': { status: 416, title: 'No byte of the requested range is in the result' },
   'job-failed': { status: 409, title: 'The job failed without an upstream response' },

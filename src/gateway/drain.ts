@@ -33,6 +33,8 @@ export class HttpDrain {
   private readonly open = new Set<ServerResponse>();
   /** How many of them each socket carries (more than one only when a client pipelines). */
   private readonly busy = new Map<Socket, number>();
+  /** Sockets an upgrade took out of HTTP (WebSockets): closed by their own protocol, cut only at the end. */
+  private readonly taken = new Set<Socket>();
   private draining = false;
   private onSettled: (() => void) | undefined;
 
@@ -67,7 +69,18 @@ export class HttpDrain {
     this.draining = true;
     for (const res of this.open) if (!res.headersSent) res.setHeader('connection', 'close');
     // end(), not destroy(): whatever is still being written reaches the client first.
-    for (const socket of this.sockets) if (!this.busy.has(socket)) socket.end();
+    for (const socket of this.sockets) if (!this.busy.has(socket) && !this.taken.has(socket)) socket.end();
+  }
+
+  /** An upgrade request arrived on `socket`: not idle, whatever answers it. */
+  takeOver(socket: Socket): void {
+    this.taken.add(socket);
+    socket.once('close', () => this.taken.delete(socket));
+  }
+
+  /** The upgrade was not taken: `socket` is an HTTP connection again. */
+  giveBack(socket: Socket): void {
+    this.taken.delete(socket);
   }
 
   /** Resolves once no request is in flight, or at `deadline` (epoch ms), whichever comes first. */

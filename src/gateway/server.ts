@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { Agent } from 'undici';
 import { observeRequest } from '../app/request-observer.js';
@@ -8,6 +8,7 @@ import type { Settings } from '../config/settings.js';
 import type { Engine } from '../engine/engine.js';
 import { AsyncgateError } from '../errors/asyncgate-error.js';
 import { applyCors, isPreflight } from '../http/cors.js';
+import { responseOnSocket, serveAsPlainRequest } from '../http/upgrade.js';
 import { acceptAsync, type AcceptDeps } from '../intake/accept.js';
 import { bodyCallback, callbackBodyLimit } from '../intake/body-callback.js';
 import { readBody } from '../intake/body.js';
@@ -96,6 +97,21 @@ export async function createGateway(settings: Settings, log: Logger): Promise<Ga
     });
   });
   const drain = new HttpDrain(server);
+  // A job's WebSocket; any other upgrade request (another path or protocol) is served as a plain request.
+  server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    drain.takeOver(socket);
+    runtime.router.upgrade(req, socket, head, closing).then(
+      (taken) => {
+        if (taken) return;
+        drain.giveBack(socket);
+        serveAsPlainRequest(server, req, socket, head);
+      },
+      (error: unknown) => {
+        if (!(error instanceof AsyncgateError)) log.error({ err: error, url: req.url }, 'upgrade failed');
+        sendProblem(responseOnSocket(req, socket), error, req.url);
+      },
+    );
+  });
   // Requests node's parser rejects (malformed framing, oversized headers) still get a problem document.
   server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
     if (!socket.writable) return void socket.destroy(error);

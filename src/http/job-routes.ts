@@ -16,14 +16,16 @@ import { sendJson, type Headers } from '../resource/respond.js';
 import type { UrlBuilder } from '../resource/urls.js';
 import { findJob } from './access.js';
 import { lastEventId, type EventStreams } from './event-stream.js';
+import { CLOSE_GOING_AWAY, type JobWebSockets } from './job-websocket.js';
 import * as doc from './openapi-components.js';
 import { PollGate } from './poll-gate.js';
-import type { JobContext, PrefixRoute } from './route-table.js';
+import type { JobContext, JobUpgradeContext, PrefixRoute } from './route-table.js';
 
 export interface JobRoutesOptions {
   engine: Engine;
   urls: UrlBuilder;
   streams: EventStreams;
+  sockets: JobWebSockets;
   maxWaitMs: number;
   minPollIntervalMs: number;
   /** Aborted when the server starts draining: long polls then answer the current state at once. */
@@ -107,6 +109,34 @@ export function jobRoutes(options: JobRoutesOptions): PrefixRoute[] {
     stream.start(res, current, urls.job(req, job.id));
     // Opened during a drain: the current state, then the end, as for the streams open when it began.
     if (options.draining?.aborted) stream.end();
+  }
+
+  /**
+   * The WebSocket: the event stream's messages over RFC 6455 (http/job-websocket.ts), resumed with `?after=`.
+   * Reached through the router's `upgrade`, after the owner check; a plain GET gets 426 (`upgradeRequired`).
+   */
+  async function webSocket({ req, socket, head, job, query }: JobUpgradeContext): Promise<void> {
+    // A browser sends its cookies with a handshake from any site and no CORS applies (RFC 6455 §10.2):
+    // cross-site, a cookie must not be what identifies the owner.
+    const origin = req.headers.origin;
+    if (origin !== undefined && req.headers.cookie !== undefined && origin.toLowerCase() !== urls.origin(req).toLowerCase()) {
+      throw new AsyncgateError('forbidden', `a cross-site WebSocket handshake with cookies was refused: Origin ${origin} is not this server's`);
+    }
+    const link = options.sockets.attach(job.id, lastEventId(query.get('after') ?? undefined));
+    let current: Job;
+    try {
+      current = await findJob(engine, job.id, job.owner);
+    } catch (error) {
+      link.close();
+      throw error;
+    }
+    options.sockets.upgrade(link, req, socket, head, current, urls.job(req, job.id));
+    // Opened during a drain: the current state, then 1001, as for the sockets open when it began.
+    if (options.draining?.aborted) link.end(CLOSE_GOING_AWAY);
+  }
+
+  async function upgradeRequired(): Promise<void> {
+    throw new AsyncgateError('upgrade-required', 'open a WebSocket: GET with Upgrade: websocket (RFC 6455)', { headers: { upgrade: 'websocket', connection: 'Upgrade' } });
   }
 
   async function result({ req, res, job }: JobContext): Promise<void> {
@@ -194,6 +224,21 @@ export function jobRoutes(options: JobRoutesOptions): PrefixRoute[] {
       params: { id: doc.JOB_ID },
       headers: { 'Last-Event-ID': doc.LAST_EVENT_ID },
       responses: { 200: { description: 'Server-sent events until the job finishes', content: { 'text/event-stream': EVENT_STREAM } } },
+    },
+    {
+      methods: ['GET'],
+      path: '/jobs/:id/ws',
+      access: 'owner',
+      summary: 'Every change of the job, over a WebSocket (RFC 6455)',
+      description:
+        'The event stream\'s messages as JSON text frames: `{"event": "status", "id": <version>, "data": <status representation>}` on every change, the current state first; `{"event": "gone", "data": {}}` if the job is deleted. Closes with 1000 after the terminal state (or gone), 1001 when the server shuts down. Pings every --events-heartbeat; a peer that misses a pong is cut.',
+      handle: upgradeRequired,
+      upgrade: webSocket,
+      params: { id: doc.JOB_ID },
+      query: { after: doc.WS_AFTER },
+      headers: { Upgrade: doc.UPGRADE_WEBSOCKET },
+      responses: { 101: { description: 'Switching Protocols: the WebSocket, until the job finishes' } },
+      problems: ['upgrade-required', 'forbidden'],
     },
     {
       methods: ['GET', 'HEAD'],

@@ -66,6 +66,8 @@ export const IF_NONE_MATCH = field('An ETag held: `304` while it is still curren
 export const RANGE = field('A byte range of a 2xx result (RFC 9110 §14.2): `206` with `Content-Range`.', { first: 'bytes=0-1023' });
 export const IF_RANGE = field("Apply `Range` only while the result's ETag or Last-Modified is still this (RFC 9110 §13.1.5).");
 export const LAST_EVENT_ID = field('Resume the event stream after this event (a job version).');
+export const WS_AFTER = field('Resume the WebSocket after this version: states up to it are not sent again (as Last-Event-ID).', { resume: '7' }, { type: 'string', pattern: '^[0-9]{1,15}$' });
+export const UPGRADE_WEBSOCKET = field('`websocket`, with `Connection: Upgrade` and the handshake fields of RFC 6455 §4.1; without it the answer is `426 upgrade-required`.', { websocket: 'websocket' });
 
 // Response headers.
 

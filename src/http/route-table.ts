@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { match as compilePath, type MatchFunction } from 'path-to-regexp';
 import { AsyncgateError } from '../errors/asyncgate-error.js';
 import type { ProblemType } from '../errors/codes.js';
@@ -32,6 +33,21 @@ export interface RouteContext {
 
 /** A job route's context: the job, already loaded and checked against the caller's credentials. */
 export interface JobContext extends RouteContext {
+  job: Job;
+}
+
+/** An upgrade's context (node's `upgrade` event): the request, its socket and the bytes read past its head. */
+export interface UpgradeContext {
+  req: IncomingMessage;
+  socket: Duplex;
+  head: Buffer;
+  params: Record<string, string>;
+  query: URLSearchParams;
+  stopping: boolean;
+}
+
+/** A job route's upgrade context: the job, already loaded and checked against the caller's credentials. */
+export interface JobUpgradeContext extends UpgradeContext {
   job: Job;
 }
 
@@ -81,7 +97,12 @@ interface RouteFields extends RouteDoc {
 
 /** One row of the table of everything under the prefix. */
 export type PrefixRoute =
-  | (RouteFields & { access: 'owner'; handle(ctx: JobContext): Promise<void> })
+  | (RouteFields & {
+      access: 'owner';
+      handle(ctx: JobContext): Promise<void>;
+      /** Take over a WebSocket handshake on this path (`PrefixRouter.upgrade`); `handle` answers a plain GET. */
+      upgrade?(ctx: JobUpgradeContext): Promise<void>;
+    })
   | (RouteFields & { access: Exclude<Access, 'owner'>; handle(ctx: RouteContext): Promise<void> });
 
 /** The checks behind each kind of access (http/access.ts builds them). Each throws the problem to answer. */
@@ -159,6 +180,30 @@ export class PrefixRouter {
     noteRequest(req, { route: ROUTE_NAMES.unmatched });
     if (allow) throw new AsyncgateError('method-not-allowed', `use ${allow.join(' or ')}`, { headers: { allow: allow.join(', ') } });
     throw new AsyncgateError('not-found', `no asyncgate endpoint at ${path}`);
+  }
+
+  /**
+   * Take over a WebSocket handshake (node's `upgrade` event) for a row with an `upgrade` handler: its access
+   * check first, so a refused caller gets the problem (thrown, to answer as plain HTTP) and no upgrade. false
+   * for any other upgrade request (another protocol, another path), which the caller serves as a plain request.
+   */
+  async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, stopping: boolean): Promise<boolean> {
+    if (req.method !== 'GET' || !/^websocket$/i.test(req.headers.upgrade ?? '')) return false;
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const rest = this.relative(q === -1 ? url : url.slice(0, q));
+    if (rest === undefined) return false;
+    for (const { route, match } of this.compiled) {
+      if (route.access !== 'owner' || !route.upgrade) continue;
+      const found = this.matchPath(match, rest);
+      if (!found) continue;
+      noteRequest(req, { route: this.prefix + route.path, ...(found.id !== undefined ? { jobId: found.id } : {}) });
+      const job = await this.gates.owner(req, found.id ?? '');
+      const query = new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
+      await route.upgrade({ req, socket, head, params: found, query, stopping, job });
+      return true;
+    }
+    return false;
   }
 
   private matchPath(match: CompiledRoute['match'], rest: string): Record<string, string> | undefined {

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { createLogger } from '../app/logger.js';
 import { observeRequest } from '../app/request-observer.js';
@@ -7,6 +8,7 @@ import type { RouteRule } from '../config/routes.js';
 import { resolveCommonSettings } from '../config/settings.js';
 import type { Engine } from '../engine/engine.js';
 import { AsyncgateError } from '../errors/asyncgate-error.js';
+import { responseOnSocket } from '../http/upgrade.js';
 import { acceptAsync, type AcceptDeps } from '../intake/accept.js';
 import { readBody } from '../intake/body.js';
 import { acceptKeyedSync, isKeyedSync } from '../intake/keyed-sync.js';
@@ -45,6 +47,12 @@ export interface Asyncgate {
    * false when the path is not under it, so the app routes it.
    */
   handlePrefix(req: IncomingMessage, res: ServerResponse, input?: AdapterInput): Promise<boolean>;
+  /**
+   * Answer an HTTP upgrade (node's `upgrade` event) for a job's WebSocket, `{prefix}/jobs/{id}/ws`: upgraded,
+   * or refused with a problem (404 to anyone but the job's owner). false for any other upgrade request, which
+   * the app answers (`asyncgate/node`'s `monitorUpgrades` serves it as a plain request).
+   */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<boolean>;
   /** Begin running jobs — after every route is declared, so queued jobs find their handlers. */
   start(): Promise<void>;
   /** Stop taking work, let running handlers finish for `graceMs` (then abort them), close the store. */
@@ -101,6 +109,16 @@ export async function createAsyncgate(options: AsyncgateOptions = {}): Promise<A
       } catch (error) {
         if (!(error instanceof AsyncgateError)) log.error({ err: error, url }, 'request failed');
         sendProblem(res, error, url);
+        return true;
+      }
+    },
+
+    async handleUpgrade(req, socket, head) {
+      try {
+        return await runtime.router.upgrade(req, socket, head, state === 'closing');
+      } catch (error) {
+        if (!(error instanceof AsyncgateError)) log.error({ err: error, url: req.url }, 'upgrade failed');
+        sendProblem(responseOnSocket(req, socket), error, req.url);
         return true;
       }
     },

@@ -75,13 +75,14 @@ export const STATUS_REPRESENTATION_SCHEMA: JsonSchema = {
     traceId: { type: 'string', pattern: '^[0-9a-f]{32}$', description: "The W3C trace id of the job's trace (docs/operations/tracing.md)" },
     links: {
       type: 'object',
-      required: ['self', 'result', 'cancel', 'events', 'callbacks'],
+      required: ['self', 'result', 'cancel', 'events', 'websocket', 'callbacks'],
       additionalProperties: false,
       properties: {
         self: link('The monitor'),
         result: link('The result'),
         cancel: link('POST here to cancel'),
         events: link('The event stream'),
+        websocket: link('The same changes over a WebSocket (ws:// or wss://)'),
         callbacks: link('POST here to register a callback'),
       },
     },

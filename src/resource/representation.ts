@@ -36,6 +36,7 @@ export function representation(job: Job, urls: JobUrls): Record<string, unknown>
     result: { href: urls.result },
     cancel: { href: urls.cancel },
     events: { href: urls.events },
+    websocket: { href: urls.websocket },
     callbacks: { href: urls.callbacks },
   };
   return out;

@@ -9,6 +9,8 @@ export interface JobUrls {
   callbacks: string;
   /** The job's event stream (text/event-stream). */
   events: string;
+  /** The same changes over a WebSocket: `ws://` or `wss://`, as the origin is `http` or `https`. */
+  websocket: string;
   /** Where the upstream reports progress (gateway mode). */
   progress: string;
 }
@@ -49,6 +51,7 @@ export class UrlBuilder {
       cancel: `${self}/cancel`,
       callbacks: `${self}/callbacks`,
       events: `${self}/events`,
+      websocket: `${self.replace(/^http/i, 'ws')}/ws`,
       progress: `${self}/progress`,
     };
   }

@@ -7,7 +7,7 @@ export const DELIVERY_OUTCOMES = ['delivered', 'failed', 'gone', 'timeout', 'ref
 export type DeliveryOutcome = (typeof DELIVERY_OUTCOMES)[number];
 
 /** Open watchers, for `asyncgate_open_watchers{kind}`. */
-export const WATCHER_KINDS = ['event_stream', 'admin_stream', 'long_poll'] as const;
+export const WATCHER_KINDS = ['event_stream', 'admin_stream', 'long_poll', 'websocket'] as const;
 export type WatcherKind = (typeof WATCHER_KINDS)[number];
 
 /** Where the per-scrape values come from: the shared store (cached for `gaugeCacheMs`) and this process. */
@@ -124,7 +124,7 @@ export class Metrics {
     });
     new Gauge({
       name: 'asyncgate_open_watchers',
-      help: 'Open watchers in this process: event streams, admin event streams, long polls',
+      help: 'Open watchers in this process: event streams, admin event streams, long polls, WebSockets',
       labelNames: ['kind'],
       registers,
       collect() {

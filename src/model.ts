@@ -110,6 +110,11 @@ export const JOB_ERROR_CODES = {
   'handler-failed': 'the route handler threw an error',
   /** Library mode: no handler of the job's name is registered in the process that claimed it. */
   'handler-not-registered': 'no handler of this name is registered in this process',
+  /** A followed upstream operation (route rule `upstreamAsync: follow`) ended Failed or Canceled; the upstream's
+   * last status document is kept at the result URL. */
+  'upstream-operation-failed': 'the upstream operation failed',
+  /** A followed upstream operation named a monitor or result on another origin than the upstream's. */
+  'upstream-monitor-refused': 'the upstream named a monitor on another origin',
   /** asyncgate failed the job for an internal reason (a bug or a storage failure). */
   internal: 'internal error',
 } as const;
@@ -145,6 +150,29 @@ export interface JobOptions {
   /** The job's trace (W3C Trace Context), decided at accept: docs/operations/tracing.md. Absent on jobs accepted
    * before asyncgate kept it. */
   trace?: JobTrace;
+  /** Web Push: send the owner's push subscriptions a summary when the job is done (docs/push.md). */
+  push?: boolean;
+  /** Route rule `upstreamAsync: follow`: an upstream 202 naming a monitor is followed to its end
+   * (docs/async-upstreams.md). */
+  upstreamAsync?: 'follow';
+  /** The upstream operation being followed, stored as soon as the upstream names it (`JobStore.setUpstreamMonitor`):
+   * an attempt that finds it resumes polling instead of sending the request again. The one option that may change
+   * after insert. */
+  upstreamMonitor?: UpstreamMonitor;
+}
+
+/** An upstream's asynchronous operation as the gateway follows it. */
+export interface UpstreamMonitor {
+  /** The absolute URL polled (Operation-Location, Azure-AsyncOperation or Location of the upstream's 202). */
+  url: string;
+  /** `status-json`: it answers a status document; `plain`: 202 while running, then the final response. */
+  convention: 'status-json' | 'plain';
+  /** The 202's Location when it names something else (Azure's final resource of a POST). */
+  location?: string;
+  /** The operation's cancel link, when it named one (else cancel DELETEs the monitor). */
+  cancel?: string;
+  /** When the original request was sent (epoch ms): the follow ends at this plus the job's timeout. */
+  since: number;
 }
 
 /**
@@ -207,7 +235,12 @@ export interface NewJob {
  * `status` (a JSON summary: status, job id, URLs, the response), `ping` (a bodiless GET).
  */
 export const DELIVERY_MODES = ['response', 'notify', 'status', 'ping'] as const;
-export type DeliveryMode = (typeof DELIVERY_MODES)[number];
+/** A mode a client may ask a callback for. */
+export type CallbackMode = (typeof DELIVERY_MODES)[number];
+/** `push`: an encrypted Web Push message to one push subscription of the job's owner (docs/push.md); asyncgate
+ * makes these deliveries itself when a job asks for a push, no client names the mode. */
+export const PUSH_MODE = 'push';
+export type DeliveryMode = CallbackMode | typeof PUSH_MODE;
 
 /**
  * waiting: the job is not finished; pending: due at nextAttemptAt; delivering: an attempt holds a lease;
@@ -215,6 +248,17 @@ export type DeliveryMode = (typeof DELIVERY_MODES)[number];
  */
 export const DELIVERY_STATES = ['waiting', 'pending', 'delivering', 'delivered', 'failed', 'gone'] as const;
 export type DeliveryState = (typeof DELIVERY_STATES)[number];
+
+/** A browser's Web Push subscription (RFC 8030, keys of RFC 8291), bound to the owner that registered it. */
+export interface PushSubscription {
+  id: string;
+  owner: string | null;
+  endpoint: string;
+  /** The user agent's P-256 public key and auth secret, base64url, as PushSubscription.toJSON() gives them. */
+  p256dh: string;
+  auth: string;
+  createdAt: number;
+}
 
 /** A callback as the client asked for it. */
 export interface CallbackSpec {

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { CallbackSettings, Settings } from '../config/settings.js';
 import { DeliveryWorker } from '../delivery/delivery-worker.js';
 import { createGuardedAgent } from '../delivery/guarded-agent.js';
+import { DEFAULT_VAPID_SUBJECT, formatVapidKeys, newVapidKeys, parseVapidKeys } from '../delivery/push/vapid.js';
 import { loadEd25519Signer, newEd25519Signer } from '../delivery/signing.js';
 import { Engine } from '../engine/engine.js';
 import type { Executor } from '../engine/executor.js';
@@ -17,6 +18,7 @@ import { jobRoutes } from '../http/job-routes.js';
 import { JobWebSockets } from '../http/job-websocket.js';
 import { openApiRoute } from '../http/openapi.js';
 import { progressRoute } from '../http/progress-route.js';
+import { pushRoutes } from '../http/push-routes.js';
 import { registerCallbackRoute } from '../http/register-callback.js';
 import { PrefixRouter } from '../http/route-table.js';
 import { metricsRoute, serviceRoutes } from '../http/service-routes.js';
@@ -75,6 +77,9 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
+/** How long a push service keeps a job's message for a browser that is offline (RFC 8030 §5.2): a day. */
+const PUSH_TTL_SECONDS = 24 * 3600;
+
 /** What an executor may need from the runtime: the job's URLs (its progress URL) and progress tokens. */
 export interface ExecutorParts {
   jobUrls: (job: Job) => JobUrls;
@@ -121,6 +126,8 @@ export async function createRuntime(
   const ed25519 = settings.callbacks.ed25519
     ? loadEd25519Signer(await store.secret('ed25519-key', () => newEd25519Signer().stored))
     : undefined;
+  // Web Push's VAPID key pair: given, or made once and kept so every process and restart signs alike.
+  const vapid = settings.callbacks.vapidKeys ?? parseVapidKeys(await store.secret('vapid-keys', () => formatVapidKeys(newVapidKeys())));
   const callbackAgent = createGuardedAgent(settings.callbacks.policy, { connections: settings.callbacks.perHost });
   const deliveries = new DeliveryWorker(
     store,
@@ -138,6 +145,7 @@ export async function createRuntime(
       urlsFor: jobUrls,
       metrics,
       tracing: settings.traceExecution,
+      push: { vapid, subject: settings.callbacks.vapidSubject ?? DEFAULT_VAPID_SUBJECT, ttlSeconds: PUSH_TTL_SECONDS },
     },
     log,
   );
@@ -171,6 +179,7 @@ export async function createRuntime(
       ...jobRoutes({ engine, urls, streams, sockets, maxWaitMs: settings.maxWaitMs, minPollIntervalMs: settings.minPollIntervalMs, draining: draining.signal }),
       registerCallbackRoute({ store, policy: settings.callbacks.policy, maxPerJob: settings.callbacks.maxPerJob, onRegistered: () => deliveries.lookForWork() }),
       progressRoute(engine),
+      ...pushRoutes({ store, vapid, policy: settings.callbacks.policy, ownerSalt, ownerHeader: settings.ownerHeader }),
       ...serviceRoutes(engine, ed25519),
       metricsRoute(metrics, settings.metrics.public),
       adminEvents.route(urls, draining.signal),

@@ -59,6 +59,9 @@ Callbacks:
   --allow-callback-hosts L hosts/CIDRs callbacks may reach despite the SSRF guard, e.g. 127.0.0.1,10.0.0.0/8
   --allow-private-callbacks  allow loopback/private callback addresses (development only)
   --max-callbacks N        callbacks one job may have, named and registered (default 10)
+  --vapid-keys PUB,PRIV    Web Push VAPID key pair, base64url (default: generated once, kept in
+                           the db; public key at {prefix}/push-key)
+  --vapid-subject URL      mailto: or https: contact push services see (default mailto:asyncgate@localhost)
   -h, --help               show this help
 
 Example:
@@ -102,6 +105,8 @@ const OPTIONS = {
   'allow-callback-hosts': { type: 'string' },
   'allow-private-callbacks': { type: 'boolean' },
   'max-callbacks': { type: 'string' },
+  'vapid-keys': { type: 'string' },
+  'vapid-subject': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -158,6 +163,8 @@ export async function serveCommand(argv: string[]): Promise<ServeCommand | null>
       signingSecret: v['signing-secret'] ?? process.env.ASYNCGATE_SIGNING_SECRET,
       ed25519: v['sign-ed25519'],
       maxPerJob: intFlag('max-callbacks', v['max-callbacks'], 1, 1_000),
+      vapidKeys: v['vapid-keys'] ?? process.env.ASYNCGATE_VAPID_KEYS,
+      vapidSubject: v['vapid-subject'],
     },
   });
   return { settings, log: createLogger(logLevel) };

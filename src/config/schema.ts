@@ -44,9 +44,14 @@ export const routeRuleSchema = z
     keepCallbackBodyField: z.boolean().optional(),
     /** Limit of a JSON body on a callbackBodyField route, which is read whole (default 1mb). */
     callbackBodyMaxSize: size.optional(),
+    /** A top-level JSON body field that asks for a Web Push message when the job is done (docs/push.md). */
+    pushBodyField: z.string().min(1).optional(),
+    keepPushBodyField: z.boolean().optional(),
     /** Cap on `Prefer: wait=N` for this route. */
     maxWait: duration.optional(),
     retention: duration.optional(),
+    /** `follow`: an upstream 202 naming a monitor is polled to its end (docs/async-upstreams.md); default `off`. */
+    upstreamAsync: z.enum(['off', 'follow']).optional(),
   })
   .strict();
 
@@ -101,6 +106,10 @@ export const configFileSchema = z
         /** Callbacks one job may have, named with it and registered later together (default 10). */
         maxPerJob: z.number().int().min(1).max(1_000).optional(),
         perHost: z.number().int().min(1).max(1_000).optional(),
+        /** Web Push (docs/push.md): the VAPID key pair "PUBLIC,PRIVATE" (default: generated once, kept in the db). */
+        vapidKeys: z.string().min(1).optional(),
+        /** Who runs this server, for push services: a mailto: or https: URL (default mailto:asyncgate@localhost). */
+        vapidSubject: z.string().min(1).optional(),
       })
       .strict()
       .optional(),

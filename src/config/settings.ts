@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { DEFAULT_RETRY_SCHEDULE_MS, parseRetrySchedule } from '../delivery/schedule.js';
 import { CallbackPolicyError, parseAllowList, type CallbackPolicy } from '../delivery/ssrf.js';
+import { checkVapidSubject, parseVapidKeys, type VapidKeys } from '../delivery/push/vapid.js';
 import type { TraceExecution } from '../model.js';
 import { configFileSchema, formatIssues, type ConfigFile } from './schema.js';
 import { RouteTable } from './routes.js';
@@ -62,6 +63,10 @@ export interface CallbackSettings {
   perHost: number;
   /** Callbacks one job may have in all: each is a signed outbound request, so a request must not name hundreds. */
   maxPerJob: number;
+  /** Web Push's VAPID key pair (docs/push.md); absent: generated once and kept in the store. */
+  vapidKeys?: VapidKeys;
+  /** The VAPID `sub` claim; absent: DEFAULT_VAPID_SUBJECT. */
+  vapidSubject?: string;
 }
 
 /** Callback flags as given on the command line (raw text; parsed here so file and flags share the checks). */
@@ -73,6 +78,8 @@ export interface CallbackFlags {
   signingSecret?: string;
   ed25519?: boolean;
   maxPerJob?: number;
+  vapidKeys?: string;
+  vapidSubject?: string;
 }
 
 export const DEFAULTS = {
@@ -215,7 +222,22 @@ function resolveCallbacks(file: NonNullable<ConfigFile['callbacks']>, flags: Cal
       throw new ConfigError('--signing-secret takes whsec_ + base64 keys, comma-separated during a rotation (e.g. whsec_$(openssl rand -base64 32))');
     }
   }
+  const vapidText = flags.vapidKeys ?? file.vapidKeys;
+  const vapidSubject = flags.vapidSubject ?? file.vapidSubject;
+  let vapidKeys: VapidKeys | undefined;
+  try {
+    if (vapidText !== undefined) vapidKeys = parseVapidKeys(vapidText);
+  } catch (error) {
+    throw new ConfigError(`--vapid-keys: ${(error as Error).message}`);
+  }
+  try {
+    if (vapidSubject !== undefined) checkVapidSubject(vapidSubject);
+  } catch (error) {
+    throw new ConfigError(`--vapid-subject: ${(error as Error).message}`);
+  }
   return {
+    ...(vapidKeys ? { vapidKeys } : {}),
+    ...(vapidSubject !== undefined ? { vapidSubject } : {}),
     retryScheduleMs,
     timeoutMs: flags.timeoutMs ?? file.timeout ?? 30_000,
     policy,

@@ -2,14 +2,15 @@ import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import type { JobUrls } from '../resource/urls.js';
 import { SpanKind, endSpan, errorType, jobTraceId, outgoingTraceparent, startExecutionSpan } from '../engine/job-trace.js';
-import type { Delivery, Job, TraceExecution } from '../model.js';
+import { PUSH_MODE, type Delivery, type Job, type PushSubscription, type TraceExecution } from '../model.js';
 import { parseRetryAfter } from '../protocol/retry-after.js';
 import { ClaimLoop } from '../shared/claim-loop.js';
 import type { CallbackHandoff } from '../engine/callback-handoff.js';
 import type { DeliveryLease, DeliveryNext, JobStore } from '../store/port.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { SSRF_ERROR_CODE } from './ssrf.js';
-import { buildCallback } from './payload.js';
+import { buildCallback, type CallbackRequest } from './payload.js';
+import { sealPush, subscriptionEnded, type PushOptions } from './push/push-message.js';
 import { judgeAttempt, nextDelayMs } from './schedule.js';
 import { signWebhookOffThread, type Ed25519Signer } from './signing.js';
 import { sendCallback } from './send.js';
@@ -32,6 +33,8 @@ export interface DeliveryOptions {
   /** How a callback attempt's span relates to its job's accept span (docs/operations/tracing.md). */
   tracing: TraceExecution;
   metrics: Metrics;
+  /** VAPID keys and message options of `push` deliveries (docs/push.md); absent: they fail. */
+  push?: PushOptions;
 }
 
 const SNIPPET_BYTES = 256;
@@ -190,22 +193,22 @@ export class DeliveryWorker implements CallbackHandoff {
       await this.record(d, started, { status: null, error: 'the job no longer exists', snippet: null }, { state: 'failed' });
       return;
     }
-    const needsBody = (d.mode === 'response' || d.mode === 'status') && job.response !== null;
-    const inHand = known?.result;
-    const result = !needsBody
-      ? null
-      : inHand
-        ? Buffer.from(inHand.buffer, inHand.byteOffset, inHand.byteLength)
-        : await readAll(this.store.readResult(job.id));
-    const call = buildCallback(d, job, this.options.urlsFor(job), result);
-    const secrets = d.secret ? [d.secret, ...this.secrets] : [...this.secrets];
-    Object.assign(
-      call.headers,
-      await signWebhookOffThread({ id: d.id, timestamp: Math.floor(started / 1000), body: call.body, secrets, ed25519: this.options.ed25519 }),
-    );
-    // The job's trace, on every attempt (the signature covers the body, not these).
+    // A push message is sealed for its subscription (RFC 8291) and carries a VAPID JWT instead of signatures.
+    let sub: PushSubscription | undefined;
+    let call: CallbackRequest;
+    if (d.mode === PUSH_MODE) {
+      sub = (await this.store.pushSubscriptions.of(job.owner)).find((s) => s.endpoint === d.url);
+      if (!sub || !this.options.push) {
+        this.options.metrics.delivery(d.mode, 'failed', null, started);
+        await this.record(d, started, { status: null, error: 'the push subscription was removed', snippet: null }, { state: 'gone' });
+        return;
+      }
+      call = sealPush(sub, job, this.options.urlsFor(job), this.options.push);
+    } else call = await this.signedCallback(d, job, started, known);
+    // The job's trace, on every attempt (the signature covers the body, not these); a push service is no
+    // part of it.
     const span = startExecutionSpan(job, this.options.tracing, 'asyncgate callback', SpanKind.CLIENT);
-    const traceparent = outgoingTraceparent(job, this.options.tracing, span);
+    const traceparent = sub ? undefined : outgoingTraceparent(job, this.options.tracing, span);
     if (traceparent) {
       call.headers.traceparent = traceparent;
       if (job.options.trace!.tracestate) call.headers.tracestate = job.options.trace!.tracestate;
@@ -255,7 +258,10 @@ export class DeliveryWorker implements CallbackHandoff {
     }
     if (status !== undefined) endSpan(span, { status });
     releaseHost();
-    const verdict = judgeAttempt(status, retryAfterMs, timedOut);
+    // RFC 8030 §7.3: a push service's 404 or 410 ends the subscription itself, not only this delivery.
+    const ended = sub !== undefined && subscriptionEnded(status);
+    const verdict = ended ? ({ kind: 'gone' } as const) : judgeAttempt(status, retryAfterMs, timedOut);
+    if (ended) await this.store.pushSubscriptions.delete(sub!.id, sub!.owner);
     const outcome = verdict.kind === 'delivered' || verdict.kind === 'gone' ? verdict.kind : timedOut ? 'timeout' : refused ? 'refused' : 'failed';
     this.options.metrics.delivery(d.mode, outcome, job.finishedAt, Date.now());
     let next: DeliveryNext;
@@ -271,6 +277,24 @@ export class DeliveryWorker implements CallbackHandoff {
     // per callback. Retries are info, dead letters warn.
     const level = next.state === 'failed' ? 'warn' : next.state === 'delivered' ? 'debug' : 'info';
     this.log[level]({ delivery_id: d.id, job_id: d.jobId, trace_id: jobTraceId(job), url: d.url, status, error, next: next.state }, 'callback attempt');
+  }
+
+  /** A callback's request, signed (Standard Webhooks): the stored result read when its mode carries it. */
+  private async signedCallback(d: Delivery, job: Job, started: number, known?: Known): Promise<CallbackRequest> {
+    const needsBody = (d.mode === 'response' || d.mode === 'status') && job.response !== null;
+    const inHand = known?.result;
+    const result = !needsBody
+      ? null
+      : inHand
+        ? Buffer.from(inHand.buffer, inHand.byteOffset, inHand.byteLength)
+        : await readAll(this.store.readResult(job.id));
+    const call = buildCallback(d, job, this.options.urlsFor(job), result);
+    const secrets = d.secret ? [d.secret, ...this.secrets] : [...this.secrets];
+    Object.assign(
+      call.headers,
+      await signWebhookOffThread({ id: d.id, timestamp: Math.floor(started / 1000), body: call.body, secrets, ed25519: this.options.ed25519 }),
+    );
+    return call;
   }
 
   private async record(

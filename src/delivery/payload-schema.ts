@@ -1,10 +1,10 @@
 /**
  * What each delivery mode sends (payload.ts builds it), described for the OpenAPI document's `webhooks`: the
- * method, the body, the headers, and what the receiver's answer means (send.ts). Typed by DeliveryMode, so a
+ * method, the body, the headers, and what the receiver's answer means (send.ts). Typed by CallbackMode, so a
  * new mode does not compile without its description.
  */
 import { PROBLEM_SCHEMA } from '../errors/problem-schema.js';
-import type { DeliveryMode } from '../model.js';
+import type { CallbackMode } from '../model.js';
 import { JOB_ERROR_SCHEMA, STATUS_REPRESENTATION_SCHEMA } from '../resource/representation-schema.js';
 import type { FieldDoc, JsonSchema } from '../shared/json-schema.js';
 
@@ -63,7 +63,7 @@ export const STATUS_SUMMARY_SCHEMA: JsonSchema = {
   },
 };
 
-export const CALLBACK_PAYLOADS: Readonly<Record<DeliveryMode, CallbackPayloadDoc>> = {
+export const CALLBACK_PAYLOADS: Readonly<Record<CallbackMode, CallbackPayloadDoc>> = {
   response: {
     summary: 'The stored response itself',
     description:

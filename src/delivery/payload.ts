@@ -35,6 +35,8 @@ export function buildCallback(delivery: Delivery, job: Job, urls: JobUrls, resul
   switch (delivery.mode) {
     case 'ping':
       return { method: 'GET', headers, body: Buffer.alloc(0) };
+    case 'push':
+      throw new Error('a push delivery is sealed for its subscription (push/push-message.ts), not built here');
     case 'notify':
       return json(delivery, headers, representation(job, urls));
     case 'status':

@@ -1,4 +1,4 @@
-import type { HeaderPairs, Job, JobError, JobProgress } from '../model.js';
+import type { HeaderPairs, Job, JobError, JobProgress, UpstreamMonitor } from '../model.js';
 
 /**
  * The executor port: how a claimed job's attempt is run. The gateway's executor forwards the request to the
@@ -11,6 +11,9 @@ export interface ExecutionContext {
   progress(progress: JobProgress): Promise<void>;
   /** The request body: in memory when small, else streamed from the store (fresh for every attempt). */
   body(): Uint8Array | AsyncIterable<Uint8Array> | null;
+  /** Keep the upstream operation this attempt follows with the job, under its lease, before polling it: a rescued
+   * job then resumes polling instead of sending its request again. false if the lease is lost. */
+  keepUpstreamMonitor(monitor: UpstreamMonitor): Promise<boolean>;
 }
 
 export type Outcome =
@@ -21,6 +24,9 @@ export type Outcome =
       body: AsyncIterable<Uint8Array> | null;
       /** The upstream asked to be tried again (503 + Retry-After, 502, 504) and the request is safe to repeat. */
       retryAfterMs?: number;
+      /** The job fails with this error, the response kept as its result (a followed upstream operation that
+       * ended Failed). Without it, a status of 400 or more fails it with `upstream-http-error`. */
+      error?: JobError;
     }
   /**
    * A transient failure: try again later. `sent: false` means nothing reached the upstream, so a retry is

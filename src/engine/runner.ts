@@ -57,6 +57,11 @@ export async function runAttempt(deps: RunnerDeps, job: Job, controller: AbortCo
         if (updated) events.emit(updated);
       },
       body: () => job.request.body ?? ((job.request.bodySize ?? 0) > 0 ? store.readRequestBody(job.id) : null),
+      keepUpstreamMonitor: async (monitor) => {
+        const kept = await store.setUpstreamMonitor(job.id, job.leaseToken, monitor);
+        if (kept) job.options.upstreamMonitor = monitor; // the completion may take the options from this copy
+        return kept;
+      },
     });
   } catch (error) {
     outcome = failureFromAbort(signal) ?? {
@@ -122,7 +127,7 @@ async function settle(deps: RunnerDeps, job: Job, outcome: Outcome, signal: Abor
       }
       const headers = storedHeaders(outcome.headers);
       const contentType = headers.find(([n]) => n === CONTENT_TYPE)?.[1] ?? null;
-      const failed = outcome.status >= 400;
+      const failed = outcome.error !== undefined || outcome.status >= 400;
       await finish(
         deps,
         job,
@@ -130,7 +135,7 @@ async function settle(deps: RunnerDeps, job: Job, outcome: Outcome, signal: Abor
         {
           state: failed ? 'failed' : 'succeeded',
           response: { status: outcome.status, headers, size, contentType },
-          error: failed ? { code: 'upstream-http-error', message: `the upstream answered ${outcome.status}` } : null,
+          error: failed ? (outcome.error ?? { code: 'upstream-http-error', message: `the upstream answered ${outcome.status}` }) : null,
         },
         inline ?? (size === 0 ? EMPTY : undefined),
       );

@@ -7,6 +7,7 @@ import { parseProgress } from '../protocol/progress.js';
 import { parseRetryAfter } from '../protocol/retry-after.js';
 import { responseHeaderPairs } from '../intake/forward-headers.js';
 import { PROGRESS_TOKEN_HEADER, PROGRESS_URL_HEADER } from '../resource/progress-token.js';
+import { follow, followAccepted, namesMonitor, type FollowContext } from './follow-upstream.js';
 import { callUpstream } from './upstream-call.js';
 import { flatHeaders, neverReachedUpstream } from './upstream.js';
 
@@ -32,7 +33,7 @@ export function upstreamExecutor(agent: Agent, upstream: URL, progressEndpoint?:
   const origin = upstream.origin;
   const basePath = upstream.pathname.replace(/\/+$/, '');
   const port = Number(upstream.port) || (upstream.protocol === 'https:' ? 443 : 80);
-  return async ({ job, signal, progress, body: requestBody }): Promise<Outcome> => {
+  return async ({ job, signal, progress, body: requestBody, keepUpstreamMonitor }): Promise<Outcome> => {
     const traced = job.options.trace;
     const headers = flatHeaders(job.request.headers.filter(([name]) => !OWN_HEADERS.has(name) && !(traced && TRACE_HEADERS.has(name))));
     headers.push('asyncgate-job-id', job.id);
@@ -57,10 +58,17 @@ export function upstreamExecutor(agent: Agent, upstream: URL, progressEndpoint?:
       headers.push(PROGRESS_URL_HEADER, url, PROGRESS_TOKEN_HEADER, token);
     }
     const report = latestOnly(progress);
+    const following = (): FollowContext => ({ agent, origin, job, url: origin + path, signal, headers, report, keep: keepUpstreamMonitor });
+    // A rescued job whose upstream operation was already named: poll it, never send the request again.
+    if (job.options.upstreamMonitor) {
+      endSpan(span, {});
+      return follow(following(), job.options.upstreamMonitor, 0);
+    }
     const body = requestBody();
     // A body streamed from the store has a known size: send it with Content-Length, not chunked.
     if (body && !(body instanceof Uint8Array)) headers.push('content-length', String(job.request.bodySize));
     let res;
+    const sentAt = Date.now();
     try {
       res = await callUpstream(
         agent,
@@ -88,6 +96,10 @@ export function upstreamExecutor(agent: Agent, upstream: URL, progressEndpoint?:
       return job.options.retryable
         ? { kind: 'retry', sent: true, error: { code: 'upstream-unreachable', message } }
         : { kind: 'fail', error: { code: 'upstream-interrupted', message: `${JOB_ERROR_CODES['upstream-interrupted']} (${(error as Error).message})` } };
+    }
+    if (job.options.upstreamAsync === 'follow' && namesMonitor(res)) {
+      endSpan(span, { status: res.status });
+      return followAccepted(following(), res, sentAt);
     }
     const outcome: Outcome = {
       kind: 'response',

@@ -11,6 +11,7 @@ import { applyCors, isPreflight } from '../http/cors.js';
 import { responseOnSocket, serveAsPlainRequest } from '../http/upgrade.js';
 import { acceptAsync, type AcceptDeps } from '../intake/accept.js';
 import { bodyCallback, callbackBodyLimit } from '../intake/body-callback.js';
+import { bodyPush } from '../intake/push-wish.js';
 import { readBody } from '../intake/body.js';
 import { acceptKeyedSync, isKeyedSync } from '../intake/keyed-sync.js';
 import { checkCallbackCount, negotiate } from '../intake/negotiate.js';
@@ -66,7 +67,7 @@ export async function createGateway(settings: Settings, log: Logger): Promise<Ga
     const rule = settings.routes.find(req.method ?? 'GET', path);
     let neg = negotiate(req.headers, rule, settings.maxWaitMs, settings.callbacks);
     let preread: Buffer | null | undefined;
-    if (rule?.callbackBodyField && rule.async !== 'never' && /\bjson\b/i.test(req.headers['content-type'] ?? '')) {
+    if ((rule?.callbackBodyField || rule?.pushBodyField) && rule.async !== 'never' && /\bjson\b/i.test(req.headers['content-type'] ?? '')) {
       // Lyst's callback_url convention: the body may ask for a callback; it must be read to know. Read whole,
       // so it gets the rule's own small limit (callbackBodyMaxSize), not --max-body.
       const { limit, refuse } = callbackBodyLimit(rule, settings.maxBodyBytes);
@@ -78,6 +79,16 @@ export async function createGateway(settings: Settings, log: Logger): Promise<Ga
           ? { ...neg, callbacks: [...neg.callbacks, found.callback] }
           : { async: true, dialect: 'callback-url', waitSeconds: 0, redirectWhenDone: false, callbacks: [found.callback], applied: [] };
         checkCallbackCount(neg.callbacks.length, settings.callbacks.maxPerJob);
+      }
+      // `"push_notification": true` (the rule's pushBodyField): a Web Push message when done (docs/push.md).
+      const wish = bodyPush(preread, rule);
+      if (wish) {
+        preread = wish.body;
+        if (wish.push) {
+          neg = neg.async
+            ? { ...neg, push: true }
+            : { async: true, dialect: 'callback-url', waitSeconds: 0, redirectWhenDone: false, callbacks: [], applied: [], push: true };
+        }
       }
     }
     if (neg.async) return acceptAsync(req, res, neg, rule, acceptDeps, preread);

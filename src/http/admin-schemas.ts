@@ -3,7 +3,7 @@
  * views are built in admin-views.ts and admin-routes.ts; test/e2e/openapi.test.ts checks real answers against
  * these).
  */
-import { ATTEMPT_OUTCOMES, DELIVERY_MODES, DELIVERY_STATES, JOB_STATES } from '../model.js';
+import { ATTEMPT_OUTCOMES, DELIVERY_MODES, DELIVERY_STATES, JOB_STATES, PUSH_MODE } from '../model.js';
 import { JOB_ERROR_SCHEMA, STATUS_REPRESENTATION_SCHEMA } from '../resource/representation-schema.js';
 import type { JsonSchema } from '../shared/json-schema.js';
 
@@ -36,7 +36,7 @@ const DELIVERY_PROPERTIES: Record<string, JsonSchema> = {
   jobId: { type: 'string' },
   url: { type: 'string', format: 'uri' },
   method: { type: 'string', enum: ['POST', 'PUT', 'GET'] },
-  mode: { type: 'string', enum: [...DELIVERY_MODES] },
+  mode: { type: 'string', enum: [...DELIVERY_MODES, PUSH_MODE] },
   host: { type: 'string' },
   state: { type: 'string', enum: [...DELIVERY_STATES], description: 'failed: a dead letter; gone: the receiver answered 410' },
   attempts: int,

@@ -4,7 +4,7 @@ import { asProblem } from '../errors/as-problem.js';
 import { AsyncgateError } from '../errors/asyncgate-error.js';
 import { readBody } from '../intake/body.js';
 import { allowed } from '../intake/negotiate.js';
-import { DELIVERY_MODES, DELIVERY_STATES, type CallbackSpec, type DeliveryMode } from '../model.js';
+import { DELIVERY_MODES, DELIVERY_STATES, type CallbackMode, type CallbackSpec } from '../model.js';
 import { callbackUrl } from '../protocol/callback.js';
 import { isValidSecret } from '../protocol/standard-webhooks.js';
 import { sendJson } from '../resource/respond.js';
@@ -100,7 +100,7 @@ function parseCallback(raw: Buffer | null, policy: CallbackPolicy): CallbackSpec
   }
   const { url, mode = 'response', method, secret } = input;
   if (typeof url !== 'string') throw new AsyncgateError('invalid-callback', '"url" is required');
-  if (typeof mode !== 'string' || !DELIVERY_MODES.includes(mode as DeliveryMode)) {
+  if (typeof mode !== 'string' || !DELIVERY_MODES.includes(mode as CallbackMode)) {
     throw new AsyncgateError('invalid-callback', `"mode" must be one of ${DELIVERY_MODES.join(', ')}`);
   }
   const m = mode === 'ping' ? 'GET' : String(method ?? 'POST').toUpperCase();
@@ -109,5 +109,5 @@ function parseCallback(raw: Buffer | null, policy: CallbackPolicy): CallbackSpec
     throw new AsyncgateError('invalid-callback', '"secret" must be a non-empty string (raw, or whsec_ + base64)');
   }
   asProblem('invalid-callback', () => callbackUrl(url, 'url'));
-  return { url: allowed(url, policy, 'url'), method: m, mode: mode as DeliveryMode, secret: (secret as string | undefined) ?? null };
+  return { url: allowed(url, policy, 'url'), method: m, mode: mode as CallbackMode, secret: (secret as string | undefined) ?? null };
 }

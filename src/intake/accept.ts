@@ -20,6 +20,7 @@ import { noteRequest, ROUTE_NAMES } from '../telemetry/request-note.js';
 import { forwardHeaders } from './forward-headers.js';
 import { spoolBody } from './spool.js';
 import type { Negotiation } from './negotiate.js';
+import { pushCallbacks } from './push-wish.js';
 
 /** RFC 9110 §9.2.2: methods whose repetition has the same effect as one request. */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
@@ -48,7 +49,7 @@ export interface Committed {
  */
 export async function commitJob(
   req: IncomingMessage,
-  neg: Pick<Extract<Negotiation, { async: true }>, 'dialect' | 'redirectWhenDone' | 'callbacks'>,
+  neg: Pick<Extract<Negotiation, { async: true }>, 'dialect' | 'redirectWhenDone' | 'callbacks' | 'push'>,
   rule: RouteRule | undefined,
   deps: AcceptDeps,
   preread?: Buffer | null,
@@ -67,7 +68,7 @@ export async function commitJob(
 
 async function commitTraced(
   req: IncomingMessage,
-  neg: Pick<Extract<Negotiation, { async: true }>, 'dialect' | 'redirectWhenDone' | 'callbacks'>,
+  neg: Pick<Extract<Negotiation, { async: true }>, 'dialect' | 'redirectWhenDone' | 'callbacks' | 'push'>,
   rule: RouteRule | undefined,
   deps: AcceptDeps,
   trace: JobTrace,
@@ -98,10 +99,13 @@ async function commitTraced(
   // Forwarded / X-Forwarded-* / Host, worked out once: every URL of this answer and the job's callbacks use it.
   const origin = deps.urls.origin(req);
   const retryable = IDEMPOTENT.has(method) || idempotencyKey !== undefined || rule?.retry?.unsafe === true;
+  const owner = credentialOwner(req.headers, deps.ownerSalt, settings.ownerHeader);
+  // A push goes to the subscriptions the owner has now, one delivery each (docs/push.md).
+  const pushes = neg.push ? await pushCallbacks(engine.store, owner) : [];
   const job: NewJob = {
     id,
     dialect: neg.dialect,
-    owner: credentialOwner(req.headers, deps.ownerSalt, settings.ownerHeader),
+    owner,
     idempotencyKey: idempotencyKey ?? null,
     requestHash: body.requestHash,
     // Content-Length is recomputed from the stored body (a callback_url field may have been removed).
@@ -119,12 +123,14 @@ async function commitTraced(
       retentionMs: rule?.retention ?? settings.retentionMs,
       ...(neg.redirectWhenDone ? { redirectWhenDone: true } : {}),
       ...(rule ? { route: rule.name } : {}),
+      ...(rule?.upstreamAsync === 'follow' ? { upstreamAsync: 'follow' as const } : {}),
       origin,
       sourceUrl: origin + url,
       trace,
+      ...(neg.push ? { push: true } : {}),
     },
     createdAt: Date.now(),
-    callbacks: neg.callbacks.map((c) => ({ ...c, id: `msg_${newJobId()}` })),
+    callbacks: [...neg.callbacks, ...pushes].map((c) => ({ ...c, id: `msg_${newJobId()}` })),
   };
   const { job: stored, created } = await engine.accept(job);
   // A repeated Idempotency-Key names the job it first made.

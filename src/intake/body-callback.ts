@@ -17,7 +17,7 @@ export function callbackBodyLimit(rule: RouteRule, maxBodyBytes: number): { limi
   const refuse = () =>
     tooLarge(
       limit,
-      `on this route a JSON body is read whole to look for "${rule.callbackBodyField}", so it may have at most ${limit} bytes ` +
+      `on this route a JSON body is read whole to look for "${rule.callbackBodyField ?? rule.pushBodyField}", so it may have at most ${limit} bytes ` +
         '(the route rule\'s callbackBodyMaxSize, default 1mb)',
     );
   return { limit, refuse };

@@ -10,6 +10,7 @@ import type { CallbackSpec, Dialect } from '../model.js';
 import { parseAcceptAsynchronous, parseAsynchronousEndpoint } from '../protocol/accept-asynchronous.js';
 import { odataCallbackUrl, parseCallbackHeader } from '../protocol/callback.js';
 import { parsePrefer, preferredWait } from '../protocol/prefer.js';
+import { pushHeaderWish } from './push-wish.js';
 
 export type Negotiation =
   | { async: false }
@@ -24,6 +25,8 @@ export type Negotiation =
       callbacks: CallbackSpec[];
       /** Preferences honoured (RFC 7240 §3), for Preference-Applied. */
       applied: string[];
+      /** Send the owner's push subscriptions a message when the job is done (push-wish.ts). */
+      push?: boolean;
     };
 
 /**
@@ -51,6 +54,7 @@ export function negotiate(
   const callbackHeader = asProblem('invalid-callback', () => parseCallbackHeader(headers.callback));
   const odata = asProblem('invalid-callback', () => odataCallbackUrl(prefs));
   const pragmaRedirect = /(^|,)\s*redirect\s*(,|$)/i.test(String(headers.pragma ?? ''));
+  const push = pushHeaderWish(headers);
 
   if (policyName === 'never') return { async: false };
   const callbacks: CallbackSpec[] = [];
@@ -78,7 +82,8 @@ export function negotiate(
     callbacks.push({ url: allowed(endpoint.href, policy, 'Asynchronous-end-point'), method: 'POST', mode, secret: null });
   }
   checkCallbackCount(callbacks.length, limits.maxPerJob);
-  const asked = respondAsync || mode !== undefined || callbacks.length > 0;
+  // A push, like a callback, is an answer that comes later: asking for one asks for asynchrony.
+  const asked = respondAsync || mode !== undefined || callbacks.length > 0 || push;
   if (!asked && policyName === 'allowed') return { async: false };
   if (!asked && policyName === 'required') {
     throw new AsyncgateError(
@@ -95,12 +100,12 @@ export function negotiate(
       ? 'polling'
       : mode === 'notify' || mode === 'response'
         ? mode
-        : callbacks.length
+        : callbacks.length || push
           ? 'callback'
           : 'rule';
   const capMs = Math.min(maxWaitMs, rule?.maxWait ?? maxWaitMs);
   const waitSeconds = wait === undefined ? 0 : Math.min(wait, Math.floor(capMs / 1000));
-  return { async: true, dialect, waitSeconds, redirectWhenDone: dialect === 'polling', callbacks, applied };
+  return { async: true, dialect, waitSeconds, redirectWhenDone: dialect === 'polling', callbacks, applied, ...(push ? { push } : {}) };
 }
 
 /** Each callback is a signed outbound request: a job may have at most `max` (`--max-callbacks`). */

@@ -20,7 +20,7 @@ export type AsyncgateOptions = z.input<typeof libraryOptionsSchema> & {
  * whose process died, for idempotent methods — or any method with `unsafe: true`), `maxBodySize`, `maxWait`,
  * `retention`.
  */
-export type RouteOptions = Omit<z.input<typeof routeRuleSchema>, 'match' | 'name' | 'callbackBodyField' | 'keepCallbackBodyField' | 'callbackBodyMaxSize'>;
+export type RouteOptions = Omit<z.input<typeof routeRuleSchema>, 'match' | 'name' | 'callbackBodyField' | 'keepCallbackBodyField' | 'callbackBodyMaxSize' | 'pushBodyField' | 'keepPushBodyField'>;
 
 /** Validate options (a TypeError naming each bad field) into the config file's shape. */
 export function parseLibraryOptions(options: unknown): Partial<ConfigFile> {

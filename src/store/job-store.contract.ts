@@ -9,6 +9,7 @@ import { collect, INTERRUPTED, newJob } from './contract-fixtures.js';
 import { adminContract } from './admin-store.contract.js';
 import { deliveryContract } from './delivery-store.contract.js';
 import { historyContract } from './history-store.contract.js';
+import { pushContract } from './push-store.contract.js';
 import type { JobError } from '../model.js';
 import type { JobStore } from './port.js';
 
@@ -192,6 +193,25 @@ export function jobStoreContract(name: string, factory: () => Promise<JobStore>)
       assert.deepEqual(out2.failed, [safe.job.id]);
     });
 
+    test('a followed upstream monitor is kept under the lease, requeues any job on rescue, and a retry forgets it', async () => {
+      const store = await open();
+      const { job } = await store.insertJob(newJob({}, { retryable: false, maxAttempts: 1 }));
+      const [claimed] = await store.claimJobs('dead', 1, Date.now(), 10);
+      const monitor = { url: 'http://up.example/ops/1', convention: 'status-json' as const, cancel: 'http://up.example/ops/1/cancel', since: 5 };
+      assert.equal(await store.setUpstreamMonitor(job.id, claimed!.leaseToken + 1, monitor), false, 'fenced by the lease token');
+      assert.equal(await store.setUpstreamMonitor(job.id, claimed!.leaseToken, monitor), true);
+      const out = await store.rescueExpiredLeases(Date.now() + 50, 10, INTERRUPTED);
+      assert.deepEqual(out.requeued, [job.id], 'a POST out of attempts is requeued: its next attempt only polls');
+      const [again] = await store.claimJobs('w', 1, Date.now() + 50, 1000);
+      assert.deepEqual(again!.options.upstreamMonitor, monitor);
+      assert.equal(again!.options.timeoutMs, 1000, 'the other options are kept');
+      await store.completeJob(job.id, again!.leaseToken, { state: 'failed', response: null, error: INTERRUPTED, finishedAt: Date.now() }, 60_000);
+      await store.retryJob(job.id, Date.now());
+      const retried = await store.getJob(job.id);
+      assert.equal(retried!.options.upstreamMonitor, undefined, 'a retry sends the request again');
+      assert.equal(retried!.options.retentionMs, 60_000);
+    });
+
     test('heartbeats keep leases alive; release hands them back', async () => {
       const store = await open();
       const { job } = await store.insertJob(newJob({}, { retryable: true }));
@@ -343,6 +363,7 @@ export function jobStoreContract(name: string, factory: () => Promise<JobStore>)
     deliveryContract(open);
     adminContract(open);
     historyContract(open);
+    pushContract(open);
 
     test('secrets are created once and kept', async () => {
       const store = await open();

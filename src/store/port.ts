@@ -1,4 +1,5 @@
 import type {
+  PushSubscription,
   CallbackSpec,
   Delivery,
   DeliveryAttempt,
@@ -11,6 +12,7 @@ import type {
   JobResponseMeta,
   JobState,
   NewJob,
+  UpstreamMonitor,
 } from '../model.js';
 
 /**
@@ -177,6 +179,16 @@ export interface MigrationOutcome {
   to: number;
 }
 
+/** The browsers' Web Push subscriptions, each bound to the owner (credentials hash) that registered it. */
+export interface PushSubscriptionStore {
+  /** Keep a subscription; one the same owner made of the same endpoint before is replaced. */
+  add(sub: PushSubscription): Promise<void>;
+  /** The owner's subscriptions (null: the anonymous owner), oldest first. */
+  of(owner: string | null): Promise<PushSubscription[]>;
+  /** Forget one of the owner's subscriptions; false when the owner has none of that id. */
+  delete(id: string, owner: string | null): Promise<boolean>;
+}
+
 export interface JobStore {
   /** The migrations applied when this store was opened. */
   readonly migration: MigrationOutcome;
@@ -203,7 +215,7 @@ export interface JobStore {
   /** How many jobs match, counting at most `upTo` (a dry run says "more than N" without counting them all). */
   countJobs(filter: JobFilter, upTo: number): Promise<number>;
   /** Run a Failed or Canceled job again: queued, due now, same id, request and callbacks (its deliveries back to
-   * waiting, so they go out when it finishes again), result, error and progress cleared, attempts from 0. A job
+   * waiting, so they go out when it finishes again), result, error, progress and a followed upstream operation cleared, attempts from 0. A job
    * in any other state is returned unchanged (`retried` false); null when there is none. */
   retryJob(id: string, now: number): Promise<RetryOutcome | null>;
   /** `retryJob` for up to `limit` jobs matching the filter (only Failed or Canceled ones), newest first.
@@ -240,6 +252,9 @@ export interface JobStore {
   requeueJob(id: string, leaseToken: number, runAt: number, now: number, why?: RequeueReason): Promise<boolean>;
   /** Record progress of a running job (also kept in its history, the last PROGRESS_KEPT reports). */
   updateProgress(id: string, progress: JobProgress, now: number): Promise<Job | null>;
+  /** Keep the upstream operation a running attempt follows in its job's options, fenced by the lease token, so that
+   * a rescue requeues the job (whatever its method) and the next attempt resumes polling. false if the lease is lost. */
+  setUpstreamMonitor(id: string, leaseToken: number, monitor: UpstreamMonitor): Promise<boolean>;
   /** Cancel a queued or running job. null if it was not found; the job unchanged if already terminal. */
   cancelJob(id: string, error: JobError, now: number, retentionMs: number): Promise<Job | null>;
   /** Forget a job and its result, leaving a tombstone until `tombstoneUntil`. */
@@ -293,6 +308,9 @@ export interface JobStore {
   /** Redeliver every dead-lettered (failed) delivery that failed at or after `since` (only to `host`, at most
    * `limit` of them, the oldest first, when given). Returns how many. */
   redeliverFailedSince(since: number, now: number, options?: { host?: string; limit?: number }): Promise<number>;
+
+  /** Web Push subscriptions (delivery/push/, docs/push.md). */
+  readonly pushSubscriptions: PushSubscriptionStore;
 
   /** Did this failure come from a fault that passes (the database unreachable, failing over), so that the
    * same write may succeed later? Absent: only `StorageFullError` (no space left) is such a fault. */

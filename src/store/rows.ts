@@ -1,4 +1,4 @@
-import type { CallbackSpec, Delivery, DeliveryAttempt, Dialect, Job, JobState, NewJob } from '../model.js';
+import type { CallbackSpec, Delivery, DeliveryAttempt, Dialect, Job, JobState, NewJob, PushSubscription } from '../model.js';
 import type { JobLease } from './port.js';
 
 /** A `jobs` row as better-sqlite3 returns it. */
@@ -199,4 +199,17 @@ export function rowToAttempt(r: AttemptRow): DeliveryAttempt {
 /** A callback's columns as both backends store them: the host is kept apart for per-host fairness. */
 export function callbackColumns(spec: CallbackSpec) {
   return { url: spec.url, host: new URL(spec.url).host, method: spec.method, mode: spec.mode, secret: spec.secret }; // = engine's callbackHost
+}
+
+export interface PushSubscriptionRow {
+  id: string;
+  owner: string | null;
+  endpoint: string;
+  p256dh: string;
+  auth: string;
+  created_at: number | string;
+}
+
+export function rowToPushSubscription(r: PushSubscriptionRow): PushSubscription {
+  return { id: r.id, owner: r.owner, endpoint: r.endpoint, p256dh: r.p256dh, auth: r.auth, createdAt: Number(r.created_at) };
 }

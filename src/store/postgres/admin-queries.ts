@@ -78,7 +78,8 @@ function retry(pick: string, now: string, ps: Params): AdHoc {
     text: `WITH r AS (
       UPDATE jobs SET state = 'queued', attempts = 0, lease_owner = NULL, lease_expires_at = NULL, run_at = ${now},
         updated_at = ${now}, finished_at = NULL, expires_at = NULL, version = version + 1, progress = NULL,
-        response = NULL, result_token = NULL, error = NULL, ${LOG_FINISHED_ATTEMPT}
+        response = NULL, result_token = NULL, error = NULL, options = (options::jsonb - 'upstreamMonitor')::text,
+        ${LOG_FINISHED_ATTEMPT}
       WHERE id IN (${pick}) AND state IN ('failed', 'canceled') RETURNING jobs.*),
     chunks AS (DELETE FROM result_chunks WHERE job_id IN (SELECT id FROM r)),
     words AS (UPDATE job_search SET response = NULL WHERE job_id IN (SELECT id FROM r)),

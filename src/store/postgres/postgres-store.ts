@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { CallbackSpec, Delivery, DeliveryAttempt, Job, JobError, JobHistory, JobProgress, NewJob } from '../../model.js';
+import type { CallbackSpec, Delivery, DeliveryAttempt, Job, JobError, JobHistory, JobProgress, NewJob, UpstreamMonitor } from '../../model.js';
 import type {
   CompletedJob,
   Completion,
@@ -25,7 +25,9 @@ import { ORPHAN_AFTER_MS, pages, PAGE, sliceOfPieces, type ByteSpan, type Piece,
 import { historyFromRow, type HistoryRow } from '../history.js';
 import * as admin from './admin-queries.js';
 import { ConsolePool } from './console-pool.js';
-import { GroupedWrites } from './grouped-writes.js';
+import { GroupedWrites, type RunStatement } from './grouped-writes.js';
+import * as meta from './meta.js';
+import { PgPushSubscriptions } from './push-subscriptions.js';
 import { StorageFullError } from '../errors.js';
 import { clientConfig, isTransient, retryTransient, type PgTarget } from './connect.js';
 import { PgListener } from './listener.js';
@@ -55,7 +57,9 @@ export class PostgresJobStore implements JobStore {
   private readonly ownPids = new Set<number>();
   private readonly subscribers = new Set<(change: StoreChange) => void>();
   private closed = false;
-  private readonly writes = new GroupedWrites((name, values) => this.run(name, values));
+  private readonly runner: RunStatement = (name, values) => this.run(name, values);
+  private readonly writes = new GroupedWrites(this.runner);
+  readonly pushSubscriptions = new PgPushSubscriptions(this.runner);
   migration: MigrationOutcome = { from: 0, to: 0 };
 
   private constructor(
@@ -260,6 +264,10 @@ export class PostgresJobStore implements JobStore {
     return row ? rowToJob(row) : null;
   }
 
+  async setUpstreamMonitor(id: string, leaseToken: number, monitor: UpstreamMonitor): Promise<boolean> {
+    return (await this.count('setUpstreamMonitor', [id, leaseToken, JSON.stringify(monitor)])) > 0;
+  }
+
   async cancelJob(id: string, error: JobError, now: number, retentionMs: number): Promise<Job | null> {
     const [row] = await this.run<JobRow>('cancel', [id, now, JSON.stringify(error), retentionMs]);
     return row ? rowToJob(row) : this.getJob(id);
@@ -338,22 +346,14 @@ export class PostgresJobStore implements JobStore {
     return this.count('redeliverFailed', [since, now, options.host ?? null, options.limit ?? null]);
   }
 
-  async secret(name: string, create: () => string): Promise<string> {
-    const [row] = await this.run<{ value: string }>('getMeta', [name]);
-    if (row) return row.value;
-    // Two processes starting together may both create one: the first insert wins and both read it back.
-    await this.run('setMeta', [name, create()]);
-    const [stored] = await this.run<{ value: string }>('getMeta', [name]);
-    return stored!.value;
+  secret(name: string, create: () => string): Promise<string> {
+    return meta.secret(this.runner, name, create);
   }
-
-  async readSecret(name: string): Promise<string | undefined> {
-    return (await this.run<{ value: string }>('getMeta', [name]))[0]?.value;
+  readSecret(name: string): Promise<string | undefined> {
+    return meta.read(this.runner, name);
   }
-
-  async writeSecret(name: string, value: string | null): Promise<void> {
-    if (value === null) await this.run('deleteMeta', [name]);
-    else await this.run('replaceMeta', [name, value]);
+  writeSecret(name: string, value: string | null): Promise<void> {
+    return meta.write(this.runner, name, value);
   }
 
   async *readResult(id: string, range?: ByteSpan): AsyncIterable<Uint8Array> {

@@ -1,4 +1,4 @@
--- PostgreSQL schema at migration 7 (generated: npm run schema:snapshot)
+-- PostgreSQL schema at migration 8 (generated: npm run schema:snapshot)
 
 -- columns
 asyncgate_migrations.version integer NOT NULL
@@ -65,6 +65,12 @@ jobs.attempt_log jsonb
 jobs.progress_log jsonb
 meta.key text NOT NULL
 meta.value text NOT NULL
+push_subscriptions.id text NOT NULL
+push_subscriptions.owner text
+push_subscriptions.endpoint text NOT NULL
+push_subscriptions.p256dh text NOT NULL
+push_subscriptions.auth text NOT NULL
+push_subscriptions.created_at bigint NOT NULL
 request_chunks.job_id text NOT NULL
 request_chunks.seq integer NOT NULL
 request_chunks.data bytea NOT NULL
@@ -87,6 +93,7 @@ job_search job_search_job_id_fkey FOREIGN KEY (job_id) REFERENCES jobs(id) ON DE
 job_search job_search_pkey PRIMARY KEY (job_id)
 jobs jobs_pkey PRIMARY KEY (id)
 meta meta_pkey PRIMARY KEY (key)
+push_subscriptions push_subscriptions_pkey PRIMARY KEY (id)
 request_chunks request_chunks_pkey PRIMARY KEY (job_id, seq)
 result_chunks result_chunks_job_id_fkey FOREIGN KEY (job_id) REFERENCES jobs(id) ON DELETE CASCADE
 result_chunks result_chunks_pkey PRIMARY KEY (job_id, lease_token, seq)
@@ -113,6 +120,8 @@ CREATE UNIQUE INDEX jobs_pkey ON jobs USING btree (id)
 CREATE INDEX jobs_ready ON jobs USING btree (run_at) WHERE (state = 'queued'::text)
 CREATE INDEX jobs_state ON jobs USING btree (state, id)
 CREATE UNIQUE INDEX meta_pkey ON meta USING btree (key)
+CREATE INDEX push_subscriptions_owner ON push_subscriptions USING btree (owner, created_at)
+CREATE UNIQUE INDEX push_subscriptions_pkey ON push_subscriptions USING btree (id)
 CREATE INDEX request_chunks_age ON request_chunks USING btree (created_at)
 CREATE UNIQUE INDEX request_chunks_pkey ON request_chunks USING btree (job_id, seq)
 CREATE UNIQUE INDEX result_chunks_pkey ON result_chunks USING btree (job_id, lease_token, seq)

@@ -187,4 +187,15 @@ export const PG_MIGRATIONS: readonly string[] = [
   ALTER TABLE jobs ADD COLUMN attempt_log jsonb;
   ALTER TABLE jobs ADD COLUMN progress_log jsonb;
   `,
+  /* 8: Web Push subscriptions (docs/push.md), looked up by owner when a job asking for a push finishes. */ `
+  CREATE TABLE push_subscriptions (
+    id         text PRIMARY KEY,
+    owner      text,
+    endpoint   text NOT NULL,
+    p256dh     text NOT NULL,
+    auth       text NOT NULL,
+    created_at bigint NOT NULL
+  );
+  CREATE INDEX push_subscriptions_owner ON push_subscriptions (owner, created_at);
+  `,
 ];

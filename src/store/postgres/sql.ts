@@ -49,7 +49,7 @@ export const SQL = {
   // Hand back leases ($3 = 'expired' rescues lapsed leases, else releases those $2 holds): requeue what may be
   // retried, fail the rest as interrupted (the trigger makes their deliveries due).
   handBack: `WITH held AS (
-      SELECT id, retryable AND attempts < max_attempts AS again FROM jobs
+      SELECT id, (retryable AND attempts < max_attempts) OR (options::jsonb ? 'upstreamMonitor') AS again FROM jobs
       WHERE state = 'running' AND CASE WHEN $3 = 'expired' THEN lease_expires_at < $1 ELSE lease_owner = $2 END
       ORDER BY lease_expires_at LIMIT $4 FOR UPDATE SKIP LOCKED),
     requeued AS (
@@ -122,6 +122,16 @@ export const SQL = {
   setMeta: `INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING`,
   replaceMeta: `INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
   deleteMeta: `DELETE FROM meta WHERE key = $1`,
+  // An upstream operation being followed (JobOptions.upstreamMonitor): resuming its polling is safe for any method.
+  setUpstreamMonitor: `UPDATE jobs SET options = (options::jsonb || jsonb_build_object('upstreamMonitor', $3::jsonb))::text
+    WHERE id = $1 AND lease_token = $2 AND state = 'running'`,
+  // Web Push subscriptions (migration 8, push-subscriptions.ts): the same owner's subscription of an endpoint
+  // replaces the one before; IS NOT DISTINCT FROM matches the anonymous owner (null) too.
+  addPushSubscription: `WITH old AS (
+      DELETE FROM push_subscriptions WHERE owner IS NOT DISTINCT FROM $2 AND endpoint = $3)
+    INSERT INTO push_subscriptions (id, owner, endpoint, p256dh, auth, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+  pushSubscriptionsOf: `SELECT * FROM push_subscriptions WHERE owner IS NOT DISTINCT FROM $1 ORDER BY created_at, id`,
+  deletePushSubscription: `DELETE FROM push_subscriptions WHERE id = $1 AND owner IS NOT DISTINCT FROM $2 RETURNING id`,
   resultToken: `SELECT result_token FROM jobs WHERE id = $1`,
   chunks: `SELECT seq, data FROM result_chunks WHERE job_id = $1 AND lease_token = $2 AND seq >= $3 ORDER BY seq LIMIT $4`,
   // octet_length of a TOASTed bytea reads its header, not the value: sizing a range costs no body reads.

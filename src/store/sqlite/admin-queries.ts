@@ -77,7 +77,8 @@ const FINISHED_STATES = JOB_STATES.filter((s) => s !== 'queued' && s !== 'runnin
 
 const RETRY = `UPDATE jobs SET state = 'queued', attempts = 0, lease_owner = NULL, lease_expires_at = NULL, run_at = @now,
     updated_at = @now, finished_at = NULL, expires_at = NULL, version = version + 1, progress = NULL, response = NULL,
-    result_token = NULL, error = NULL, res_text_rowid = NULL, ${LOG_FINISHED_ATTEMPT}
+    result_token = NULL, error = NULL, res_text_rowid = NULL, options = json_remove(options, '$.upstreamMonitor'),
+    ${LOG_FINISHED_ATTEMPT}
   WHERE id = @id AND state IN ('failed', 'canceled') RETURNING *`;
 
 export class SqliteAdminQueries {

@@ -155,4 +155,15 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ALTER TABLE jobs ADD COLUMN attempt_log BLOB;
   ALTER TABLE jobs ADD COLUMN progress_log BLOB;
   `,
+  /* 10: Web Push subscriptions (docs/push.md), looked up by owner when a job asking for a push finishes. */ `
+  CREATE TABLE push_subscriptions (
+    id         TEXT PRIMARY KEY,
+    owner      TEXT,
+    endpoint   TEXT NOT NULL,
+    p256dh     TEXT NOT NULL,
+    auth       TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX push_subscriptions_owner ON push_subscriptions (owner, created_at);
+  `,
 ];

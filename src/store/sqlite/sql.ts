@@ -29,7 +29,11 @@ const SQL = {
   ownedLeases: `SELECT id FROM jobs WHERE state = 'running' AND lease_owner = ?`,
   requeueRescued: `UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL,
       run_at = @now, updated_at = @now, version = version + 1, ${logAttempt('@now', `'requeued'`, 'NULL', `@error ->> '$.code'`)}
-    WHERE id = @id AND state = 'running' AND retryable = 1 AND attempts < max_attempts`,
+    WHERE id = @id AND state = 'running'
+      AND (retryable = 1 AND attempts < max_attempts OR json_extract(options, '$.upstreamMonitor') IS NOT NULL)`,
+  // An upstream operation being followed (JobOptions.upstreamMonitor): resuming its polling is safe for any method.
+  setUpstreamMonitor: `UPDATE jobs SET options = json_set(options, '$.upstreamMonitor', json(@monitor))
+    WHERE id = @id AND lease_token = @token AND state = 'running'`,
   failRescued: `UPDATE jobs SET state = 'failed', lease_owner = NULL, lease_expires_at = NULL, error = @error,
       finished_at = @now, updated_at = @now, version = version + 1,
       expires_at = @now + json_extract(options, '$.retentionMs')

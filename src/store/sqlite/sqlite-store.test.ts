@@ -88,7 +88,8 @@ test('sqlite: migration 5 respells the job error codes of jobs stored before it'
   db.unsafeMode(true);
   db.exec(`ALTER TABLE tombstones DROP COLUMN owner; DROP TABLE job_text; DROP TABLE job_text_content; DROP INDEX jobs_idempotency_key;
     ALTER TABLE jobs DROP COLUMN req_text_rowid; ALTER TABLE jobs DROP COLUMN res_text_rowid; DROP INDEX jobs_created; DROP INDEX jobs_finished;
-    ALTER TABLE jobs DROP COLUMN attempt_started_at; ALTER TABLE jobs DROP COLUMN attempt_log; ALTER TABLE jobs DROP COLUMN progress_log`);
+    ALTER TABLE jobs DROP COLUMN attempt_started_at; ALTER TABLE jobs DROP COLUMN attempt_log; ALTER TABLE jobs DROP COLUMN progress_log;
+    DROP TABLE push_subscriptions`);
   db.pragma('user_version = 4');
   db.close();
   const reopened = new SqliteJobStore({ path });

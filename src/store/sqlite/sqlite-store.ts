@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import type { CallbackSpec, Delivery, DeliveryAttempt, Job, JobError, JobHistory, JobProgress, NewJob } from '../../model.js';
+import type { CallbackSpec, Delivery, DeliveryAttempt, Job, JobError, JobHistory, JobProgress, NewJob, UpstreamMonitor } from '../../model.js';
 import type { CompletedJob, Completion, JobLease, DeliveryNext, InsertOutcome, JobStore, RescueOutcome, MigrationOutcome, RequeueReason } from '../port.js';
 import { historyFromRow, type HistoryRow } from '../history.js';
 import {
@@ -25,7 +25,9 @@ import { StorageFullError, StoreUrlError } from '../errors.js';
 import { migrate } from './migrate.js';
 import { prepareAll, type Statements } from './sql.js';
 import { openWalSync, type WalSync } from './wal-sync.js';
+import * as meta from './meta.js';
 import { WriteQueue } from './write-queue.js';
+import { SqlitePushSubscriptions } from './push-subscriptions.js';
 import { isBusy } from './sqlite-errors.js';
 import { ORPHAN_AFTER_MS, pages, PAGE, sliceOfPieces, type ByteSpan, type Piece, type PieceSize } from '../chunked-read.js';
 
@@ -49,6 +51,7 @@ export class SqliteJobStore extends SqliteConsoleStore implements JobStore {
   private readonly claimer: DeliveryClaimer;
   private readonly walSync: WalSync | undefined;
   protected readonly reader: ConsoleReader | undefined;
+  readonly pushSubscriptions: SqlitePushSubscriptions;
 
   constructor(options: SqliteStoreOptions) {
     super();
@@ -70,6 +73,7 @@ export class SqliteJobStore extends SqliteConsoleStore implements JobStore {
     this.db.pragma('busy_timeout = 0');
     this.writes = new WriteQueue(this.db, this.walSync?.sync ?? (() => Promise.resolve()));
     this.claimer = new DeliveryClaimer(this.db);
+    this.pushSubscriptions = new SqlitePushSubscriptions(this.db, this.writes);
     this.reader = options.path === ':memory:' || options.path === '' ? undefined : new ConsoleReader(resolve(options.path));
   }
 
@@ -223,6 +227,10 @@ export class SqliteJobStore extends SqliteConsoleStore implements JobStore {
     });
   }
 
+  setUpstreamMonitor(id: string, leaseToken: number, monitor: UpstreamMonitor): Promise<boolean> {
+    return this.writes.write(() => this.sql.setUpstreamMonitor.run({ id, token: leaseToken, monitor: JSON.stringify(monitor) }).changes > 0);
+  }
+
   cancelJob(id: string, error: JobError, now: number, retentionMs: number): Promise<Job | null> {
     return this.writes.write(() => {
       const row = this.sql.cancel.get({ id, now, error: JSON.stringify(error), expires: now + retentionMs }) as
@@ -331,24 +339,13 @@ export class SqliteJobStore extends SqliteConsoleStore implements JobStore {
   }
 
   secret(name: string, create: () => string): Promise<string> {
-    return this.writes.write(() => {
-      const row = this.sql.getMeta.get(name) as { value: string } | undefined;
-      if (row) return row.value;
-      const value = create();
-      this.sql.setMeta.run(name, value);
-      return value;
-    });
+    return meta.secret(this.writes, this.sql, name, create);
   }
-
-  async readSecret(name: string): Promise<string | undefined> {
-    return (await this.writes.read(() => this.sql.getMeta.get(name) as { value: string } | undefined))?.value;
+  readSecret(name: string): Promise<string | undefined> {
+    return meta.read(this.writes, this.sql, name);
   }
-
   writeSecret(name: string, value: string | null): Promise<void> {
-    return this.writes.write(() => {
-      if (value === null) this.sql.deleteMeta.run(name);
-      else this.sql.replaceMeta.run(name, value);
-    });
+    return meta.write(this.writes, this.sql, name, value);
   }
 
   async *readResult(id: string, range?: ByteSpan): AsyncIterable<Uint8Array> {

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { PUSH_PAGE, PUSH_WORKER } from './push-page.js';
 
 export interface DemoUpstream {
   url: string;
@@ -15,6 +16,7 @@ const ENDPOINTS = {
   'ANY /echo': 'echoes method, path, headers and body',
   'ANY /inbox/*': 'a callback receiver: keeps the last 20 callbacks it gets',
   'GET /inbox': 'what the callback receiver got (headers and body)',
+  'GET /push': 'a page that subscribes the browser to Web Push and starts a job that notifies it (open it through the gateway)',
 };
 
 interface Inboxed {
@@ -110,6 +112,11 @@ export async function startDemoUpstream(port = 3001, host = '127.0.0.1'): Promis
         await workWithProgress(req, res, seconds(url, 5) * 1000, false, closed.signal);
         res.writeHead(200, { 'content-type': 'text/csv' });
         return res.end('id,name\n1,alpha\n2,beta\n');
+      }
+      if (route === 'GET /push' || route === 'GET /push/sw.js') {
+        const [text, type] = route === 'GET /push' ? [PUSH_PAGE, 'text/html; charset=utf-8'] : [PUSH_WORKER, 'text/javascript'];
+        res.writeHead(200, { 'content-type': type, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-cache' });
+        return res.end(text);
       }
       if (route === 'GET /fail') return json(res, 500, { error: 'this endpoint always fails' });
       if (route === 'GET /inbox') return json(res, 200, { received: inbox });

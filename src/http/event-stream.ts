@@ -3,32 +3,19 @@ import type { JobEvents } from '../engine/events.js';
 import { TERMINAL_STATES, type Job } from '../model.js';
 import { representation } from '../resource/representation.js';
 import type { JobUrls } from '../resource/urls.js';
+import { JobFollower } from './job-follower.js';
 
 const HEARTBEAT = ': keep-alive\n\n';
 
 /**
  * One job's event stream (`GET {prefix}/jobs/{id}/events`, text/event-stream): every change of the job is an
  * event whose id is `job.version`, so a client resuming with `Last-Event-ID` on any process gets exactly the
- * states it missed. Subscribed before the job is read, so no change between the two is lost. A slow reader
- * is sent only the newest state once its socket drains: what is buffered per stream stays bounded.
+ * states it missed (see JobFollower). A slow reader is sent only the newest state once its socket drains:
+ * what is buffered per stream stays bounded.
  */
-class JobStream {
+class JobStream extends JobFollower {
   private res: ServerResponse | undefined;
-  private urls: JobUrls | undefined;
-  /** Newest state not yet written; null when the job was deleted. */
-  private pending: Job | null | undefined;
   private waitingForDrain = false;
-  private done = false;
-  private readonly unsubscribe: () => void;
-
-  constructor(
-    events: JobEvents,
-    id: string,
-    private sent: number,
-    private readonly onClose: (s: JobStream) => void,
-  ) {
-    this.unsubscribe = events.subscribe(id, (job) => this.offer(job));
-  }
 
   /** Start answering with the state read after subscribing (the current one, unless a newer event came). */
   start(res: ServerResponse, current: Job, urls: JobUrls): void {
@@ -47,7 +34,7 @@ class JobStream {
     this.offer(current);
     this.flush(); // an event that came while the job was being read is newer than `current`
     // Resumed after the job had already finished: nothing is left to say.
-    if (!this.done && this.pending === undefined && TERMINAL_STATES.has(current.state)) this.end();
+    if (!this.done && !this.holding && TERMINAL_STATES.has(current.state)) this.end();
   }
 
   heartbeat(): void {
@@ -61,28 +48,9 @@ class JobStream {
     this.close();
   }
 
-  /** Stop listening; safe to call before start (the request failed its checks). */
-  close(): void {
-    if (this.done) return;
-    this.done = true;
-    this.unsubscribe();
-    this.onClose(this);
-  }
-
-  private offer(job: Job | null): void {
-    if (this.done) return;
-    if (job !== null) {
-      if (this.pending === null) return; // deleted already
-      // Events may arrive out of order (several writers, several processes): only ever move forward.
-      if (job.version <= Math.max(this.sent, this.pending?.version ?? -1)) return;
-    }
-    this.pending = job;
-    this.flush();
-  }
-
-  private flush(): void {
+  protected flush(): void {
     const res = this.res;
-    if (!res || this.done || this.pending === undefined || this.waitingForDrain) return;
+    if (!res || this.done || !this.holding || this.waitingForDrain) return;
     if (res.writableNeedDrain) {
       this.waitingForDrain = true;
       res.once('drain', () => {
@@ -91,14 +59,13 @@ class JobStream {
       });
       return;
     }
-    const job = this.pending;
-    this.pending = undefined;
+    const job = this.next();
     if (job === null) {
       res.write('event: gone\ndata: {}\n\n');
       return this.end();
     }
+    if (!job) return;
     res.write(`id: ${job.version}\nevent: status\ndata: ${JSON.stringify(representation(job, this.urls!))}\n\n`);
-    this.sent = job.version;
     if (TERMINAL_STATES.has(job.state)) this.end();
   }
 }
@@ -118,7 +85,7 @@ export class EventStreams {
    * `close` it if not. `lastEventId` is the version the client already has (-1 for none).
    */
   attach(id: string, lastEventId: number): JobStream {
-    const stream = new JobStream(this.events, id, lastEventId, (s) => this.detach(s));
+    const stream: JobStream = new JobStream(this.events, id, lastEventId, () => this.detach(stream));
     this.open.add(stream);
     if (!this.timer) {
       this.timer = setInterval(() => {

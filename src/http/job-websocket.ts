@@ -5,6 +5,7 @@ import type { JobEvents } from '../engine/events.js';
 import { TERMINAL_STATES, type Job } from '../model.js';
 import { representation } from '../resource/representation.js';
 import type { JobUrls } from '../resource/urls.js';
+import { JobFollower } from './job-follower.js';
 
 /** Close codes (RFC 6455 §7.4.1): the job has nothing more to say; the server is going away (shutdown). */
 export const CLOSE_NORMAL = 1000;
@@ -19,25 +20,11 @@ const GONE = JSON.stringify({ event: 'gone', data: {} });
  * read, so no change between the two is lost; at most one message is being written at a time, and a slow
  * reader is sent only the newest state once the last write went out.
  */
-class JobSocket {
+class JobSocket extends JobFollower {
   private ws: WebSocket | undefined;
-  private urls: JobUrls | undefined;
-  /** Newest state not yet sent; null when the job was deleted. */
-  private pending: Job | null | undefined;
   private sending = false;
-  private done = false;
   /** Answered the last ping (or none was sent yet). */
   private alive = true;
-  private readonly unsubscribe: () => void;
-
-  constructor(
-    events: JobEvents,
-    id: string,
-    private sent: number,
-    private readonly onClose: (s: JobSocket) => void,
-  ) {
-    this.unsubscribe = events.subscribe(id, (job) => this.offer(job));
-  }
 
   /** The handshake is done: send the state read after subscribing (unless a newer event came). */
   start(ws: WebSocket, current: Job, urls: JobUrls): void {
@@ -51,7 +38,7 @@ class JobSocket {
     this.offer(current);
     this.flush();
     // Resumed after the job had already finished: nothing is left to say.
-    if (!this.done && this.pending === undefined && !this.sending && TERMINAL_STATES.has(current.state)) this.end(CLOSE_NORMAL);
+    if (!this.done && !this.holding && !this.sending && TERMINAL_STATES.has(current.state)) this.end(CLOSE_NORMAL);
   }
 
   /** One keep-alive round: a peer that did not answer the last ping is cut. */
@@ -70,30 +57,11 @@ class JobSocket {
     this.close();
   }
 
-  /** Stop listening; safe to call before start (the caller failed its checks, or left during the handshake). */
-  close(): void {
-    if (this.done) return;
-    this.done = true;
-    this.unsubscribe();
-    this.onClose(this);
-  }
-
-  private offer(job: Job | null): void {
-    if (this.done) return;
-    if (job !== null) {
-      if (this.pending === null) return; // deleted already
-      // Events may arrive out of order (several writers, several processes): only ever move forward.
-      if (job.version <= Math.max(this.sent, this.pending?.version ?? -1)) return;
-    }
-    this.pending = job;
-    this.flush();
-  }
-
-  private flush(): void {
+  protected flush(): void {
     const ws = this.ws;
-    if (!ws || this.done || this.pending === undefined || this.sending) return;
-    const job = this.pending;
-    this.pending = undefined;
+    if (!ws || this.done || !this.holding || this.sending) return;
+    const job = this.next();
+    if (job === undefined) return;
     if (job === null) {
       ws.send(GONE);
       return this.end(CLOSE_NORMAL);
@@ -103,7 +71,6 @@ class JobSocket {
       this.sending = false;
       this.flush();
     });
-    this.sent = job.version;
     if (TERMINAL_STATES.has(job.state)) this.end(CLOSE_NORMAL);
   }
 }
@@ -138,7 +105,7 @@ export class JobWebSockets {
    * if not. `after` is the version the client already has (-1 for none).
    */
   attach(id: string, after: number): JobSocket {
-    const link = new JobSocket(this.events, id, after, (s) => this.detach(s));
+    const link: JobSocket = new JobSocket(this.events, id, after, () => this.detach(link));
     this.open.add(link);
     if (!this.timer) {
       this.timer = setInterval(() => {

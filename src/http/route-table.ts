@@ -120,6 +120,8 @@ export interface AccessGates {
 interface CompiledRoute {
   route: PrefixRoute;
   match: MatchFunction<Partial<Record<string, string>>>;
+  /** The route's template with the prefix (`/_async/jobs/:id`): its name in metrics and the access log. */
+  template: string;
 }
 
 /** A path parameter as sent; one that is not valid percent-encoding matches nothing. */
@@ -131,6 +133,11 @@ function decode(value: string): string {
   }
 }
 class NotEncoded extends Error {}
+
+/** Note the route a request matched, and the job its `:id` names (metrics and the access log). */
+function noteRoute(req: object, template: string, params: Record<string, string>): void {
+  noteRequest(req, params.id !== undefined ? { route: template, jobId: params.id } : { route: template });
+}
 
 /**
  * Every route under the prefix, as data: the gateway and library mode mount the same table. First row whose
@@ -145,7 +152,7 @@ export class PrefixRouter {
     readonly routes: readonly PrefixRoute[],
     private readonly gates: AccessGates,
   ) {
-    this.compiled = routes.map((route) => ({ route, match: compilePath<Partial<Record<string, string>>>(route.path, { decode }) }));
+    this.compiled = routes.map((route) => ({ route, match: compilePath<Partial<Record<string, string>>>(route.path, { decode }), template: prefix + route.path }));
   }
 
   /** The path after the prefix when `path` is under it (`''` for the prefix itself), else undefined. */
@@ -165,14 +172,14 @@ export class PrefixRouter {
     if (rest === undefined) return false;
     const method = req.method ?? 'GET';
     let allow: Method[] | undefined;
-    for (const { route, match } of this.compiled) {
+    for (const { route, match, template } of this.compiled) {
       const found = this.matchPath(match, rest);
       if (!found) continue;
       if (!route.methods.includes(method as Method)) {
         allow = [...(allow ?? []), ...route.methods.filter((m) => !allow?.includes(m))];
         continue;
       }
-      noteRequest(req, { route: this.prefix + route.path, ...(found.id !== undefined && route.path.includes(':id') ? { jobId: found.id } : {}) });
+      noteRoute(req, template, found);
       const ctx: RouteContext = { req, res, params: found, query: new URLSearchParams(q === -1 ? '' : url.slice(q + 1)), stopping };
       await this.run(route, ctx);
       return true;
@@ -193,11 +200,11 @@ export class PrefixRouter {
     const q = url.indexOf('?');
     const rest = this.relative(q === -1 ? url : url.slice(0, q));
     if (rest === undefined) return false;
-    for (const { route, match } of this.compiled) {
+    for (const { route, match, template } of this.compiled) {
       if (route.access !== 'owner' || !route.upgrade) continue;
       const found = this.matchPath(match, rest);
       if (!found) continue;
-      noteRequest(req, { route: this.prefix + route.path, ...(found.id !== undefined ? { jobId: found.id } : {}) });
+      noteRoute(req, template, found);
       const job = await this.gates.owner(req, found.id ?? '');
       const query = new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
       await route.upgrade({ req, socket, head, params: found, query, stopping, job });

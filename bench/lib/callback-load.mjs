@@ -57,9 +57,13 @@ function tracker(name) {
   return t;
 }
 
-/** Submits jobs (POST /work, Pragma: redirect, Callback: <receiver/cb/tag/seq>) over a keep-alive pool. */
-export function submitter(baseUrl, receiverUrl, connections) {
+/**
+ * Submits jobs (POST /work, Pragma: redirect, Callback: <receiver/cb/tag/seq>) over a keep-alive pool.
+ * asyncHeader 'prefer' sends `Prefer: respond-async` instead of `Pragma: redirect` (the same to both systems).
+ */
+export function submitter(baseUrl, receiverUrl, connections, { asyncHeader = 'pragma' } = {}) {
   const pool = new Pool(baseUrl, { connections, pipelining: 1 });
+  const asyncHeaders = asyncHeader === 'prefer' ? { prefer: 'respond-async' } : { pragma: 'redirect' };
   return {
     async submit(t, seq) {
       t.submitted.set(seq, nowMs());
@@ -67,7 +71,7 @@ export function submitter(baseUrl, receiverUrl, connections) {
         const { statusCode, body } = await pool.request({
           method: 'POST',
           path: '/work',
-          headers: { 'content-type': 'application/json', pragma: 'redirect', callback: `<${receiverUrl}/cb/${t.tag}/${seq}>` },
+          headers: { 'content-type': 'application/json', ...asyncHeaders, callback: `<${receiverUrl}/cb/${t.tag}/${seq}>` },
           body: ACCEPT_BODY,
         });
         await body.dump();
@@ -149,6 +153,11 @@ export async function runD1(s, sub, procs, probeFn) {
     lastReceiptMs: t.last - started,
     latencyMs: latencyStats(t),
     cpu: run.cpu,
+    cpuMs: run.cpuMs,
+    cpuWallMs: run.wallMs,
+    idlePct: run.idlePct,
+    trees: run.trees,
+    rest: run.rest,
     probe: probeStats,
   };
 }
@@ -212,6 +221,11 @@ export async function runD2(s, sub, procs, probeFn) {
     latencyMs: latencyStats(t, from, to),
     warmupS: (from - t0) / 1000,
     cpu: run.cpu,
+    cpuMs: run.cpuMs,
+    cpuWallMs: run.wallMs,
+    idlePct: run.idlePct,
+    trees: run.trees,
+    rest: run.rest,
     probe: probeStats,
   };
 }

@@ -91,7 +91,9 @@ export const startServer = (mode) =>
 
 /**
  * `asyncgate serve` in front of upstreamUrl on a SQLite file, with the run's probe, profiling and
- * --max-queued settings (s: the settings from lib/options.mjs).
+ * --max-queued settings (s: the settings from lib/options.mjs). s.gatewayProcesses > 1 (bench/cores.mjs: a
+ * cluster primary and its workers) also waits, at most 5 s, for that many "asyncgate listening" lines, so
+ * that no keep-alive connection of the load is opened while only some workers listen.
  */
 export async function startGateway(s, upstreamUrl, dbFile, label, extraArgs = []) {
   const args = [];
@@ -100,11 +102,16 @@ export async function startGateway(s, upstreamUrl, dbFile, label, extraArgs = []
   args.push(CLI, 'serve', '--upstream', upstreamUrl, '--port', '0', '--db', `sqlite:${dbFile}`);
   if (s.maxQueued) args.push('--max-queued', s.maxQueued);
   args.push(...extraArgs);
+  let listening = 0;
   const gateway = await startChild(`gateway (${label})`, args, {
     env: { ASYNCGATE_LOG_LEVEL: 'info' },
-    ready: (msg) => (msg.msg === 'asyncgate listening' ? msg.url : undefined),
+    ready: (msg) => (msg.msg === 'asyncgate listening' && ++listening ? msg.url : undefined),
   });
   gateway.probeOn = s.probe;
+  const want = s.gatewayProcesses ?? 1;
+  const until = Date.now() + 5_000;
+  while (listening < want && Date.now() < until && !gateway.exited) await sleep(20);
+  gateway.listeningLines = listening;
   return gateway;
 }
 

@@ -8,13 +8,24 @@ import { ACCEPT_REQUEST, cannon, count, getJson, load, summary, upstreamSeen } f
 import { log } from '../lib/paths.mjs';
 import { probe, startGateway, stopChild } from '../lib/processes.mjs';
 
-/** A: the ceiling, then a fresh gateway; then the backlog is let drain (bounded) before the next section. */
-export async function sectionAccept(ctx) {
-  const { ceiling, upstream, settings: s } = ctx;
+/** A's ceiling: raw node:http 202s/s, no storage. */
+export async function acceptCeiling(ctx) {
+  const { ceiling, settings: s } = ctx;
   log(`A. accept throughput: ceiling (raw node:http 202, no storage), c=${s.connections}, ${s.duration} s`);
   const base = await withCpu({ ceiling }, () => load(s, { url: `${ceiling.url}/work`, ...ACCEPT_REQUEST }));
+  return { ...summary(base.result, 202), cpu: base.cpu, cpuMs: base.cpuMs, cpuWallMs: base.wallMs, idlePct: base.idlePct };
+}
 
-  const gateway = await startGateway(s, upstream.url, ctx.dbFile, 'accept');
+/**
+ * A: the ceiling (or opt.baseline, measured before), then a fresh gateway (opt.gatewayArgs: more `serve`
+ * flags; opt.label); then the backlog is let drain (at most opt.drainMaxMs, default 30 s) before the next
+ * section, and the gateway is stopped (opt.stop, default stopChild).
+ */
+export async function sectionAccept(ctx, opt = {}) {
+  const { upstream, settings: s } = ctx;
+  const baseline = opt.baseline ?? (await acceptCeiling(ctx));
+
+  const gateway = await startGateway(s, upstream.url, ctx.dbFile, opt.label ?? 'accept', opt.gatewayArgs);
   log(`A. accept throughput: asyncgate ${gateway.url} (the upstream executes the jobs meanwhile)`);
   const seenStart = await upstreamSeen(upstream);
   let accepted = 0;
@@ -33,7 +44,7 @@ export async function sectionAccept(ctx) {
   const drainStart = Date.now();
   let executed = seen1 - seenStart;
   let drained = false;
-  while (Date.now() - drainStart < 30_000) {
+  while (Date.now() - drainStart < (opt.drainMaxMs ?? 30_000)) {
     executed = (await upstreamSeen(upstream)) - seenStart;
     const h = (await getJson(`${gateway.url}/_async/health`)).json;
     if (executed >= accepted && h.running === 0) {
@@ -44,10 +55,10 @@ export async function sectionAccept(ctx) {
   }
   const drainMs = Date.now() - drainStart;
   const drainProbe = await probe(gateway);
-  await stopChild(gateway);
+  await (opt.stop ?? stopChild)(gateway);
   return {
-    baseline: { ...summary(base.result, 202), cpu: base.cpu },
-    gateway: { ...summary(gw.result, 202), cpu: gw.cpu, warnings: gateway.warnings },
+    baseline,
+    gateway: { ...summary(gw.result, 202), cpu: gw.cpu, cpuMs: gw.cpuMs, cpuWallMs: gw.wallMs, idlePct: gw.idlePct, trees: gw.trees, rest: gw.rest, warnings: gateway.warnings },
     executedDuringRun: seen1 - seen0,
     executedPerSec: (seen1 - seen0) / (gw.wallMs / 1000),
     healthAfterRun: health,
@@ -58,9 +69,9 @@ export async function sectionAccept(ctx) {
 }
 
 /** A2: accept while every job holds the upstream for 30 s; reported against A's ceiling (`baseline`). */
-export async function sectionAcceptLong(ctx, baseline) {
+export async function sectionAcceptLong(ctx, baseline, opt = {}) {
   const { upstream, settings: s } = ctx;
-  const gateway = await startGateway(s, upstream.url, ctx.dbFile + '-long', 'accept-long');
+  const gateway = await startGateway(s, upstream.url, ctx.dbFile + '-long', opt.label ?? 'accept-long', opt.gatewayArgs);
   const url = `${gateway.url}/work?ms=30000`;
   log(`A2. accept throughput with 30 s jobs: asyncgate ${gateway.url}`);
   if (s.warmup > 0) await cannon(s, { url, ...ACCEPT_REQUEST, duration: s.warmup });
@@ -68,7 +79,14 @@ export async function sectionAcceptLong(ctx, baseline) {
   const gw = await withCpu({ gateway, upstream }, () => cannon(s, { url, ...ACCEPT_REQUEST, duration: s.duration }));
   const probeStats = await probe(gateway);
   // The jobs would run for 30 s more: no drain; a hard stop (they are durable and would resume).
-  gateway.proc.kill('SIGKILL');
-  await gateway.exitedPromise;
-  return { baseline, gateway: { ...summary(gw.result, 202), cpu: gw.cpu, warnings: gateway.warnings }, probe: probeStats };
+  if (opt.hardStop) await opt.hardStop(gateway); // (bench/cores.mjs: the primary and its workers)
+  else {
+    gateway.proc.kill('SIGKILL');
+    await gateway.exitedPromise;
+  }
+  return {
+    baseline,
+    gateway: { ...summary(gw.result, 202), cpu: gw.cpu, cpuMs: gw.cpuMs, cpuWallMs: gw.wallMs, idlePct: gw.idlePct, trees: gw.trees, rest: gw.rest, warnings: gateway.warnings },
+    probe: probeStats,
+  };
 }

@@ -26,6 +26,7 @@ import type { Job } from '../model.js';
 import { ProgressTokens } from '../resource/progress-token.js';
 import { UrlBuilder, type JobUrls } from '../resource/urls.js';
 import { openStore } from '../store/open.js';
+import type { Peers } from '../store/sharded/peers.js';
 import { Metrics } from '../telemetry/metrics.js';
 import type { JobStore } from '../store/port.js';
 import { reloadSigningSecrets, storedSigningSecrets } from './signing-secret.js';
@@ -86,6 +87,16 @@ export interface ExecutorParts {
   progressTokens: ProgressTokens;
 }
 
+/** What a runtime that is one worker of several (`--workers N`, app/cluster.ts) is given. */
+export interface WorkerRole {
+  /** The other workers, through the primary. */
+  peers: Peers;
+  /** How many shards a SQLite store has (prepareShards). */
+  shards: number;
+  /** Every worker's metrics, merged (the primary asks each). */
+  clusterMetrics: () => Promise<string>;
+}
+
 /** Open the store and build the shared parts. `fallbackHost` names this server when a request has no Host. */
 export async function createRuntime(
   settings: RuntimeSettings,
@@ -93,8 +104,10 @@ export async function createRuntime(
   /** Builds the face's executor; given what it may need to tell the work where to report progress. */
   makeExecutor: (parts: ExecutorParts) => Executor,
   log: Logger,
+  role?: WorkerRole,
 ): Promise<Runtime> {
   const store = await openStore(settings.db, {
+    ...(role ? { shards: { count: role.shards, peers: role.peers, staleAfterMs: settings.leaseMs } } : {}),
     onRetry: (message, delayMs) => log.warn({ retryInMs: delayMs }, message),
     onConnectionState: (state, error) => {
       if (state === 'lost') log.warn({ err: error }, 'lost a connection to the database; reconnecting');
@@ -102,6 +115,7 @@ export async function createRuntime(
     },
   });
   const metrics = new Metrics({ enabled: settings.metrics.enabled });
+  if (role) metrics.aggregate = role.clusterMetrics;
   store.observeCommits(metrics.commit);
   const urls = new UrlBuilder(settings.prefix, settings.publicUrl, fallbackHost);
   const jobUrls = (job: Job) => urls.forOrigin(job.options.origin ?? `http://${fallbackHost}`, job.id);
@@ -150,6 +164,14 @@ export async function createRuntime(
     log,
   );
   engine.handOffCallbacksTo(deliveries);
+  // A worker of the cluster exited: its jobs and callbacks are handed back now, not when their leases lapse.
+  role?.peers.onMessage((m) => {
+    if (m.kind !== 'dead') return;
+    engine.handBackLeasesOf(m.workerId).then(
+      () => deliveries.lookForWork(),
+      (error: unknown) => log.error({ err: error, worker: m.workerId }, 'could not take over the leases of a worker that exited'),
+    );
+  });
   let stopReloading = () => {};
   // Deliveries made due by another process (its job finished there, or an operator redelivered).
   store.listen?.((change) => {

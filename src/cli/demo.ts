@@ -4,7 +4,11 @@ import { resolveSettings } from '../config/settings.js';
 import { demoConfig, DEMO_ROUTES_SUMMARY } from '../demo/routes.js';
 import { startDemoUpstream } from '../demo/upstream.js';
 import { intFlag, logLevelFlag, parseFlags } from './flags.js';
-import { runGateway } from './serve.js';
+import { workerPlace } from '../app/cluster-messages.js';
+import { runServe, workersFlag } from './serve.js';
+
+/** Where the demo API listens, for the workers the demo's primary forks. */
+const DEMO_UPSTREAM_ENV = 'ASYNCGATE_DEMO_UPSTREAM';
 
 export const DEMO_HELP = `Usage: asyncgate demo [--port 8080] [--upstream-port 3001] [--db sqlite:./asyncgate-demo.db]
 
@@ -16,6 +20,7 @@ Options:
   --port N            gateway port (default 8080)
   --upstream-port N   demo API port (default 3001)
   --db URL            storage (default sqlite:./asyncgate-demo.db)
+  --workers N         gateway processes (default: one per core; see serve --help)
   --log-level LEVEL   fatal, error, warn (default), info, debug, trace or silent
                       (else ASYNCGATE_LOG_LEVEL)
   -h, --help          show this help
@@ -26,12 +31,16 @@ export async function demo(argv: string[]): Promise<void> {
     port: { type: 'string' },
     'upstream-port': { type: 'string' },
     db: { type: 'string' },
+    workers: { type: 'string' },
     'log-level': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   if (v.help) return void process.stdout.write(DEMO_HELP);
   const log = createLogger(logLevelFlag(v['log-level'], 'warn'));
-  const upstream = await startDemoUpstream(intFlag('upstream-port', v['upstream-port'], 0, 65535) ?? 3001);
+  // A worker of the demo's cluster: the primary runs the demo API, and says where in the environment.
+  const place = workerPlace();
+  const forked = place ? process.env[DEMO_UPSTREAM_ENV] : undefined;
+  const upstream = forked ? { url: forked, close: async () => {} } : await startDemoUpstream(intFlag('upstream-port', v['upstream-port'], 0, 65535) ?? 3001);
   const settings = resolveSettings(
     demoConfig(),
     {
@@ -42,7 +51,8 @@ export async function demo(argv: string[]): Promise<void> {
       callbacks: { allowHosts: '127.0.0.1' },
     },
   );
-  const gateway = await runGateway(settings, log);
+  const gateway = await runServe({ settings, log, workers: workersFlag(v.workers, settings.db) }, { [DEMO_UPSTREAM_ENV]: upstream.url });
+  if (place) return;
   const g = gateway.url;
   process.stdout.write(`
 asyncgate demo is running

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
+import { WorkerStartError } from '../app/cluster.js';
 import { ConfigError } from '../config/settings.js';
 import { StoreUrlError } from '../store/open.js';
 import { PostgresUnavailableError } from '../store/postgres/open.js';
@@ -10,7 +11,7 @@ import { jobs, JOBS_HELP } from './jobs.js';
 import { UsageError } from './flags.js';
 import { migrate, MIGRATE_HELP } from './migrate.js';
 import { secret, SECRET_HELP } from './secret.js';
-import { runGateway, serveCommand, SERVE_HELP } from './serve.js';
+import { runServe, serveCommand, SERVE_HELP } from './serve.js';
 
 const HELP = `Usage: asyncgate <command> [options]
 
@@ -68,7 +69,7 @@ async function main(argv: string[]): Promise<number> {
         process.stdout.write(SERVE_HELP);
         return 0;
       }
-      await runGateway(command.settings, command.log);
+      await runServe(command);
       return -1; // keeps running
     }
     case 'demo':
@@ -94,7 +95,10 @@ main(process.argv.slice(2)).then(
     if (code >= 0) process.exitCode = code;
   },
   (error: unknown) => {
-    if (error instanceof UsageError) {
+    if (error instanceof WorkerStartError) {
+      // The worker has said why on stderr (which it shares with this process).
+      process.exitCode = error.exitCode;
+    } else if (error instanceof UsageError) {
       const command = process.argv[2];
       const hint = command && Object.hasOwn(COMMAND_HELP, command) ? `asyncgate ${command} --help` : 'asyncgate --help';
       process.stderr.write(`asyncgate: ${error.message}\nRun "${hint}" for usage.\n`);

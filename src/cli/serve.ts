@@ -1,4 +1,10 @@
+import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
+import { startCluster } from '../app/cluster.js';
+import { announceReady, drainedWaitForRelease, workerPlace, workerRole } from '../app/cluster-messages.js';
+import { MAX_SHARDS } from '../shared/shards.js';
+import { checkStoreUrl, sqlitePath } from '../store/open.js';
+import { prepareShards } from '../store/sharded/shard-files.js';
 import { createGateway, type Gateway } from '../gateway/server.js';
 import { createLogger } from '../app/logger.js';
 import { loadConfigFile, resolveSettings, type Settings } from '../config/settings.js';
@@ -39,6 +45,8 @@ Options:
                            (else ASYNCGATE_LOG_LEVEL)
   --trace-execution MODE   spans of upstream attempts and callbacks: link (default: traces of
                            their own, linked to the accept span) or child (in the job's trace)
+  --workers N              processes serving (default: one per core); on SQLite each owns
+                           a shard file next to the --db one; --workers 1: a single process
   --access-log             one log line per request: route, status, duration, job id, trace id
   --metrics-public         serve {prefix}/metrics without a token (scrapers on a private network)
   --no-metrics             record no metrics; {prefix}/metrics answers 404
@@ -93,6 +101,7 @@ const OPTIONS = {
   'log-level': { type: 'string' },
   'trace-execution': { type: 'string' },
   'access-log': { type: 'boolean' },
+  workers: { type: 'string' },
   'metrics-public': { type: 'boolean' },
   'no-metrics': { type: 'boolean' },
   'headers-timeout': { type: 'string' },
@@ -114,6 +123,8 @@ const OPTIONS = {
 export interface ServeCommand {
   settings: Settings;
   log: Logger;
+  /** Processes to serve with (--workers; default one per core). */
+  workers: number;
 }
 
 /** Parse `serve` flags (and the config file) into settings and a logger. null when --help was asked. */
@@ -167,7 +178,15 @@ export async function serveCommand(argv: string[]): Promise<ServeCommand | null>
       vapidSubject: v['vapid-subject'],
     },
   });
-  return { settings, log: createLogger(logLevel) };
+  return { settings, log: createLogger(logLevel), workers: workersFlag(v.workers, settings.db) };
+}
+
+/** --workers N (1 … 64); by default one per core, except for a database in memory, which one process holds. */
+export function workersFlag(value: string | undefined, db: string): number {
+  const inMemory = sqlitePath(db) === ':memory:';
+  const n = intFlag('workers', value, 1, MAX_SHARDS);
+  if (n !== undefined && n > 1 && inMemory) throw new UsageError('--workers: a database in memory (sqlite::memory:) lives in one process; use a file or PostgreSQL');
+  return n ?? (inMemory ? 1 : availableParallelism());
 }
 
 function heartbeatFlag(value: string | undefined): number | undefined {
@@ -182,18 +201,88 @@ function traceExecutionFlag(value: string | undefined): TraceExecution | undefin
   return value as TraceExecution;
 }
 
+/**
+ * Serve as the command says: one process (`--workers 1`), or a cluster's primary forking the workers, or,
+ * in a process the primary forked, one of its workers. Resolves with where it listens.
+ */
+export async function runServe(command: ServeCommand, env?: Record<string, string>): Promise<{ url: string }> {
+  const { settings, log } = command;
+  const place = workerPlace();
+  if (place) return runWorker(settings, log.child({ worker: place.index }), place);
+  // The limits are split between the workers (shareOfLimits): no more workers than the smallest allows.
+  const { concurrency, callbacks } = settings;
+  const workers = Math.min(command.workers, concurrency, callbacks.concurrency, callbacks.perHost);
+  if (workers < command.workers) {
+    log.info({ workers, asked: command.workers, concurrency, callbackConcurrency: callbacks.concurrency, perHost: callbacks.perHost }, 'fewer workers: each keeps a share of the limits, at least 1');
+  }
+  if (workers === 1) return runGateway(settings, log);
+  const path = checkStoreUrl(settings.db);
+  const shards = path === undefined ? 0 : await prepareShards(path, workers);
+  const primary = await startCluster({ workers, shards, log, env });
+  log.info({ url: primary.url, upstream: settings.upstream.href, db: describeDb(settings.db), workers, shards }, 'asyncgate listening');
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal, graceMs: settings.shutdownGraceMs }, 'shutting down');
+    void primary.stop().then((code) => process.exit(code));
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+  return primary;
+}
+
+/** The store a --db URL names, for a log line (never a password). */
+function describeDb(db: string): string {
+  const path = sqlitePath(db);
+  if (path !== undefined) return `sqlite:${path}`;
+  try {
+    const u = new URL(db);
+    return `${u.protocol}//${u.hostname}:${u.port || '5432'}${u.pathname}`;
+  } catch {
+    return 'postgres';
+  }
+}
+
+/** One worker of a cluster: a gateway on the shared port, its store a shard (SQLite) or the shared database. */
+async function runWorker(settings: Settings, log: Logger, place: NonNullable<ReturnType<typeof workerPlace>>): Promise<Gateway> {
+  const made: { gateway?: Gateway } = {};
+  const role = workerRole(place, () => made.gateway?.metrics.registry);
+  const gateway = (made.gateway = await createGateway(shareOfLimits(settings, place.workers), log, role));
+  const url = await gateway.listen();
+  log.debug({ url, db: gateway.store.label }, 'worker listening');
+  announceReady(gateway.engine.workerId, url);
+  stopOnSignals(gateway, settings, log, drainedWaitForRelease);
+  return gateway;
+}
+
+/**
+ * The limits that bound the whole server (upstream requests at once, callbacks at once and per host), split
+ * between the workers, so that together they keep them (each at least 1).
+ */
+function shareOfLimits(settings: Settings, workers: number): Settings {
+  const share = (n: number) => Math.max(1, Math.floor(n / workers));
+  const { callbacks } = settings;
+  return { ...settings, concurrency: share(settings.concurrency), callbacks: { ...callbacks, concurrency: share(callbacks.concurrency), perHost: share(callbacks.perHost) } };
+}
+
 /** Start a gateway and stop it gracefully on SIGTERM / SIGINT. */
 export async function runGateway(settings: Settings, log: Logger = createLogger()): Promise<Gateway> {
   const gateway = await createGateway(settings, log);
   const url = await gateway.listen();
   log.info({ url, upstream: settings.upstream.href, db: gateway.store.label }, 'asyncgate listening');
+  stopOnSignals(gateway, settings, log);
+  return gateway;
+}
+
+function stopOnSignals(gateway: Gateway, settings: Settings, log: Logger, beforeUnlisten?: () => Promise<void>): void {
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info({ signal, graceMs: settings.shutdownGraceMs }, 'shutting down');
     gateway
-      .close()
+      .close(settings.shutdownGraceMs, beforeUnlisten)
       .then(() => process.exit(0))
       .catch((error: unknown) => {
         log.error({ err: error }, 'shutdown failed');
@@ -202,5 +291,4 @@ export async function runGateway(settings: Settings, log: Logger = createLogger(
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
-  return gateway;
 }

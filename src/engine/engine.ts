@@ -6,7 +6,7 @@ import { callbackHost, type CallbackHandoff } from './callback-handoff.js';
 import { JobWorker } from './job-worker.js';
 import { JobEvents } from './events.js';
 import type { Executor } from './executor.js';
-import { newWorkerId } from './ids.js';
+import { newJobId, newWorkerId } from './ids.js';
 import { INTERRUPTED, Maintenance } from './maintenance.js';
 import type { RunnerDeps } from './runner.js';
 import { Metrics } from '../telemetry/metrics.js';
@@ -35,7 +35,7 @@ export interface EngineOptions {
  * library adapters drive it; the executor port runs the work; the store port keeps it.
  */
 export class Engine {
-  readonly events = new JobEvents();
+  readonly events: JobEvents;
   readonly workerId = newWorkerId();
   readonly store: JobStore;
   private readonly jobs: JobWorker;
@@ -55,6 +55,8 @@ export class Engine {
 
   constructor(options: EngineOptions) {
     this.store = options.store;
+    const store = this.store;
+    this.events = new JobEvents(store.watch ? (id) => store.watch!(id) : undefined);
     this.metrics = options.metrics ?? new Metrics({ enabled: false });
     this.log = options.log;
     this.maxQueued = options.maxQueued ?? 10_000;
@@ -179,6 +181,11 @@ export class Engine {
     // Announce the new job (the admin event stream shows it; nobody waits on an id not yet given out).
     if (outcome.created) this.events.emit(outcome.job);
     return outcome;
+  }
+
+  /** A new job's id: in the shard the store puts this owner's job with this Idempotency-Key (JobStore.shardFor). */
+  newJobId(owner: string | null, idempotencyKey: string | undefined): string {
+    return newJobId(Date.now(), this.store.shardFor?.(owner, idempotencyKey ?? null));
   }
 
   /** Hand finished jobs' callbacks straight to the delivery side (see CallbackHandoff). */
@@ -320,6 +327,19 @@ export class Engine {
     if (out.requeued.length || out.failed.length) {
       this.log.info({ requeued: out.requeued.length, failed: out.failed.length }, 'handed back leases');
     }
+  }
+
+  /**
+   * Another process that held leases on this store is gone (a worker the cluster's primary saw exit): hand
+   * its jobs back now, as a rescue would once its leases lapsed: retryable ones requeued, the others failed.
+   */
+  async handBackLeasesOf(workerId: string): Promise<void> {
+    const out = await this.store.releaseLeases(workerId, Date.now(), INTERRUPTED);
+    this.metrics.failedUnseen(INTERRUPTED.code, out.failed.length);
+    if (out.requeued.length || out.failed.length || out.deliveries) {
+      this.log.warn({ worker: workerId, requeued: out.requeued.length, failed: out.failed.length, deliveries: out.deliveries ?? 0 }, 'took over the leases of a worker that exited');
+    }
+    if (out.requeued.length) this.jobs.lookForWork();
   }
 
   /** For tests and the admin API: run the periodic duties now. */

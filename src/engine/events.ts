@@ -10,6 +10,15 @@ type Listener = (job: Job | null) => void;
 export class JobEvents {
   private readonly listeners = new Map<string, Set<Listener>>();
   private readonly everyJob = new Set<(id: string, job: Job | null) => void>();
+  /** Ends the store's forwarding of a watched id's changes (`watch`), per id with listeners here. */
+  private readonly forwarding = new Map<string, () => void>();
+
+  /**
+   * `watch` (a store's, when other processes may change its jobs without telling everyone: JobStore.watch)
+   * is told of each id that gets its first listener here, and `'*'` when something listens to every job; the
+   * function it returns is called when the last listener leaves.
+   */
+  constructor(private readonly watch?: (id: string) => () => void) {}
 
   emit(job: Job): void {
     this.notify(job.id, job);
@@ -18,8 +27,11 @@ export class JobEvents {
 
   /** Be told of every change of every job, and of deletions (null): the admin event stream. */
   onAny(fn: (id: string, job: Job | null) => void): () => void {
+    if (this.everyJob.size === 0) this.startForwarding('*');
     this.everyJob.add(fn);
-    return () => this.everyJob.delete(fn);
+    return () => {
+      if (this.everyJob.delete(fn) && this.everyJob.size === 0) this.stopForwarding('*');
+    };
   }
 
   /** The job was deleted: wake its waiters so they answer 410. */
@@ -36,12 +48,28 @@ export class JobEvents {
 
   subscribe(id: string, fn: Listener): () => void {
     let set = this.listeners.get(id);
-    if (!set) this.listeners.set(id, (set = new Set()));
+    if (!set) {
+      this.listeners.set(id, (set = new Set()));
+      this.startForwarding(id);
+    }
     set.add(fn);
     return () => {
       set.delete(fn);
-      if (set.size === 0) this.listeners.delete(id);
+      if (set.size === 0 && this.listeners.get(id) === set) {
+        this.listeners.delete(id);
+        this.stopForwarding(id);
+      }
     };
+  }
+
+  private startForwarding(id: string): void {
+    if (this.watch) this.forwarding.set(id, this.watch(id));
+  }
+
+  private stopForwarding(id: string): void {
+    const stop = this.forwarding.get(id);
+    this.forwarding.delete(id);
+    stop?.();
   }
 
   /**

@@ -1,4 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { ID_ALPHABET, stampShard } from '../shared/shards.js';
 
 const POOL_IDS = 256;
 /**
@@ -22,19 +23,28 @@ let offset = 0;
  * page each: half the cost of a durable accept. It reveals only the creation time, which the status
  * representation shows anyway. Random bytes are drawn 4 KiB at a time (one call per id costs more than the
  * insert).
+ *
+ * With `shard`, the last character names that shard (shared/shards.ts): 126 random bits are left.
  */
-export function newJobId(now = Date.now()): string {
+export function newJobId(now = Date.now(), shard?: number): string {
   if (offset >= pool.length) {
     pool = randomBytes(16 * POOL_IDS);
     offset = 0;
   }
-  const id = Buffer.allocUnsafe(22);
-  id.writeUIntBE(now, 0, 6);
-  pool.copy(id, 6, offset, offset + 16);
+  const bytes = Buffer.allocUnsafe(22);
+  bytes.writeUIntBE(now, 0, 6);
+  pool.copy(bytes, 6, offset, offset + 16);
   offset += 16;
-  const text = Buffer.from(id.toString('base64url'), 'latin1');
+  const text = Buffer.from(bytes.toString('base64url'), 'latin1');
   for (let i = 0; i < text.length; i++) text[i] = TO_SORTED[text[i]!]!;
-  return text.toString('latin1');
+  const id = text.toString('latin1');
+  return shard === undefined ? id : stampShard(id, shard);
+}
+
+/** A delivery's id: `msg_` and a fresh id in its job's shard (the same last character as the job's id). */
+export function newDeliveryId(jobId: string): string {
+  const shard = ID_ALPHABET.indexOf(jobId.charAt(jobId.length - 1));
+  return `msg_${newJobId(Date.now(), shard >= 0 ? shard : undefined)}`;
 }
 
 /**

@@ -3,7 +3,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { Agent } from 'undici';
 import { observeRequest } from '../app/request-observer.js';
-import { createRuntime } from '../app/runtime.js';
+import { createRuntime, type WorkerRole } from '../app/runtime.js';
 import type { Settings } from '../config/settings.js';
 import type { Engine } from '../engine/engine.js';
 import { AsyncgateError } from '../errors/asyncgate-error.js';
@@ -17,6 +17,7 @@ import { acceptKeyedSync, isKeyedSync } from '../intake/keyed-sync.js';
 import { checkCallbackCount, negotiate } from '../intake/negotiate.js';
 import { sendProblem } from '../resource/respond.js';
 import type { JobStore } from '../store/port.js';
+import type { Metrics } from '../telemetry/metrics.js';
 import { noteRequest, ROUTE_NAMES } from '../telemetry/request-note.js';
 import { HttpDrain, serverOptions } from './drain.js';
 import { upstreamExecutor } from './executor.js';
@@ -26,6 +27,8 @@ import { createUpstreamAgent } from './upstream.js';
 export interface Gateway {
   server: Server;
   engine: Engine;
+  /** Its metrics' registry (a cluster's primary collects every worker's). */
+  metrics: Metrics;
   store: JobStore;
   /** Where it listens, once `listen()` resolved. */
   url: string;
@@ -35,11 +38,11 @@ export interface Gateway {
    * end at once, requests in flight and running jobs get `graceMs` (default --shutdown-grace) to finish; then
    * what is left is cut (requests) or handed back (jobs), the listener closes and the store is flushed.
    */
-  close(graceMs?: number): Promise<void>;
+  close(graceMs?: number, beforeUnlisten?: () => Promise<void>): Promise<void>;
 }
 
 /** Build the gateway: store, engine, upstream client, and the HTTP server that routes between them. */
-export async function createGateway(settings: Settings, log: Logger): Promise<Gateway> {
+export async function createGateway(settings: Settings, log: Logger, role?: WorkerRole): Promise<Gateway> {
   const agent: Agent = createUpstreamAgent(settings.concurrency);
   const runtime = await createRuntime(
     settings,
@@ -47,6 +50,7 @@ export async function createGateway(settings: Settings, log: Logger): Promise<Ga
     ({ jobUrls, progressTokens }) =>
       upstreamExecutor(agent, settings.upstream, (job) => ({ url: jobUrls(job).progress, token: progressTokens.issue(job.id) }), settings.traceExecution),
     log,
+    role,
   );
   const { engine, store, urls, ownerSalt } = runtime;
   const acceptDeps: AcceptDeps = { engine, settings, urls, ownerSalt };
@@ -140,6 +144,7 @@ export async function createGateway(settings: Settings, log: Logger): Promise<Ga
   const gateway: Gateway = {
     server,
     engine,
+    metrics: runtime.metrics,
     store,
     url: '',
     async listen() {
@@ -153,7 +158,7 @@ export async function createGateway(settings: Settings, log: Logger): Promise<Ga
       gateway.url = `http://${host}:${port}`;
       return gateway.url;
     },
-    close(graceMs = settings.shutdownGraceMs) {
+    close(graceMs = settings.shutdownGraceMs, beforeUnlisten) {
       closed ??= (async () => {
         closing = true;
         const deadline = Date.now() + graceMs;
@@ -161,6 +166,8 @@ export async function createGateway(settings: Settings, log: Logger): Promise<Ga
         // The runtime ends long polls and event streams at once, then lets jobs run until the deadline while
         // requests in flight, pass-through ones included, get the same time.
         await Promise.all([runtime.stop(graceMs), drain.settled(deadline)]);
+        // A worker of a cluster: until every worker is done, so none is handed connections after it stopped.
+        await beforeUnlisten?.();
         // Only now stop listening: until here a health check got its 503 rather than a refused connection.
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         drain.cutAll();

@@ -1,5 +1,5 @@
 import type { CallbackPolicy } from '../delivery/ssrf.js';
-import { newJobId } from '../engine/ids.js';
+import { newDeliveryId } from '../engine/ids.js';
 import { asProblem } from '../errors/as-problem.js';
 import { AsyncgateError } from '../errors/asyncgate-error.js';
 import { readBody } from '../intake/body.js';
@@ -57,7 +57,7 @@ export function registerCallbackRoute(options: RegisterCallbackOptions): PrefixR
             members: { maxCallbacks: options.maxPerJob },
           });
         }
-        return options.store.addCallback(job.id, spec, `msg_${newJobId()}`, Date.now());
+        return options.store.addCallback(job.id, spec, newDeliveryId(job.id), Date.now());
       });
       if (!delivery) throw new AsyncgateError('job-not-found');
       options.onRegistered();

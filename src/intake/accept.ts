@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RouteRule } from '../config/routes.js';
 import type { Settings } from '../config/settings.js';
 import type { Engine } from '../engine/engine.js';
-import { newJobId, sha256 } from '../engine/ids.js';
+import { newDeliveryId, sha256 } from '../engine/ids.js';
 import { endSpan, errorType, jobTraceId, startAcceptSpan, type Span } from '../engine/job-trace.js';
 import { credentialOwner } from '../engine/owner.js';
 import { suggestedPollSeconds } from '../engine/poll-interval.js';
@@ -80,7 +80,8 @@ async function commitTraced(
   const idempotencyKey = asProblem('invalid-idempotency-key', () => parseIdempotencyKey(req.headers['idempotency-key']));
   const method = req.method ?? 'GET';
   const url = originalUrl ?? req.url ?? '/';
-  const id = newJobId();
+  const owner = credentialOwner(req.headers, deps.ownerSalt, settings.ownerHeader);
+  const id = engine.newJobId(owner, idempotencyKey);
   if (span?.isRecording()) {
     const q = url.indexOf('?');
     span.setAttributes({
@@ -99,7 +100,6 @@ async function commitTraced(
   // Forwarded / X-Forwarded-* / Host, worked out once: every URL of this answer and the job's callbacks use it.
   const origin = deps.urls.origin(req);
   const retryable = IDEMPOTENT.has(method) || idempotencyKey !== undefined || rule?.retry?.unsafe === true;
-  const owner = credentialOwner(req.headers, deps.ownerSalt, settings.ownerHeader);
   // A push goes to the subscriptions the owner has now, one delivery each (docs/push.md).
   const pushes = neg.push ? await pushCallbacks(engine.store, owner) : [];
   const job: NewJob = {
@@ -130,7 +130,7 @@ async function commitTraced(
       ...(neg.push ? { push: true } : {}),
     },
     createdAt: Date.now(),
-    callbacks: [...neg.callbacks, ...pushes].map((c) => ({ ...c, id: `msg_${newJobId()}` })),
+    callbacks: [...neg.callbacks, ...pushes].map((c) => ({ ...c, id: newDeliveryId(id) })),
   };
   const { job: stored, created } = await engine.accept(job);
   // A repeated Idempotency-Key names the job it first made.

@@ -110,6 +110,9 @@ export interface DeliveryListQuery extends DeliveryFilter {
   limit: number;
   /** Page after this delivery (newest first: created later ones come before it). */
   after?: string;
+  /** With `after`, that delivery's createdAt, when the caller knows it: the store then need not have it (a
+   * sharded store pages every shard after a delivery that lives in one). */
+  afterCreatedAt?: number;
 }
 
 /** Which jobs an admin list, count or bulk retry is about; every field narrows. */
@@ -315,6 +318,15 @@ export interface JobStore {
   /** Did this failure come from a fault that passes (the database unreachable, failing over), so that the
    * same write may succeed later? Absent: only `StorageFullError` (no space left) is such a fault. */
   isTransient?(error: unknown): boolean;
+
+  /** The shard a new job of this owner with this Idempotency-Key (null: none) goes to, stamped on its id
+   * (shared/shards.ts). Absent: the store is not sharded. */
+  shardFor?(owner: string | null, idempotencyKey: string | null): number;
+
+  /** This process waits on job `id` (`'*'`: on every job): have the changes other processes make to it
+   * reach `listen`. Returns the function that ends it. Absent when every process hears every change anyway
+   * (PostgreSQL's notifications) or none can make one. */
+  watch?(id: string): () => void;
 
   /** Be told of changes other processes commit. Absent when no other process can change the store under
    * this one (SQLite: other processes sharing a file are found by polling). */

@@ -78,11 +78,14 @@ export class Metrics {
     this.commitDuration = new Histogram({ name: 'asyncgate_store_commit_duration_seconds', help: 'From a group commit starting until it was durable', buckets: FAST, registers });
     this.batchSize = new Histogram({ name: 'asyncgate_store_batch_size', help: 'Writes in one group commit', buckets: BATCH, registers });
 
+    // Every worker of a cluster reads the whole store: summed over workers, each job would count once per worker.
+    const WHOLE_STORE = 'first' as const;
     // collect() runs with the gauge as `this`: these reach the metrics object.
     const storeGauges = () => this.storeGauges();
     const watchers = () => this.sources?.watchers();
     new Gauge({
       name: 'asyncgate_jobs',
+      aggregator: WHOLE_STORE,
       help: 'Jobs in the store (all processes) by state: queued, running',
       labelNames: ['state'],
       registers,
@@ -95,6 +98,7 @@ export class Metrics {
     });
     new Gauge({
       name: 'asyncgate_queue_oldest_age_seconds',
+      aggregator: WHOLE_STORE,
       help: 'How long the queued job due the longest has been due (0 when none waits)',
       registers,
       async collect() {
@@ -104,6 +108,7 @@ export class Metrics {
     });
     new Gauge({
       name: 'asyncgate_deliveries',
+      aggregator: WHOLE_STORE,
       help: 'Deliveries in the store (all processes) by state: waiting (for their job), pending (due), delivering, failed (dead letters)',
       labelNames: ['state'],
       registers,
@@ -115,6 +120,7 @@ export class Metrics {
     });
     new Gauge({
       name: 'asyncgate_delivery_backlog_age_seconds',
+      aggregator: WHOLE_STORE,
       help: 'How long the pending delivery due the longest has been due (0 when none is)',
       registers,
       async collect() {
@@ -192,10 +198,14 @@ export class Metrics {
     this.httpDuration.observe({ route }, seconds);
   }
 
-  /** The Prometheus text exposition. */
+  /** The Prometheus text exposition: this process's, or with `--workers N` every worker's, added up
+   * (`aggregate`, which the cluster's primary answers). */
   async render(): Promise<string> {
-    return this.registry.metrics();
+    return this.aggregate ? this.aggregate() : this.registry.metrics();
   }
+
+  /** Set in a worker of a cluster: asks the primary for the metrics of every worker, merged. */
+  aggregate: (() => Promise<string>) | undefined;
 
   get contentType(): string {
     return this.registry.contentType;

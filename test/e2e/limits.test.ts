@@ -34,7 +34,9 @@ test('a full queue answers 503 queue-full with Retry-After, and accepts again on
 });
 
 test('--min-poll-interval answers too-early polls with 429 + Retry-After', async () => {
-  const gw = await new GatewayProcess(['--upstream', upstream.url, '--db', `sqlite:${join(dir, 'p.db')}`, '--min-poll-interval', '2s']).start();
+  // The last poll of each job is remembered by the worker that answered it (docs/operations/workers.md): one
+  // worker, so that this client's two connections meet the same memory.
+  const gw = await new GatewayProcess(['--upstream', upstream.url, '--db', `sqlite:${join(dir, 'p.db')}`, '--min-poll-interval', '2s', '--workers', '1']).start();
   try {
     const { body } = await submit(gw.url, '/slow?ms=3000');
     const a = await fetch(`${gw.url}/_async/jobs/${body.id}`);

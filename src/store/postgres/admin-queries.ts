@@ -106,7 +106,9 @@ export function retryMany(f: JobFilter, limit: number, now: number): AdHoc {
 export function listDeliveries(q: DeliveryListQuery): AdHoc {
   const ps = new Params();
   const where = deliveryWhere(q, ps);
-  const after = q.after === undefined ? '' : ` AND (created_at, id) < (SELECT created_at, id FROM deliveries WHERE id = ${ps.p(q.after)})`;
+  const cursor = (id: string) =>
+    q.afterCreatedAt === undefined ? `(SELECT created_at, id FROM deliveries WHERE id = ${ps.p(id)})` : `(${ps.p(q.afterCreatedAt)}, ${ps.p(id)})`;
+  const after = q.after === undefined ? '' : ` AND (created_at, id) < ${cursor(q.after)}`;
   return { text: `SELECT * FROM deliveries WHERE ${where}${after} ORDER BY created_at DESC, id DESC LIMIT ${ps.p(q.limit)}`, values: ps.values };
 }
 

@@ -129,8 +129,14 @@ export class SqliteAdminQueries {
 
   listDeliveries(q: DeliveryListQuery): DeliveryRow[] {
     const w = deliveryWhere(q);
-    const after = q.after === undefined ? '' : ' AND (created_at, id) < (SELECT created_at, id FROM deliveries WHERE id = @after)';
-    const params = { ...w.params, limit: q.limit, ...(q.after === undefined ? {} : { after: q.after }) };
+    const cursor = q.afterCreatedAt === undefined ? '(SELECT created_at, id FROM deliveries WHERE id = @after)' : '(@afterCreatedAt, @after)';
+    const after = q.after === undefined ? '' : ` AND (created_at, id) < ${cursor}`;
+    const params = {
+      ...w.params,
+      limit: q.limit,
+      ...(q.after === undefined ? {} : { after: q.after }),
+      ...(q.after === undefined || q.afterCreatedAt === undefined ? {} : { afterCreatedAt: q.afterCreatedAt }),
+    };
     return this.prepare(`SELECT * FROM deliveries WHERE ${w.sql}${after} ORDER BY created_at DESC, id DESC LIMIT @limit`).all(params) as DeliveryRow[];
   }
 

@@ -34,6 +34,8 @@ import { ORPHAN_AFTER_MS, pages, PAGE, sliceOfPieces, type ByteSpan, type Piece,
 export interface SqliteStoreOptions {
   /** File path; created with its folder if missing. */
   path: string;
+  /** false: console reads run in-thread (a short-lived open, as when preparing shards). Default true. */
+  consoleReader?: boolean;
 }
 
 /**
@@ -74,7 +76,8 @@ export class SqliteJobStore extends SqliteConsoleStore implements JobStore {
     this.writes = new WriteQueue(this.db, this.walSync?.sync ?? (() => Promise.resolve()));
     this.claimer = new DeliveryClaimer(this.db);
     this.pushSubscriptions = new SqlitePushSubscriptions(this.db, this.writes);
-    this.reader = options.path === ':memory:' || options.path === '' ? undefined : new ConsoleReader(resolve(options.path));
+    const inMemory = options.path === ':memory:' || options.path === '';
+    this.reader = inMemory || options.consoleReader === false ? undefined : new ConsoleReader(resolve(options.path));
   }
 
   insertJob(job: NewJob, lease?: JobLease): Promise<InsertOutcome> {
@@ -130,10 +133,11 @@ export class SqliteJobStore extends SqliteConsoleStore implements JobStore {
     return this.writes.read(() => (this.sql.countQueued.get() as { n: number }).n);
   }
 
-  claimJobs(owner: string, limit: number, now: number, leaseMs: number): Promise<Job[]> {
+  /** `dueBy` (default now): only jobs due by then (a sharded store takes over another's stale queue). */
+  claimJobs(owner: string, limit: number, now: number, leaseMs: number, dueBy = now): Promise<Job[]> {
     return this.writes.write(() => {
       // Two statements, not `UPDATE … WHERE id IN (SELECT …)`: that form cost 90-180 µs a claim, these ~35.
-      const rowids = this.sql.due.all(now, limit) as number[];
+      const rowids = this.sql.due.all(dueBy, limit) as number[];
       return rowids.map((rowid) => rowToJob(this.sql.claim.get({ rowid, owner, now, lease: now + leaseMs }) as JobRow));
     });
   }

@@ -29,8 +29,8 @@ import { countProcessTrees, machineTicks } from './lib/cpu.mjs';
 import { ensureDeps, packageVersion } from './lib/deps.mjs';
 import { BASELINE, CLI, log } from './lib/paths.mjs';
 import { startChild, startGateway, startServer, stopAll, stopChild } from './lib/processes.mjs';
-import { procStat, treeNow } from './lib/proctree.mjs';
 import { fmt } from './lib/stats.mjs';
+import { firstLine, fromAccept, fromD1, fromD2, liveGateways, stopTree, unknownWorkersFlag } from './lib/cores-lib.mjs';
 
 const HELP = `Usage: node bench/cores.mjs [options]      (build first; ASYNCGATE_BENCH_CLI=path/to/cli/main.js names a build)
 
@@ -108,119 +108,6 @@ const s = {
 };
 const loadAtStart = os.loadavg()[0];
 const parallelism = os.availableParallelism?.() ?? os.cpus().length;
-
-// ---------------------------------------------------------------------------------------------------------
-// Gateway trees: stop the primary, then whatever of its children outlived it (by pid, checked by start time)
-
-const liveGateways = new Set();
-process.prependListener('exit', () => {
-  // Before lib/processes.mjs SIGKILLs the primaries: their workers, found while the primaries still hold them.
-  for (const g of liveGateways) for (const pid of treeNow(g.proc.pid).keys()) if (pid !== g.proc.pid) killPid(pid);
-});
-function killPid(pid) {
-  try {
-    process.kill(pid, 'SIGKILL');
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function stopTree(child, { hard = false } = {}) {
-  const root = child.proc.pid;
-  const kids = [...treeNow(root)].filter(([pid]) => pid !== root);
-  if (hard) {
-    if (!child.exited) child.proc.kill('SIGKILL');
-    await child.exitedPromise;
-  } else {
-    await stopChild(child, 15_000);
-  }
-  liveGateways.delete(child);
-  let left = 0;
-  for (const [pid, st] of kids) {
-    const now = procStat(pid);
-    if (now && now.start === st.start && killPid(pid)) left++;
-  }
-  if (left) log(`${child.name}: ${left} child process(es) outlived the primary; SIGKILLed`);
-  return left;
-}
-
-const unknownWorkersFlag = (e) => /unknown (flag|option)[^\n]*--workers/i.test(String(e?.message ?? e));
-const firstLine = (e) => String(e?.message ?? e).split('\n').map((x) => x.trim()).filter(Boolean).slice(0, 3).join(' … ');
-
-// ---------------------------------------------------------------------------------------------------------
-// Normalising each load's result to the figures the report compares
-
-function perJob(cpuMs, jobs, keyMap = {}) {
-  const out = {};
-  for (const [k, v] of Object.entries(cpuMs ?? {})) out[keyMap[k] ?? k] = jobs > 0 ? v / jobs : NaN;
-  return out;
-}
-const sumAll = (pj) => Object.values(pj).reduce((a, v) => a + (Number.isFinite(v) ? v : 0), 0);
-
-function fromD1(d1) {
-  const cpuPerJob = perJob(d1.cpuMs, d1.received);
-  return {
-    jobsPerSec: d1.received > 0 ? d1.received / (d1.lastReceiptMs / 1000) : NaN,
-    jobs: d1.jobs,
-    received: d1.received,
-    lost: d1.accepted - d1.received,
-    notAccepted: d1.jobs - d1.accepted,
-    duplicates: d1.duplicates,
-    badSignatures: d1.badSignatures,
-    cpuPerJob,
-    cpuPerJobAll: sumAll(cpuPerJob),
-    idlePct: d1.idlePct,
-    othersPct: d1.cpu.others,
-    kernelPct: d1.cpu['kernel threads'],
-    otherProcPct: d1.cpu['other processes'],
-    topOthers: d1.rest?.top,
-    processes: d1.trees?.system?.maxAlive,
-    raw: d1,
-  };
-}
-
-function fromD2(d2, rejected) {
-  const cpuPerJob = perJob(d2.cpuMs, d2.completed);
-  return {
-    jobsPerSec: d2.jobsPerSec,
-    completed: d2.completed,
-    lost: d2.accepted - d2.received,
-    notAccepted: rejected + d2.errors,
-    duplicates: d2.duplicates,
-    badSignatures: d2.badSignatures,
-    cpuPerJob,
-    cpuPerJobAll: sumAll(cpuPerJob),
-    idlePct: d2.idlePct,
-    othersPct: d2.cpu.others,
-    kernelPct: d2.cpu['kernel threads'],
-    otherProcPct: d2.cpu['other processes'],
-    topOthers: d2.rest?.top,
-    processes: d2.trees?.system?.maxAlive,
-    raw: d2,
-  };
-}
-
-function fromAccept(a) {
-  const g = a.gateway;
-  const cpuPerJob = perJob(g.cpuMs, g.expected, { gateway: 'system' });
-  return {
-    jobsPerSec: g.rps,
-    accepted: g.expected,
-    non2xx: g.non2xx,
-    errors: g.errors,
-    timeouts: g.timeouts,
-    cpuPerJob,
-    cpuPerJobAll: sumAll(cpuPerJob),
-    idlePct: g.idlePct,
-    othersPct: g.cpu.others,
-    kernelPct: g.cpu['kernel threads'],
-    otherProcPct: g.cpu['other processes'],
-    topOthers: g.rest?.top,
-    processes: g.trees?.gateway?.maxAlive,
-    raw: a,
-  };
-}
 
 // ---------------------------------------------------------------------------------------------------------
 

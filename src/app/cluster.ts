@@ -22,6 +22,8 @@ export interface ClusterPrimary {
 
 /** A worker exited before it was ready (a port taken, a store it could not open): it said why on stderr. */
 export class WorkerStartError extends Error {
+  override readonly name = 'WorkerStartError';
+  readonly code = 'worker-start-failed';
   constructor(
     readonly worker: number,
     /** The worker's exit code (2 for a usage error, as the command's own). */

@@ -120,11 +120,13 @@ export async function createRuntime(
   const urls = new UrlBuilder(settings.prefix, settings.publicUrl, fallbackHost);
   const jobUrls = (job: Job) => urls.forOrigin(job.options.origin ?? `http://${fallbackHost}`, job.id);
   const progressTokens = new ProgressTokens(await store.secret('progress-key', () => randomBytes(32).toString('base64url')));
+  // A worker of a cluster keeps its share of the limits that bound the whole server (at least 1 each).
+  const share = (n: number) => (role ? Math.max(1, Math.floor(n / role.peers.workers)) : n);
   const engine = new Engine({
     store,
     log,
     executor: makeExecutor({ jobUrls, progressTokens }),
-    concurrency: settings.concurrency,
+    concurrency: share(settings.concurrency),
     maxQueued: settings.maxQueued,
     leaseMs: settings.leaseMs,
     tombstoneMs: settings.retentionMs,
@@ -148,8 +150,8 @@ export async function createRuntime(
     callbackAgent,
     {
       workerId: engine.workerId,
-      concurrency: settings.callbacks.concurrency,
-      perHost: settings.callbacks.perHost,
+      concurrency: share(settings.callbacks.concurrency),
+      perHost: share(settings.callbacks.perHost),
       leaseMs: settings.leaseMs,
       pollMs: 500,
       timeoutMs: settings.callbacks.timeoutMs,

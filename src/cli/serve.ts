@@ -209,7 +209,8 @@ export async function runServe(command: ServeCommand, env?: Record<string, strin
   const { settings, log } = command;
   const place = workerPlace();
   if (place) return runWorker(settings, log.child({ worker: place.index }), place);
-  // The limits are split between the workers (shareOfLimits): no more workers than the smallest allows.
+  // The limits are split between the workers (each runtime takes its share): no more workers than the
+  // smallest allows, so that together they keep it.
   const { concurrency, callbacks } = settings;
   const workers = Math.min(command.workers, concurrency, callbacks.concurrency, callbacks.perHost);
   if (workers < command.workers) {
@@ -218,17 +219,20 @@ export async function runServe(command: ServeCommand, env?: Record<string, strin
   if (workers === 1) return runGateway(settings, log);
   const path = checkStoreUrl(settings.db);
   const shards = path === undefined ? 0 : await prepareShards(path, workers);
-  const primary = await startCluster({ workers, shards, log, env });
-  log.info({ url: primary.url, upstream: settings.upstream.href, db: describeDb(settings.db), workers, shards }, 'asyncgate listening');
-  let stopping = false;
+  // Signals are handled from before the first fork: a SIGTERM while the workers start stops them too.
+  let stopping: string | undefined;
+  let started: Awaited<ReturnType<typeof startCluster>> | undefined;
   const stop = (signal: string) => {
     if (stopping) return;
-    stopping = true;
+    stopping = signal;
     log.info({ signal, graceMs: settings.shutdownGraceMs }, 'shutting down');
-    void primary.stop().then((code) => process.exit(code));
+    if (started) void started.stop().then((code) => process.exit(code));
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
+  const primary = (started = await startCluster({ workers, shards, log, env }));
+  log.info({ url: primary.url, upstream: settings.upstream.href, db: describeDb(settings.db), workers, shards }, 'asyncgate listening');
+  if (stopping) void primary.stop().then((code) => process.exit(code));
   return primary;
 }
 
@@ -248,22 +252,12 @@ function describeDb(db: string): string {
 async function runWorker(settings: Settings, log: Logger, place: NonNullable<ReturnType<typeof workerPlace>>): Promise<Gateway> {
   const made: { gateway?: Gateway } = {};
   const role = workerRole(place, () => made.gateway?.metrics.registry);
-  const gateway = (made.gateway = await createGateway(shareOfLimits(settings, place.workers), log, role));
+  const gateway = (made.gateway = await createGateway(settings, log, role));
   const url = await gateway.listen();
   log.debug({ url, db: gateway.store.label }, 'worker listening');
   announceReady(gateway.engine.workerId, url);
   stopOnSignals(gateway, settings, log, drainedWaitForRelease);
   return gateway;
-}
-
-/**
- * The limits that bound the whole server (upstream requests at once, callbacks at once and per host), split
- * between the workers, so that together they keep them (each at least 1).
- */
-function shareOfLimits(settings: Settings, workers: number): Settings {
-  const share = (n: number) => Math.max(1, Math.floor(n / workers));
-  const { callbacks } = settings;
-  return { ...settings, concurrency: share(settings.concurrency), callbacks: { ...callbacks, concurrency: share(callbacks.concurrency), perHost: share(callbacks.perHost) } };
 }
 
 /** Start a gateway and stop it gracefully on SIGTERM / SIGINT. */

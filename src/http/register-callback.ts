@@ -1,5 +1,6 @@
 import type { CallbackPolicy } from '../delivery/ssrf.js';
 import { newDeliveryId } from '../engine/ids.js';
+import { CallbackLimitError } from '../store/errors.js';
 import { asProblem } from '../errors/as-problem.js';
 import { AsyncgateError } from '../errors/asyncgate-error.js';
 import { readBody } from '../intake/body.js';
@@ -57,7 +58,11 @@ export function registerCallbackRoute(options: RegisterCallbackOptions): PrefixR
             members: { maxCallbacks: options.maxPerJob },
           });
         }
-        return options.store.addCallback(job.id, spec, newDeliveryId(job.id), Date.now());
+        return options.store.addCallback(job.id, spec, newDeliveryId(job.id), Date.now(), options.maxPerJob);
+      }).catch((error: unknown) => {
+        // Another process registered the last one meanwhile (the store counted in its transaction).
+        if (error instanceof CallbackLimitError) throw new AsyncgateError('too-many-callbacks', error.message, { members: { maxCallbacks: options.maxPerJob } });
+        throw error;
       });
       if (!delivery) throw new AsyncgateError('job-not-found');
       options.onRegistered();

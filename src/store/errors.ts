@@ -12,3 +12,13 @@ export class StorageFullError extends Error {
   override readonly name = 'StorageFullError';
   readonly code = 'storage-full';
 }
+
+/** A callback registration past the most a job may have (`--max-callbacks`): refused inside the store's
+ * transaction, so that registrations made at once through several processes cannot all pass the count. */
+export class CallbackLimitError extends Error {
+  override readonly name = 'CallbackLimitError';
+  readonly code = 'too-many-callbacks';
+  constructor(readonly maxPerJob: number) {
+    super(`this job already has ${maxPerJob} callbacks, the most a job may have`);
+  }
+}

@@ -286,8 +286,9 @@ export interface JobStore {
   // --- callbacks (delivery/) -------------------------------------------------------------------------
 
   /** Register a callback on a job after submission: waiting if the job runs, due at once if it finished.
-   * null when the job does not exist. */
-  addCallback(jobId: string, spec: CallbackSpec, id: string, now: number): Promise<Delivery | null>;
+   * null when the job does not exist. With `maxPerJob`, SQLite counts the job's callbacks in the same
+   * transaction and throws CallbackLimitError past it; PostgreSQL leaves the count to the caller. */
+  addCallback(jobId: string, spec: CallbackSpec, id: string, now: number, maxPerJob?: number): Promise<Delivery | null>;
   /** Take up to `limit` due deliveries, first attempts before retries, at most `perHost` in flight per host
    * counting `inflight` (host → attempts already running here). */
   claimDeliveries(

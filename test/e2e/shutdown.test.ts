@@ -82,7 +82,8 @@ test('during the drain the listener stays open: new connections get 503 (health 
 });
 
 test('long polls and event streams end at once when the drain starts; a long poll during the drain answers at once', async () => {
-  const gw = await gateway('--shutdown-grace', '5s');
+  // One worker: /health's `watched` counts the waiters of the process that answers it.
+  const gw = await gateway('--shutdown-grace', '5s', '--workers', '1');
   // Jobs that never finish: whatever the long poll and the stream say, no completion woke them.
   const polled = await submit(gw.url, '/hang?t=poll');
   const streamed = await submit(gw.url, '/hang?t=stream');

@@ -15,6 +15,8 @@ export interface RequestOptions {
   agent?: Agent;
   /** Told the socket the request went out on. */
   onSocket?: (socket: Socket) => void;
+  /** Give up (reject) when no answer has come after this long. */
+  timeoutMs?: number;
 }
 
 /** One request with node:http rather than fetch: the connection is visible, and the whole body is read. */
@@ -29,6 +31,7 @@ export function httpRequest(url: string, options: RequestOptions = {}): Promise<
     });
     req.on('socket', (socket) => options.onSocket?.(socket));
     req.on('error', reject);
+    if (options.timeoutMs !== undefined) req.setTimeout(options.timeoutMs, () => req.destroy(new Error(`no answer in ${options.timeoutMs} ms`)));
     req.end();
   }).finally(() => {
     if (!options.agent) agent.destroy();

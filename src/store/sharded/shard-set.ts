@@ -45,7 +45,8 @@ export abstract class ShardSet {
     this.peeks = this.shards.map((s) => new ShardPeeks(s));
     this.owned = this.shards.map((_, k) => k).filter((k) => this.ownerOfShard(k) === this.me);
     for (const k of this.owned) this.leasedIn.add(k);
-    this.label = `sqlite:${options.path} (${options.shards} shards, worker ${this.me} of ${peers.workers})`;
+    // Where the data lives as the --db says it (shard 0, with the secrets); its shards are next to it.
+    this.label = `sqlite:${options.path}`;
     this.relay = new ChangeRelay(peers, (id) => this.ownerOfShard(this.shardOf(id)), async (id) => {
       const job = await this.getJob(id);
       return job ? { kind: 'job', id, version: job.version, state: job.state } : { kind: 'gone', id };
@@ -106,8 +107,8 @@ export abstract class ShardSet {
 
   // --- callbacks -----------------------------------------------------------------------------------------
 
-  async addCallback(jobId: string, spec: CallbackSpec, id: string, now: number): Promise<Delivery | null> {
-    const d = await this.find(jobId, (s) => s.addCallback(jobId, spec, id, now), (x) => x === null);
+  async addCallback(jobId: string, spec: CallbackSpec, id: string, now: number, maxPerJob?: number): Promise<Delivery | null> {
+    const d = await this.find(jobId, (s) => s.addCallback(jobId, spec, id, now, maxPerJob), (x) => x === null);
     if (d?.state === 'pending') this.relay.tell(this.ownerOfShard(this.shardOf(jobId)), { kind: 'deliveries' });
     return d;
   }

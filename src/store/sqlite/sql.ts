@@ -89,6 +89,7 @@ const SQL = {
     AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.job_id = jobs.id AND d.state IN ('waiting', 'pending', 'delivering'))
     LIMIT ?`,
   jobState: `SELECT state FROM jobs WHERE id = ?`,
+  callbacksOfJob: `SELECT count(*) AS n FROM deliveries WHERE job_id = ?`,
   insertDelivery: `INSERT INTO deliveries (id, job_id, url, host, method, mode, secret, state, next_attempt_at, created_at, updated_at)
     VALUES (@id, @job, @url, @host, @method, @mode, @secret, @state, @next, @now, @now)`,
   // INDEXED BY: without statistics the planner preferred deliveries_state (since dropped) and scanned every

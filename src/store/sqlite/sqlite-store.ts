@@ -21,7 +21,7 @@ import { searchableText } from '../search-text.js';
 import { ConsoleReader } from './console-reader.js';
 import { SqliteConsoleStore } from './console-store.js';
 import { DeliveryClaimer } from './delivery-claim.js';
-import { StorageFullError, StoreUrlError } from '../errors.js';
+import { CallbackLimitError, StorageFullError, StoreUrlError } from '../errors.js';
 import { migrate } from './migrate.js';
 import { prepareAll, type Statements } from './sql.js';
 import { openWalSync, type WalSync } from './wal-sync.js';
@@ -76,8 +76,7 @@ export class SqliteJobStore extends SqliteConsoleStore implements JobStore {
     this.writes = new WriteQueue(this.db, this.walSync?.sync ?? (() => Promise.resolve()));
     this.claimer = new DeliveryClaimer(this.db);
     this.pushSubscriptions = new SqlitePushSubscriptions(this.db, this.writes);
-    const inMemory = options.path === ':memory:' || options.path === '';
-    this.reader = inMemory || options.consoleReader === false ? undefined : new ConsoleReader(resolve(options.path));
+    this.reader = options.path === ':memory:' || options.path === '' || options.consoleReader === false ? undefined : new ConsoleReader(resolve(options.path));
   }
 
   insertJob(job: NewJob, lease?: JobLease): Promise<InsertOutcome> {
@@ -277,10 +276,11 @@ export class SqliteJobStore extends SqliteConsoleStore implements JobStore {
     });
   }
 
-  addCallback(jobId: string, spec: CallbackSpec, id: string, now: number): Promise<Delivery | null> {
+  addCallback(jobId: string, spec: CallbackSpec, id: string, now: number, maxPerJob = Infinity): Promise<Delivery | null> {
     return this.writes.write(() => {
       const job = this.sql.jobState.get(jobId) as { state: string } | undefined;
       if (!job) return null;
+      if ((this.sql.callbacksOfJob.get(jobId) as { n: number }).n >= maxPerJob) throw new CallbackLimitError(maxPerJob);
       const finished = job.state !== 'queued' && job.state !== 'running';
       this.insertDelivery(jobId, spec, id, finished ? 'pending' : 'waiting', now);
       return rowToDelivery(this.sql.getDelivery.get(id) as DeliveryRow);

@@ -51,7 +51,7 @@ export async function demo(argv: string[]): Promise<void> {
       callbacks: { allowHosts: '127.0.0.1' },
     },
   );
-  const gateway = await runServe({ settings, log, workers: workersFlag(v.workers, settings.db) }, { [DEMO_UPSTREAM_ENV]: upstream.url });
+  const gateway = await runServe({ settings, log, workers: workersFlag(v.workers ?? process.env.ASYNCGATE_WORKERS, settings.db) }, { [DEMO_UPSTREAM_ENV]: upstream.url });
   if (place) return;
   const g = gateway.url;
   process.stdout.write(`

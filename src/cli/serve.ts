@@ -45,8 +45,8 @@ Options:
                            (else ASYNCGATE_LOG_LEVEL)
   --trace-execution MODE   spans of upstream attempts and callbacks: link (default: traces of
                            their own, linked to the accept span) or child (in the job's trace)
-  --workers N              processes serving (default: one per core); on SQLite each owns
-                           a shard file next to the --db one; --workers 1: a single process
+  --workers N              processes serving (default ASYNCGATE_WORKERS, else one per core); on
+                           SQLite each owns a shard file next to the --db one; 1: a single process
   --access-log             one log line per request: route, status, duration, job id, trace id
   --metrics-public         serve {prefix}/metrics without a token (scrapers on a private network)
   --no-metrics             record no metrics; {prefix}/metrics answers 404
@@ -178,7 +178,7 @@ export async function serveCommand(argv: string[]): Promise<ServeCommand | null>
       vapidSubject: v['vapid-subject'],
     },
   });
-  return { settings, log: createLogger(logLevel), workers: workersFlag(v.workers, settings.db) };
+  return { settings, log: createLogger(logLevel), workers: workersFlag(v.workers ?? process.env.ASYNCGATE_WORKERS, settings.db) };
 }
 
 /** --workers N (1 … 64); by default one per core, except for a database in memory, which one process holds. */

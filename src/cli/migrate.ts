@@ -1,13 +1,16 @@
 import { createLogger } from '../app/logger.js';
 import { loadConfigFile } from '../config/settings.js';
-import { openStore } from '../store/open.js';
+import { openStore, sqlitePath } from '../store/open.js';
+import type { MigrationOutcome } from '../store/port.js';
+import { existingShards, shardPath } from '../store/sharded/shard-files.js';
 import { durationFlag, parseFlags } from './flags.js';
 
 export const MIGRATE_HELP = `Usage: asyncgate migrate [--db URL] [--config FILE]
 
 Create or upgrade asyncgate's tables, then exit. "serve" does the same on start-up; run this first when
 your deploy applies schema changes as their own step, or to check that the database is reachable.
-Processes starting together are safe: an advisory lock applies each migration once.
+Processes starting together are safe: an advisory lock applies each migration once. A SQLite
+database that --workers N split into shards (jobs.db, jobs.shard1.db, …) has each of them migrated.
 
 Options:
   --db URL          sqlite:PATH (default sqlite:./asyncgate.db) or postgres://user@host:5432/db
@@ -42,15 +45,19 @@ export async function migrate(argv: string[]): Promise<number> {
     giveUpAfterMs: wait,
     onRetry: (message) => log.warn(message),
   });
+  const report = (label: string, { from, to }: MigrationOutcome) =>
+    process.stdout.write(from === to ? `${label}: schema is up to date (migration ${to})\n` : `${label}: applied migrations ${from + 1}..${to} (now at ${to})\n`);
   try {
-    const { from, to } = store.migration;
-    process.stdout.write(
-      from === to
-        ? `${store.label}: schema is up to date (migration ${to})\n`
-        : `${store.label}: applied migrations ${from + 1}..${to} (now at ${to})\n`,
-    );
-    return 0;
+    report(store.label, store.migration);
   } finally {
     await store.close();
   }
+  // The other shards of a SQLite database that --workers N made (docs/operations/workers.md).
+  const path = sqlitePath(db);
+  for (let k = 1; path !== undefined && k < existingShards(path); k++) {
+    const shard = await openStore(`sqlite:${shardPath(path, k)}`);
+    report(shard.label, shard.migration);
+    await shard.close();
+  }
+  return 0;
 }

@@ -161,3 +161,42 @@ test('SIGTERM under load: every worker drains, answers what it has in flight, an
   assert.deepEqual(answers.map((a) => a.status), [200, 200, 200, 200, 200, 200]);
   assert.equal(await exited, 0);
 });
+
+test('SIGSTOP of one worker past the lease: the other rescues its running jobs and runs them while it is frozen', { timeout: 60_000 }, async () => {
+  const gw = await new GatewayProcess(['--upstream', upstream.url, '--db', `sqlite:${join(dir, 'frozen.db')}`, '--workers', '2', '--lease', '2s']).start();
+  const victim = workerPids(gw.pid)[0]!;
+  // A new connection may be handed to the frozen worker (once: node:cluster waits for its answer before it
+  // hands it another): ask again on another connection.
+  const ask = async (url: string, options: Parameters<typeof httpRequest>[1] = {}) => {
+    for (let tries = 0; ; tries++) {
+      try {
+        return await httpRequest(url, { ...options, timeoutMs: 1_000 });
+      } catch (error) {
+        if (tries >= 5) throw error;
+      }
+    }
+  };
+  const status = async (id: string) => JSON.parse((await ask(`${gw.url}/_async/jobs/${id}`)).body).status as string;
+  try {
+    // PUT: idempotent, so a rescued attempt runs again. Each holds the upstream 3 s.
+    const ids = await Promise.all(
+      Array.from({ length: 8 }, async (_, i) => JSON.parse((await httpRequest(`${gw.url}/slow?ms=3000&frozen=${i}`, { method: 'PUT', headers: { prefer: 'respond-async' } })).body).id as string),
+    );
+    assert.deepEqual(new Set(ids.map((id) => id.at(-1))), new Set(['0', '1']));
+    await eventually(async () => (await Promise.all(ids.map(status))).every((s) => s === 'Running'));
+    process.kill(victim, 'SIGSTOP');
+    try {
+      await eventually(async () => (await Promise.all(ids.map(status))).every((s) => s === 'Succeeded'), 30_000, 250);
+      const again = ids.filter((id) => upstream.seen.filter((r) => r.jobId === id).length === 2);
+      assert.ok(again.length > 0, 'the frozen worker\'s jobs were sent again, by the other');
+    } finally {
+      process.kill(victim, 'SIGCONT');
+    }
+    // Back, its late answers are fenced off: every job stays as the other worker finished it.
+    await sleep(3_500);
+    assert.deepEqual(new Set(await Promise.all(ids.map(status))), new Set(['Succeeded']));
+  } finally {
+    await gw.stop();
+  }
+});
+

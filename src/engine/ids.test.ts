@@ -25,3 +25,16 @@ test('job ids: 30 base64url characters, time-ordered, 128 random bits after the 
   assert.equal(isJobId('x'.repeat(22)), false);
   assert.equal(isJobId('../../etc/passwd'), false);
 });
+
+test('an id stamped with a shard ends in that shard\'s character; its delivery ids in the same one', async () => {
+  const { newDeliveryId } = await import('./ids.js');
+  const { shardOfId } = await import('../shared/shards.js');
+  for (const shard of [0, 1, 7, 63]) {
+    const id = newJobId(Date.now(), shard);
+    assert.ok(isJobId(id), id);
+    assert.equal(shardOfId(id, 64), shard);
+    assert.equal(shardOfId(newDeliveryId(id).slice('msg_'.length), 64), shard);
+  }
+  // Ids without a stamp end in one of the four characters that name shards 0, 16, 32 and 48.
+  for (let i = 0; i < 200; i++) assert.match(newJobId().at(-1)!, /^[0GWl]$/);
+});

@@ -4,7 +4,7 @@
  * delivery id, `msg_` + an id stamped like its job's) is the shard's number in the ids' alphabet.
  *
  * An id made before shards (or by a single process) ends in one of 4 characters (its last 6 bits hold 2 bits
- * of the random part and 4 zero bits): `0`, `G`, `W` or `m`, which are shards 0, 16, 32 and 48. Such a job is
+ * of the random part and 4 zero bits): `0`, `G`, `W` or `l`, which are shards 0, 16, 32 and 48. Such a job is
  * in shard 0 (a single file is opened as shard 0), so a store that finds no job where the id points also
  * looks in shard 0.
  */

@@ -40,8 +40,9 @@ export function workerRole(place: { index: number; workers: number; shards: numb
   const receivers: Array<(m: PeerMessage) => void> = [];
   const scrapes = new Map<number, { resolve: (text: string) => void; reject: (error: Error) => void }>();
   let scrapeId = 0;
+  // The callback takes a channel closed meanwhile (the primary exiting): no 'error' event, which would end us.
   const post = (m: ToPrimary) => {
-    if (process.connected) process.send!(m);
+    if (process.connected) process.send!(m, undefined, undefined, () => {});
   };
   process.on('message', (m: ToWorker) => {
     switch (m?.asyncgate) {
@@ -83,7 +84,7 @@ export function workerRole(place: { index: number; workers: number; shards: numb
 
 /** Tell the primary this worker serves (its lease owner id, for handing its leases back if it dies). */
 export function announceReady(workerId: string, url: string): void {
-  if (process.connected) process.send!({ asyncgate: 'ready', workerId, url } satisfies ToPrimary);
+  if (process.connected) process.send!({ asyncgate: 'ready', workerId, url } satisfies ToPrimary, undefined, undefined, () => {});
 }
 
 /**
@@ -107,6 +108,6 @@ export function drainedWaitForRelease(): Promise<void> {
     };
     process.on('message', onMessage);
     process.once('disconnect', done);
-    process.send!({ asyncgate: 'drained' } satisfies ToPrimary);
+    process.send!({ asyncgate: 'drained' } satisfies ToPrimary, undefined, undefined, () => {});
   });
 }

@@ -72,8 +72,11 @@ export async function startCluster(options: ClusterOptions): Promise<ClusterPrim
     if (live.every((i) => drained.has(i))) for (const i of live) send(byIndex.get(i), { asyncgate: 'release' });
   }
 
+  // A worker may be exiting as a message goes out (a release, a relayed change): a channel that closed
+  // meanwhile is no error worth stopping the primary for. The callback takes the error instead of an
+  // 'error' event, which, unhandled, would end this process.
   const send = (w: Worker | undefined, message: ToWorker) => {
-    if (w?.isConnected()) w.send(message);
+    if (w?.isConnected()) w.send(message, undefined, () => {});
   };
 
   function relay(from: number, to: number | 'others', message: PeerMessage): void {
@@ -104,6 +107,7 @@ export async function startCluster(options: ClusterOptions): Promise<ClusterPrim
   function fork(index: number): void {
     const w = cluster.fork({ ...options.env, [CLUSTER_ENV.index]: String(index), [CLUSTER_ENV.workers]: String(workers), [CLUSTER_ENV.shards]: String(shards) });
     byIndex.set(index, w);
+    w.on('error', (error) => log.debug({ err: error, worker: index }, 'worker channel error'));
     startedAt.set(index, Date.now());
     w.on('message', (m: ToPrimary) => {
       switch (m?.asyncgate) {

@@ -42,6 +42,8 @@ test('SIGTERM: ready is 503 draining for the whole drain while a request in flig
   const inFlight = fetch(`${gw.url}/slow?ms=2500`).then(async (r) => ({ status: r.status, text: await r.text() }));
   await eventually(async () => upstream.seen.some((s) => s.url.startsWith('/slow?ms=2500')));
   const exited = gw.stop();
+  // Each worker hears the SIGTERM from the primary, a moment later: from the first 503 on, it is 503 throughout.
+  await eventually(async () => (await health(gw.url, 'ready')).status === 503, 2_000, 10);
   const seen: number[] = [];
   // Until the request finishes, every readiness check is 503 with its reason; liveness stays 200.
   for (let done = false; !done; ) {

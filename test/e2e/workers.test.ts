@@ -159,7 +159,8 @@ test('SIGTERM under load: every worker drains, answers what it has in flight, an
   const exited = gw.stop();
   const answers = await Promise.all(inFlight);
   assert.deepEqual(answers.map((a) => a.status), [200, 200, 200, 200, 200, 200]);
-  assert.equal(await exited, 0);
+  const why = () => `${gw.stderr}\n${gw.logs.filter((l) => Number(l.level) >= 40).map((l) => JSON.stringify(l)).join('\n')}`;
+  assert.equal(await exited, 0, why());
 });
 
 test('SIGSTOP of one worker past the lease: the other rescues its running jobs and runs them while it is frozen', { timeout: 60_000 }, async () => {

@@ -36,7 +36,8 @@ test('a full disk: the result is stored once space is freed, and new jobs get 50
   const upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
   // The default 10 s lease: the disk is full for less than that, so an ended attempt's lease cannot lapse
   // meanwhile; only a heartbeat that stops renewing it lets it be rescued.
-  const gw = await new GatewayProcess(['--upstream', upstreamUrl, '--db', `sqlite:${join(disk.dir, 'jobs.db')}`]).start();
+  // One worker: /health's `running` below counts the attempts of the process that answers it.
+  const gw = await new GatewayProcess(['--upstream', upstreamUrl, '--db', `sqlite:${join(disk.dir, 'jobs.db')}`, '--workers', '1']).start();
   try {
     const submit = () => fetch(`${gw.url}/gated`, { headers: { prefer: 'respond-async' } });
     const accepted = await submit();

@@ -24,7 +24,9 @@ interface Status {
 
 before(async () => {
   await upstream.start();
-  gw = await new GatewayProcess(['--upstream', upstream.url, '--db', `sqlite:${join(dir, 'gw.db')}`, '--events-heartbeat', '300ms']).start();
+  // One worker: a test below counts watchers with /health, whose `watched` is the answering process's
+  // (streams across workers: test/e2e/workers.test.ts).
+  gw = await new GatewayProcess(['--upstream', upstream.url, '--db', `sqlite:${join(dir, 'gw.db')}`, '--events-heartbeat', '300ms', '--workers', '1']).start();
 });
 
 after(async () => {

@@ -23,9 +23,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { countProcessTrees, machineTicks } from './lib/cpu.mjs';
+import { busyBeforeRun, countProcessTrees } from './lib/cpu.mjs';
 import { ensureDeps, packageVersion } from './lib/deps.mjs';
 import { BASELINE, CLI, log } from './lib/paths.mjs';
 import { startChild, startGateway, startServer, stopAll, stopChild } from './lib/processes.mjs';
@@ -140,11 +139,7 @@ async function main() {
   ].filter((v) => !s.variants || s.variants.has(v.id));
   if (!variants.length) throw new Error('--variants selects nothing');
 
-  const idle0 = machineTicks();
-  await sleep(1_000);
-  const idle1 = machineTicks();
-  const busyBefore = idle0 && idle1 ? 100 * (1 - (idle1.idle - idle0.idle) / (idle1.total - idle0.total)) : NaN;
-  if (busyBefore > 20) log(`warning: the machine is ${fmt(busyBefore)}% busy before the run started; numbers will be disturbed`);
+  const busyBefore = await busyBeforeRun();
 
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'asyncgate-bench-cores-'));
   const started = Date.now();

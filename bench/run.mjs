@@ -26,8 +26,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { machineTicks } from './lib/cpu.mjs';
+import { busyBeforeRun } from './lib/cpu.mjs';
 import { ensureDeps } from './lib/deps.mjs';
 import { HELP, parseOptions, reportedSettings } from './lib/options.mjs';
 import { CLI, log } from './lib/paths.mjs';
@@ -75,12 +74,7 @@ async function main() {
     ]);
   if (!existsSync(CLI)) throw new Error(`${path.relative(process.cwd(), CLI)} is missing: run "npm run build" first (or "npm run bench")`);
 
-  // Is the machine idle? (Other users' test suites on a 2-core box move these numbers a lot.)
-  const idle0 = machineTicks();
-  await sleep(1_000);
-  const idle1 = machineTicks();
-  const busyBefore = idle0 && idle1 ? 100 * (1 - (idle1.idle - idle0.idle) / (idle1.total - idle0.total)) : NaN;
-  if (busyBefore > 20) log(`warning: the machine is ${fmt(busyBefore)}% busy before the run started; numbers will be disturbed`);
+  const busyBefore = await busyBeforeRun();
 
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'asyncgate-bench-'));
   const dbFile = path.join(tmp, 'jobs.db');

@@ -52,6 +52,19 @@ export function perJob(cpuMs, jobs, keyMap = {}) {
 }
 export const sumAll = (pj) => Object.values(pj).reduce((a, v) => a + (Number.isFinite(v) ? v : 0), 0);
 
+/** What every load reports of the CPU: per job, in all, and the machine's share that was not ours. */
+function cpuFigures(load, cpuPerJob) {
+  return {
+    cpuPerJob,
+    cpuPerJobAll: sumAll(cpuPerJob),
+    idlePct: load.idlePct,
+    othersPct: load.cpu.others,
+    kernelPct: load.cpu['kernel threads'],
+    otherProcPct: load.cpu['other processes'],
+    topOthers: load.rest?.top,
+  };
+}
+
 export function fromD1(d1) {
   const cpuPerJob = perJob(d1.cpuMs, d1.received);
   return {
@@ -62,13 +75,7 @@ export function fromD1(d1) {
     notAccepted: d1.jobs - d1.accepted,
     duplicates: d1.duplicates,
     badSignatures: d1.badSignatures,
-    cpuPerJob,
-    cpuPerJobAll: sumAll(cpuPerJob),
-    idlePct: d1.idlePct,
-    othersPct: d1.cpu.others,
-    kernelPct: d1.cpu['kernel threads'],
-    otherProcPct: d1.cpu['other processes'],
-    topOthers: d1.rest?.top,
+    ...cpuFigures(d1, cpuPerJob),
     processes: d1.trees?.system?.maxAlive,
     raw: d1,
   };
@@ -83,13 +90,7 @@ export function fromD2(d2, rejected) {
     notAccepted: rejected + d2.errors,
     duplicates: d2.duplicates,
     badSignatures: d2.badSignatures,
-    cpuPerJob,
-    cpuPerJobAll: sumAll(cpuPerJob),
-    idlePct: d2.idlePct,
-    othersPct: d2.cpu.others,
-    kernelPct: d2.cpu['kernel threads'],
-    otherProcPct: d2.cpu['other processes'],
-    topOthers: d2.rest?.top,
+    ...cpuFigures(d2, cpuPerJob),
     processes: d2.trees?.system?.maxAlive,
     raw: d2,
   };
@@ -104,13 +105,7 @@ export function fromAccept(a) {
     non2xx: g.non2xx,
     errors: g.errors,
     timeouts: g.timeouts,
-    cpuPerJob,
-    cpuPerJobAll: sumAll(cpuPerJob),
-    idlePct: g.idlePct,
-    othersPct: g.cpu.others,
-    kernelPct: g.cpu['kernel threads'],
-    otherProcPct: g.cpu['other processes'],
-    topOthers: g.rest?.top,
+    ...cpuFigures(g, cpuPerJob),
     processes: g.trees?.gateway?.maxAlive,
     raw: a,
   };

@@ -2,7 +2,10 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { log } from './paths.mjs';
 import { allProcs, othersBetween, treeSampler } from './proctree.mjs';
+import { fmt } from './stats.mjs';
 
 export const CLK_TCK = (() => {
   try {
@@ -30,6 +33,19 @@ export function machineTicks() {
   } catch {
     return null;
   }
+}
+
+/**
+ * Is the machine idle? How busy it is over one second, in percent (NaN without /proc), with a warning above
+ * 20%: other users' test suites on a 2-core box move the numbers a lot.
+ */
+export async function busyBeforeRun() {
+  const idle0 = machineTicks();
+  await sleep(1_000);
+  const idle1 = machineTicks();
+  const busy = idle0 && idle1 ? 100 * (1 - (idle1.idle - idle0.idle) / (idle1.total - idle0.total)) : NaN;
+  if (busy > 20) log(`warning: the machine is ${fmt(busy)}% busy before the run started; numbers will be disturbed`);
+  return busy;
 }
 
 let treeMode = false;

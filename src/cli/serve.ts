@@ -217,7 +217,7 @@ export async function runServe(command: ServeCommand, env?: Record<string, strin
     log.info({ workers, asked: command.workers, concurrency, callbackConcurrency: callbacks.concurrency, perHost: callbacks.perHost }, 'fewer workers: each keeps a share of the limits, at least 1');
   }
   if (workers === 1) return runGateway(settings, log);
-  const path = checkStoreUrl(settings.db);
+  const { path, label } = checkStoreUrl(settings.db);
   const shards = path === undefined ? 0 : await prepareShards(path, workers);
   // Signals are handled from before the first fork: a SIGTERM while the workers start stops them too.
   let stopping: string | undefined;
@@ -231,21 +231,9 @@ export async function runServe(command: ServeCommand, env?: Record<string, strin
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
   const primary = (started = await startCluster({ workers, shards, log, env }));
-  log.info({ url: primary.url, upstream: settings.upstream.href, db: describeDb(settings.db), workers, shards }, 'asyncgate listening');
+  log.info({ url: primary.url, upstream: settings.upstream.href, db: label, workers, shards }, 'asyncgate listening');
   if (stopping) void primary.stop().then((code) => process.exit(code));
   return primary;
-}
-
-/** The store a --db URL names, for a log line (never a password). */
-function describeDb(db: string): string {
-  const path = sqlitePath(db);
-  if (path !== undefined) return `sqlite:${path}`;
-  try {
-    const u = new URL(db);
-    return `${u.protocol}//${u.hostname}:${u.port || '5432'}${u.pathname}`;
-  } catch {
-    return 'postgres';
-  }
 }
 
 /** One worker of a cluster: a gateway on the shared port, its store a shard (SQLite) or the shared database. */

@@ -55,8 +55,7 @@ export class Engine {
 
   constructor(options: EngineOptions) {
     this.store = options.store;
-    const store = this.store;
-    this.events = new JobEvents(store.watch ? (id) => store.watch!(id) : undefined);
+    this.events = new JobEvents(this.store.watch?.bind(this.store));
     this.metrics = options.metrics ?? new Metrics({ enabled: false });
     this.log = options.log;
     this.maxQueued = options.maxQueued ?? 10_000;

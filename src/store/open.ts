@@ -1,5 +1,6 @@
 import { StoreUrlError } from './errors.js';
 import type { JobStore } from './port.js';
+import { parsePgUrl, storeLabel } from './postgres/connect.js';
 import { openPostgres, type OpenPostgresOptions } from './postgres/open.js';
 import type { Peers } from './sharded/peers.js';
 import { ShardedJobStore } from './sharded/sharded-store.js';
@@ -31,15 +32,24 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
     if (shards) return new ShardedJobStore({ path, shards: shards.count, peers: shards.peers, staleAfterMs: shards.staleAfterMs });
     return new SqliteJobStore({ path });
   }
-  checkStoreUrl(url);
-  return openPostgres(url, options);
+  if (POSTGRES_URL.test(url)) return openPostgres(url, options);
+  throw notUnderstood(url);
 }
 
-/** Refuse a --db URL that names no store asyncgate has; the SQLite file it names, if it names one. */
-export function checkStoreUrl(url: string): string | undefined {
+const POSTGRES_URL = /^postgres(ql)?:\/\//i;
+
+function notUnderstood(url: string): StoreUrlError {
+  return new StoreUrlError(`--db "${url}" is not understood: use sqlite:PATH (e.g. sqlite:./asyncgate.db) or postgres://user@host:5432/database`);
+}
+
+/**
+ * Refuse a --db URL that names no store asyncgate has (or a PostgreSQL URL with a bad schema or pool),
+ * without opening it. Returns the SQLite file it names, if it names one, and the store's label (as the
+ * opened store's `label` would say it).
+ */
+export function checkStoreUrl(url: string): { path: string | undefined; label: string } {
   const path = sqlitePath(url);
-  if (path !== undefined || /^postgres(ql)?:\/\//i.test(url)) return path;
-  throw new StoreUrlError(
-    `--db "${url}" is not understood: use sqlite:PATH (e.g. sqlite:./asyncgate.db) or postgres://user@host:5432/database`,
-  );
+  if (path !== undefined) return { path, label: `sqlite:${path}` };
+  if (POSTGRES_URL.test(url)) return { path, label: storeLabel(parsePgUrl(url)) };
+  throw notUnderstood(url);
 }

@@ -40,6 +40,11 @@ export function parsePgUrl(url: string): PgTarget {
   return { connectionString: parsed.toString(), schema, poolSize, label };
 }
 
+/** Where a PostgreSQL store lives, for messages (never the password): host:port/database (schema NAME). */
+export function storeLabel(target: PgTarget): string {
+  return `${target.label} (schema ${target.schema})`;
+}
+
 function redact(url: string): string {
   return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
 }

@@ -29,7 +29,7 @@ import { GroupedWrites, type RunStatement } from './grouped-writes.js';
 import * as meta from './meta.js';
 import { PgPushSubscriptions } from './push-subscriptions.js';
 import { StorageFullError } from '../errors.js';
-import { clientConfig, isTransient, retryTransient, type PgTarget } from './connect.js';
+import { clientConfig, isTransient, retryTransient, storeLabel, type PgTarget } from './connect.js';
 import { PgListener } from './listener.js';
 import { appliedMigration, migratePostgres } from './migrate.js';
 import { SQL, type StatementName } from './sql.js';
@@ -392,7 +392,7 @@ export class PostgresJobStore implements JobStore {
 
   /** For messages: where this store lives, without credentials. */
   get label(): string {
-    return `${this.target.label} (schema ${this.schema})`;
+    return storeLabel(this.target);
   }
 }
 

@@ -47,7 +47,7 @@ export abstract class ShardSet {
     for (const k of this.owned) this.leasedIn.add(k);
     // Where the data lives as the --db says it (shard 0, with the secrets); its shards are next to it.
     this.label = `sqlite:${options.path}`;
-    this.relay = new ChangeRelay(peers, (id) => this.ownerOfShard(this.shardOf(id)), async (id) => {
+    this.relay = new ChangeRelay(peers, (id) => this.ownerOf(id), async (id) => {
       const job = await this.getJob(id);
       return job ? { kind: 'job', id, version: job.version, state: job.state } : { kind: 'gone', id };
     });
@@ -73,18 +73,28 @@ export abstract class ShardSet {
     return this.shards[this.shardOf(id)]!;
   }
 
+  /** The worker that owns the shard this id names. */
+  protected ownerOf(id: string): number {
+    return this.ownerOfShard(this.shardOf(id));
+  }
+
   /** Run `fn` on the job's shard; when it finds nothing there, on the others, shard 0 first (ids from before
    * shards live there; a job made outside the engine may sit where its key hashes, not where its id says). */
   protected async find<T>(id: string, fn: (s: SqliteJobStore) => Promise<T>, missing: (v: T) => boolean): Promise<T> {
-    const first = this.shardOf(id);
+    return (await this.lookIn(this.shardOf(id), fn, missing)).v;
+  }
+
+  /** `fn` on shard `first`, then on each other shard in order until one does not answer `missing`; the answer
+   * and the shard that gave it (`first`'s when none did). */
+  private async lookIn<T>(first: number, fn: (s: SqliteJobStore) => Promise<T>, missing: (v: T) => boolean): Promise<{ v: T; k: number }> {
     const v = await fn(this.shards[first]!);
-    if (!missing(v)) return v;
+    if (!missing(v)) return { v, k: first };
     for (let k = 0; k < this.shards.length; k++) {
       if (k === first) continue;
       const other = await fn(this.shards[k]!);
-      if (!missing(other)) return other;
+      if (!missing(other)) return { v: other, k };
     }
-    return v;
+    return { v, k: first };
   }
 
   protected jobChanged(job: Job | null | undefined): void {
@@ -109,7 +119,7 @@ export abstract class ShardSet {
 
   async addCallback(jobId: string, spec: CallbackSpec, id: string, now: number, maxPerJob?: number): Promise<Delivery | null> {
     const d = await this.find(jobId, (s) => s.addCallback(jobId, spec, id, now, maxPerJob), (x) => x === null);
-    if (d?.state === 'pending') this.relay.tell(this.ownerOfShard(this.shardOf(jobId)), { kind: 'deliveries' });
+    if (d?.state === 'pending') this.relay.tell(this.ownerOf(jobId), { kind: 'deliveries' });
     return d;
   }
 
@@ -140,17 +150,9 @@ export abstract class ShardSet {
     return ok;
   }
 
-  /** A delivery by id: in the shard its id names, else in any (ids not made by newDeliveryId). */
-  private async deliveryAt<T>(id: string, fn: (s: SqliteJobStore) => Promise<T>, missing: (v: T) => boolean): Promise<{ v: T; k: number }> {
-    const first = this.deliveryShard.get(id) ?? this.shardOf(id);
-    const v = await fn(this.shards[first]!);
-    if (!missing(v)) return { v, k: first };
-    for (let k = 0; k < this.shards.length; k++) {
-      if (k === first) continue;
-      const other = await fn(this.shards[k]!);
-      if (!missing(other)) return { v: other, k };
-    }
-    return { v, k: first };
+  /** A delivery by id: in the shard its lease or its id names, else in any (ids not made by newDeliveryId). */
+  private deliveryAt<T>(id: string, fn: (s: SqliteJobStore) => Promise<T>, missing: (v: T) => boolean): Promise<{ v: T; k: number }> {
+    return this.lookIn(this.deliveryShard.get(id) ?? this.shardOf(id), fn, missing);
   }
 
   async getDelivery(id: string): Promise<Delivery | null> {
@@ -211,10 +213,7 @@ export abstract class ShardSet {
 /** `inflight` plus the deliveries just claimed, by host (the per-host limit counts what this process sends). */
 function withClaimed(inflight: Readonly<Record<string, number>>, claimed: Delivery[]): Record<string, number> {
   const out: Record<string, number> = { ...inflight };
-  for (const d of claimed) {
-    const host = new URL(d.url).host;
-    out[host] = (out[host] ?? 0) + 1;
-  }
+  for (const d of claimed) out[d.host] = (out[d.host] ?? 0) + 1;
   return out;
 }
 

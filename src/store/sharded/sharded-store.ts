@@ -167,7 +167,7 @@ export class ShardedJobStore extends ShardSet implements JobStore {
     const ok = await this.at(id).requeueJob(id, leaseToken, runAt, now, why);
     if (ok) {
       this.relay.changed({ kind: 'job', id, version: 0, state: 'queued' });
-      this.relay.tell(this.ownerOfShard(this.shardOf(id)), { kind: 'work' });
+      this.relay.tell(this.ownerOf(id), { kind: 'work' });
     }
     return ok;
   }
@@ -187,7 +187,7 @@ export class ShardedJobStore extends ShardSet implements JobStore {
     if (job?.state === 'canceled') {
       // Whoever runs it stops it; its callbacks are due in its shard.
       this.relay.broadcast({ kind: 'job', id, version: job.version, state: job.state });
-      this.relay.tell(this.ownerOfShard(this.shardOf(id)), { kind: 'deliveries' });
+      this.relay.tell(this.ownerOf(id), { kind: 'deliveries' });
     }
     return job;
   }
@@ -230,7 +230,7 @@ export class ShardedJobStore extends ShardSet implements JobStore {
     const out = await this.find(id, (s) => s.retryJob(id, now), (r) => r === null);
     if (out?.retried) {
       this.jobChanged(out.job);
-      this.relay.tell(this.ownerOfShard(this.shardOf(id)), { kind: 'work' });
+      this.relay.tell(this.ownerOf(id), { kind: 'work' });
     }
     return out;
   }

@@ -10,6 +10,7 @@ export const LAYERS = [
   ['index.ts', 'adapters'],
   ['demo'],
   ['gateway', 'library'],
+  ['qstash'],
   ['app'],
   ['dashboard'],
   ['http'],

@@ -27,9 +27,10 @@ export const TERMINAL_STATES: ReadonlySet<JobState> = new Set(['succeeded', 'fai
  * How the client asked for an asynchronous answer: `prefer` (Prefer: respond-async), `polling` / `notify` /
  * `response` (Accept-Asynchronous), `callback` (a Callback header with Pragma: redirect), `callback-url` (a
  * field in a JSON body), `rule` (a route rule made it asynchronous), `idempotency-key` (a synchronous request
- * with an Idempotency-Key, answered on its connection when done).
+ * with an Idempotency-Key, answered on its connection when done), `qstash` (a message published through the
+ * QStash-compatible API, docs/qstash.md).
  */
-export const DIALECTS = ['prefer', 'polling', 'notify', 'response', 'callback', 'callback-url', 'rule', 'idempotency-key'] as const;
+export const DIALECTS = ['prefer', 'polling', 'notify', 'response', 'callback', 'callback-url', 'rule', 'idempotency-key', 'qstash'] as const;
 export type Dialect = (typeof DIALECTS)[number];
 
 /** Header list as ordered [name, value] pairs: preserves repeats and order, JSON-serialisable. */
@@ -159,6 +160,36 @@ export interface JobOptions {
    * an attempt that finds it resumes polling instead of sending the request again. The one option that may change
    * after insert. */
   upstreamMonitor?: UpstreamMonitor;
+  /** A message of the QStash-compatible API: sent to its own destination instead of the upstream (docs/qstash.md). */
+  message?: MessageOptions;
+}
+
+/**
+ * A message (QStash-compatible API, docs/qstash.md): a job whose request goes to an absolute URL of the client's
+ * choosing, signed with `Upstash-Signature`, retried on any answer but a 2xx. Its request's `url` is the destination.
+ */
+export interface MessageOptions {
+  /** The absolute URL the request is sent to (SSRF-guarded like a callback). */
+  destination: string;
+  /** `Upstash-Retry-Delay`: an expression of `retried` giving the wait before the next attempt, ms. */
+  retryDelay?: string;
+  /** When it may first be delivered (`Upstash-Delay`, `Upstash-Not-Before`), epoch ms. */
+  notBefore?: number;
+  /** The URL group (topic) it was published to, and the endpoint's name there. */
+  urlGroup?: string;
+  endpointName?: string;
+  /** The queue it was enqueued to. */
+  queue?: string;
+  /** The schedule that made it. */
+  scheduleId?: string;
+  labels?: string[];
+  /** `Upstash-Callback` / `Upstash-Failure-Callback` (sent as deliveries of modes `qstash-callback` / `qstash-failure-callback`). */
+  callback?: string;
+  failureCallback?: string;
+  /** The publisher's address. */
+  callerIp?: string;
+  /** `Upstash-Flow-Control-Key` and its bounds (`Upstash-Flow-Control-Value`): the job group it runs in. */
+  flowControl?: { key: string; parallelism?: number; rate?: number; periodMs?: number };
 }
 
 /** An upstream's asynchronous operation as the gateway follows it. */
@@ -211,6 +242,8 @@ export interface Job {
   expiresAt: number | null;
   /** Bumped on every change: the monitor's ETag. */
   version: number;
+  /** Its job group (NewJob.group); absent when it has none. */
+  group?: string;
   progress: JobProgress | null;
   response: JobResponseMeta | null;
   error: JobError | null;
@@ -226,6 +259,11 @@ export interface NewJob {
   request: JobRequest;
   options: JobOptions;
   createdAt: number;
+  /** Not runnable before this time (epoch ms): committed queued and claimed once it has come. Absent: at once. */
+  runAt?: number;
+  /** The job group it runs in (JobGroup in store/port.ts: a QStash queue or flow-control key): claimed only within
+   * the group's bounds, and never run at once by the accepting process unless the group allows it. */
+  group?: string;
   /** Callbacks to deliver once the job finishes, committed with it (ids are their webhook-ids). */
   callbacks?: Array<CallbackSpec & { id: string }>;
 }
@@ -240,11 +278,15 @@ export type CallbackMode = (typeof DELIVERY_MODES)[number];
 /** `push`: an encrypted Web Push message to one push subscription of the job's owner (docs/push.md); asyncgate
  * makes these deliveries itself when a job asks for a push, no client names the mode. */
 export const PUSH_MODE = 'push';
-export type DeliveryMode = CallbackMode | typeof PUSH_MODE;
+/** A QStash message's `Upstash-Callback` (sent when it finished) and `Upstash-Failure-Callback` (only when it failed):
+ * the QStash callback body, signed with `Upstash-Signature` (docs/qstash.md). */
+export const QSTASH_MODES = ['qstash-callback', 'qstash-failure-callback'] as const;
+export type QstashMode = (typeof QSTASH_MODES)[number];
+export type DeliveryMode = CallbackMode | typeof PUSH_MODE | QstashMode;
 
 /**
  * waiting: the job is not finished; pending: due at nextAttemptAt; delivering: an attempt holds a lease;
- * delivered: a 2xx came back; failed: the schedule ran out (dead letter); gone: the receiver answered 410.
+ * delivered: a 2xx came back; failed: the schedule ran out (dead letter); gone: the receiver answered 410 (or, for a QStash failure callback, the message did not fail: nothing to send).
  */
 export const DELIVERY_STATES = ['waiting', 'pending', 'delivering', 'delivered', 'failed', 'gone'] as const;
 export type DeliveryState = (typeof DELIVERY_STATES)[number];

@@ -62,20 +62,25 @@ function tracker(name) {
  * asyncHeader 'prefer' sends `Prefer: respond-async` instead of `Pragma: redirect` (the same to both systems).
  */
 export function submitter(baseUrl, receiverUrl, connections, { asyncHeader = 'pragma' } = {}) {
-  const pool = new Pool(baseUrl, { connections, pipelining: 1 });
   const asyncHeaders = asyncHeader === 'prefer' ? { prefer: 'respond-async' } : { pragma: 'redirect' };
+  return submitterOf(baseUrl, connections, 202, (t, seq) => ({
+    path: '/work',
+    headers: { 'content-type': 'application/json', ...asyncHeaders, callback: `<${receiverUrl}/cb/${t.tag}/${seq}>` },
+    body: ACCEPT_BODY,
+  }));
+}
+
+/** A submitter of any request (`request(t, seq)`: path, headers, body; POSTed), counted accepted when it answers
+ * `okStatus`: for runD1 and runD2. */
+export function submitterOf(baseUrl, connections, okStatus, request) {
+  const pool = new Pool(baseUrl, { connections, pipelining: 1 });
   return {
     async submit(t, seq) {
       t.submitted.set(seq, nowMs());
       try {
-        const { statusCode, body } = await pool.request({
-          method: 'POST',
-          path: '/work',
-          headers: { 'content-type': 'application/json', ...asyncHeaders, callback: `<${receiverUrl}/cb/${t.tag}/${seq}>` },
-          body: ACCEPT_BODY,
-        });
+        const { statusCode, body } = await pool.request({ method: 'POST', ...request(t, seq) });
         await body.dump();
-        if (statusCode === 202) {
+        if (statusCode === okStatus) {
           t.accepted++;
           return true;
         }

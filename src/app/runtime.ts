@@ -6,6 +6,7 @@ import { DeliveryWorker } from '../delivery/delivery-worker.js';
 import { createGuardedAgent } from '../delivery/guarded-agent.js';
 import { DEFAULT_VAPID_SUBJECT, formatVapidKeys, newVapidKeys, parseVapidKeys } from '../delivery/push/vapid.js';
 import { loadEd25519Signer, newEd25519Signer } from '../delivery/signing.js';
+import { UpstashKeys } from '../delivery/upstash-signature.js';
 import { Engine } from '../engine/engine.js';
 import type { Executor } from '../engine/executor.js';
 import { dashboardRoutes } from '../dashboard/routes.js';
@@ -67,6 +68,10 @@ export interface Runtime {
   router: PrefixRouter;
   /** This runtime's metrics (both faces record their HTTP requests in it). */
   metrics: Metrics;
+  /** The owners' `Upstash-Signature` keys (QStash-compatible API, docs/qstash.md). */
+  upstashKeys: UpstashKeys;
+  /** Look for due callbacks now (a QStash message was retried from the DLQ, say). */
+  lookForDeliveries(): void;
   start(): Promise<void>;
   /**
    * Stop working: long polls answer, event streams end and WebSockets close (1001) at once, then deliveries
@@ -81,10 +86,12 @@ export interface Runtime {
 /** How long a push service keeps a job's message for a browser that is offline (RFC 8030 §5.2): a day. */
 const PUSH_TTL_SECONDS = 24 * 3600;
 
-/** What an executor may need from the runtime: the job's URLs (its progress URL) and progress tokens. */
+/** What an executor may need from the runtime: the job's URLs (its progress URL), progress tokens, signing keys. */
 export interface ExecutorParts {
   jobUrls: (job: Job) => JobUrls;
   progressTokens: ProgressTokens;
+  /** Signs the requests of QStash messages (the gateway's message executor). */
+  upstashKeys: UpstashKeys;
 }
 
 /** What a runtime that is one worker of several (`--workers N`, app/cluster.ts) is given. */
@@ -120,12 +127,13 @@ export async function createRuntime(
   const urls = new UrlBuilder(settings.prefix, settings.publicUrl, fallbackHost);
   const jobUrls = (job: Job) => urls.forOrigin(job.options.origin ?? `http://${fallbackHost}`, job.id);
   const progressTokens = new ProgressTokens(await store.secret('progress-key', () => randomBytes(32).toString('base64url')));
+  const upstashKeys = new UpstashKeys(store);
   // A worker of a cluster keeps its share of the limits that bound the whole server (at least 1 each).
   const share = (n: number) => (role ? Math.max(1, Math.floor(n / role.peers.workers)) : n);
   const engine = new Engine({
     store,
     log,
-    executor: makeExecutor({ jobUrls, progressTokens }),
+    executor: makeExecutor({ jobUrls, progressTokens, upstashKeys }),
     concurrency: share(settings.concurrency),
     maxQueued: settings.maxQueued,
     leaseMs: settings.leaseMs,
@@ -162,6 +170,7 @@ export async function createRuntime(
       metrics,
       tracing: settings.traceExecution,
       push: { vapid, subject: settings.callbacks.vapidSubject ?? DEFAULT_VAPID_SUBJECT, ttlSeconds: PUSH_TTL_SECONDS },
+      upstash: upstashKeys,
     },
     log,
   );
@@ -222,6 +231,8 @@ export async function createRuntime(
     ownerSalt,
     router,
     metrics,
+    upstashKeys,
+    lookForDeliveries: () => deliveries.lookForWork(),
     async start() {
       await engine.start();
       deliveries.start();

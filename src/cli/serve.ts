@@ -70,6 +70,11 @@ Callbacks:
   --vapid-keys PUB,PRIV    Web Push VAPID key pair, base64url (default: generated once, kept in
                            the db; public key at {prefix}/push-key)
   --vapid-subject URL      mailto: or https: contact push services see (default mailto:asyncgate@localhost)
+
+QStash-compatible API (docs/qstash.md):
+  --qstash                 serve QStash's v2 API at /v2/… (the @upstash/qstash SDK works unchanged)
+  --qstash-token TOKEN     a bearer token it accepts, an owner of its own messages (repeatable, or
+                           comma-separated; also ASYNCGATE_QSTASH_TOKENS)
   -h, --help               show this help
 
 Example:
@@ -116,6 +121,8 @@ const OPTIONS = {
   'max-callbacks': { type: 'string' },
   'vapid-keys': { type: 'string' },
   'vapid-subject': { type: 'string' },
+  qstash: { type: 'boolean' },
+  'qstash-token': { type: 'string', multiple: true },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -166,6 +173,7 @@ export async function serveCommand(argv: string[]): Promise<ServeCommand | null>
     traceExecution: traceExecutionFlag(v['trace-execution']),
     accessLog: v['access-log'],
     metrics: { enabled: v['no-metrics'] ? false : undefined, public: v['metrics-public'] },
+    qstash: { enabled: v.qstash, tokens: v['qstash-token'] ?? process.env.ASYNCGATE_QSTASH_TOKENS?.split(',') },
     callbacks: {
       retrySchedule: v['retry-schedule'],
       timeoutMs: durationFlag('callback-timeout', v['callback-timeout']),

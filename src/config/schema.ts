@@ -134,6 +134,16 @@ export const configFileSchema = z
       .optional(),
     /** One structured log line per request answered (default false). */
     accessLog: z.boolean().optional(),
+    /** The QStash-compatible API at /v2/… (docs/qstash.md). */
+    qstash: z
+      .object({
+        /** Serve it (default false: proxied APIs keep every path). */
+        enabled: z.boolean().optional(),
+        /** Bearer tokens it accepts, each an owner of its own messages, queues and schedules. */
+        tokens: z.array(z.string().min(16)).optional(),
+      })
+      .strict()
+      .optional(),
     routes: z.array(routeRuleSchema).default([]),
   })
   .strict();

@@ -47,6 +47,14 @@ export interface Settings {
   metrics: { enabled: boolean; public: boolean };
   /** One structured log line per request answered (route, status, duration, job id, trace id). */
   accessLog: boolean;
+  /** The QStash-compatible API at `/v2/…` (docs/qstash.md): off unless enabled; each token is an owner. */
+  qstash: QstashSettings;
+}
+
+export interface QstashSettings {
+  enabled: boolean;
+  /** The bearer tokens it accepts (`Authorization: Bearer …`); each token's messages, queues and schedules are its own. */
+  tokens: string[];
 }
 
 export interface CallbackSettings {
@@ -129,7 +137,11 @@ export async function loadConfigFile(path: string): Promise<ConfigFile> {
   return parsed.data;
 }
 
-type Flags = Partial<Omit<Settings, 'routes' | 'upstream' | 'callbacks' | 'metrics'>> & { callbacks?: CallbackFlags; metrics?: Partial<Settings['metrics']> };
+type Flags = Partial<Omit<Settings, 'routes' | 'upstream' | 'callbacks' | 'metrics' | 'qstash'>> & {
+  callbacks?: CallbackFlags;
+  metrics?: Partial<Settings['metrics']>;
+  qstash?: { enabled?: boolean; tokens?: string[] };
+};
 
 /** Merge file and flags over the defaults. `flags` holds already-parsed values (ms, bytes). */
 export function resolveSettings(file: Partial<ConfigFile>, flags: Flags & { upstream?: string }): Settings {
@@ -195,7 +207,23 @@ export function resolveCommonSettings(file: Partial<ConfigFile>, flags: Flags): 
       public: flags.metrics?.public ?? file.metrics?.public ?? false,
     },
     accessLog: flags.accessLog ?? file.accessLog ?? false,
+    qstash: resolveQstash(file.qstash ?? {}, flags.qstash ?? {}),
   };
+}
+
+function resolveQstash(file: NonNullable<ConfigFile['qstash']>, flags: { enabled?: boolean; tokens?: string[] }): QstashSettings {
+  const tokens = (flags.tokens?.length ? flags.tokens : (file.tokens ?? []))
+    .flatMap((t) => t.split(','))
+    .map((t) => t.trim())
+    .filter((t) => t !== '');
+  const enabled = flags.enabled ?? file.enabled ?? false;
+  for (const t of tokens) {
+    if (t.length < 16 || !/^[\x21-\x7e]+$/.test(t)) throw new ConfigError('a QStash token must be at least 16 printable characters, without spaces');
+  }
+  if (enabled && tokens.length === 0) {
+    throw new ConfigError('the QStash API needs at least one token: --qstash-token TOKEN (or "qstash": {"tokens": [...]} in the config file)');
+  }
+  return { enabled, tokens };
 }
 
 function resolveCallbacks(file: NonNullable<ConfigFile['callbacks']>, flags: CallbackFlags): CallbackSettings {

@@ -14,6 +14,8 @@ import { sealPush, subscriptionEnded, type PushOptions } from './push/push-messa
 import { judgeAttempt, nextDelayMs } from './schedule.js';
 import { signWebhookOffThread, type Ed25519Signer } from './signing.js';
 import { sendCallback } from './send.js';
+import { qstashCallback } from './qstash-callback.js';
+import type { UpstashKeys } from './upstash-signature.js';
 import { Slots } from './slots.js';
 
 export interface DeliveryOptions {
@@ -35,6 +37,8 @@ export interface DeliveryOptions {
   metrics: Metrics;
   /** VAPID keys and message options of `push` deliveries (docs/push.md); absent: they fail. */
   push?: PushOptions;
+  /** The owners' `Upstash-Signature` keys, for the callbacks of QStash messages (docs/qstash.md). */
+  upstash?: UpstashKeys;
 }
 
 const SNIPPET_BYTES = 256;
@@ -204,6 +208,15 @@ export class DeliveryWorker implements CallbackHandoff {
         return;
       }
       call = sealPush(sub, job, this.options.urlsFor(job), this.options.push);
+    } else if (d.mode === 'qstash-callback' || d.mode === 'qstash-failure-callback') {
+      const result = job.response ? await this.resultOf(job, known) : null;
+      const built = this.options.upstash ? await qstashCallback(d, job, result, this.options.upstash) : null;
+      if (!built) {
+        // A failure callback of a message that did not fail: nothing to send, ever.
+        await this.record(d, started, { status: null, error: `not sent: the message ${job.state}`, snippet: null }, { state: 'gone' });
+        return;
+      }
+      call = built;
     } else call = await this.signedCallback(d, job, started, known);
     // The job's trace, on every attempt (the signature covers the body, not these); a push service is no
     // part of it.
@@ -282,12 +295,7 @@ export class DeliveryWorker implements CallbackHandoff {
   /** A callback's request, signed (Standard Webhooks): the stored result read when its mode carries it. */
   private async signedCallback(d: Delivery, job: Job, started: number, known?: Known): Promise<CallbackRequest> {
     const needsBody = (d.mode === 'response' || d.mode === 'status') && job.response !== null;
-    const inHand = known?.result;
-    const result = !needsBody
-      ? null
-      : inHand
-        ? Buffer.from(inHand.buffer, inHand.byteOffset, inHand.byteLength)
-        : await readAll(this.store.readResult(job.id));
+    const result = needsBody ? await this.resultOf(job, known) : null;
     const call = buildCallback(d, job, this.options.urlsFor(job), result);
     const secrets = d.secret ? [d.secret, ...this.secrets] : [...this.secrets];
     Object.assign(
@@ -295,6 +303,12 @@ export class DeliveryWorker implements CallbackHandoff {
       await signWebhookOffThread({ id: d.id, timestamp: Math.floor(started / 1000), body: call.body, secrets, ed25519: this.options.ed25519 }),
     );
     return call;
+  }
+
+  /** A finished job's stored result: in hand when the completion handed it over, else read from the store. */
+  private async resultOf(job: Job, known?: Known): Promise<Buffer> {
+    const inHand = known?.result;
+    return inHand ? Buffer.from(inHand.buffer, inHand.byteOffset, inHand.byteLength) : readAll(this.store.readResult(job.id));
   }
 
   private async record(

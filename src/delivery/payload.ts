@@ -37,6 +37,9 @@ export function buildCallback(delivery: Delivery, job: Job, urls: JobUrls, resul
       return { method: 'GET', headers, body: Buffer.alloc(0) };
     case 'push':
       throw new Error('a push delivery is sealed for its subscription (push/push-message.ts), not built here');
+    case 'qstash-callback':
+    case 'qstash-failure-callback':
+      throw new Error('a QStash callback is built and signed by qstash-callback.ts');
     case 'notify':
       return json(delivery, headers, representation(job, urls));
     case 'status':

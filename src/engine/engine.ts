@@ -156,8 +156,11 @@ export class Engine {
     // A copy of the options: the caller's object may be shared (it is fresh per request today).
     if (job.callbacks?.length) job.options = { ...job.options, callbackHosts: job.callbacks.map((cb) => callbackHost(cb.url)) };
     // A free slot and no queue: commit the job already running here and start it at once (one commit, no
-    // claim). Otherwise it is committed queued and the claim loop takes it in turn.
-    const direct = this.jobs.reserve();
+    // claim). Otherwise it is committed queued and the claim loop takes it in turn; one not runnable yet
+    // (NewJob.runAt) is queued, and the claim loop looks again when its time comes. A grouped one (NewJob.group)
+    // is always queued: only the claim knows its group's bounds, and the claim loop looks at once.
+    const notBefore = job.runAt !== undefined && job.runAt > job.createdAt ? job.runAt : undefined;
+    const direct = notBefore === undefined && job.group === undefined && this.jobs.reserve();
     let outcome: InsertOutcome;
     try {
       outcome = await this.store.insertJob(job, direct ? { owner: this.workerId, now: job.createdAt, leaseMs: this.leaseMs } : undefined);
@@ -175,16 +178,23 @@ export class Engine {
     if (direct) this.jobs.unreserve();
     if (outcome.created) {
       this.queuedEstimate++;
-      this.jobs.lookForWork();
+      if (notBefore === undefined) this.jobs.lookForWork();
+      else this.jobs.wakeAt(notBefore);
     }
     // Announce the new job (the admin event stream shows it; nobody waits on an id not yet given out).
     if (outcome.created) this.events.emit(outcome.job);
     return outcome;
   }
 
-  /** A new job's id: in the shard the store puts this owner's job with this Idempotency-Key (JobStore.shardFor). */
-  newJobId(owner: string | null, idempotencyKey: string | undefined): string {
-    return newJobId(Date.now(), this.store.shardFor?.(owner, idempotencyKey ?? null));
+  /** A new job's id: in the shard the store puts this owner's job with this Idempotency-Key, or the jobs of this
+   * group, which wins over the key (JobStore.shardFor). */
+  newJobId(owner: string | null, idempotencyKey: string | undefined, group?: string): string {
+    return newJobId(Date.now(), this.store.shardFor?.(owner, idempotencyKey ?? null, group));
+  }
+
+  /** A job group was resumed or its bounds widened (JobStore.putGroup): its queued jobs may run now. */
+  groupChanged(): void {
+    this.jobs.lookForWork();
   }
 
   /** Hand finished jobs' callbacks straight to the delivery side (see CallbackHandoff). */

@@ -5,6 +5,7 @@ import type { JobStore } from '../store/port.js';
 import { AbortReason } from './executor.js';
 import { jobTraceId } from './job-trace.js';
 import { runAttempt, type RunnerDeps } from './runner.js';
+import { WakeTimer } from './wake-timer.js';
 
 export interface JobWorkerOptions {
   workerId: string;
@@ -16,7 +17,8 @@ export interface JobWorkerOptions {
 
 /**
  * Claims queued jobs up to the concurrency bound and runs them. Looks at once when told by `lookForWork()` (a
- * job was accepted here, or a store notification), and by a timer as the safety net.
+ * job was accepted here, or a store notification), when a job accepted here not runnable yet becomes due
+ * (`wakeAt()`), and by a timer as the safety net.
  */
 export class JobWorker {
   private readonly running = new Map<string, AbortController>();
@@ -24,6 +26,8 @@ export class JobWorker {
   private idle: Array<() => void> = [];
   /** Slots promised to jobs being accepted to run at once (see reserve). */
   private reserved = 0;
+  /** When queued jobs not runnable yet (NewJob.runAt) become due: looked for then, not at the next poll. */
+  private readonly wakes = new WakeTimer(() => this.lookForWork());
 
   constructor(
     private readonly store: JobStore,
@@ -57,6 +61,11 @@ export class JobWorker {
    * to call often: concurrent calls coalesce into one claim loop. */
   lookForWork(): void {
     this.loop.lookForWork();
+  }
+
+  /** A job queued here becomes due at `epochMs` (epoch ms): look for work then (now if it has come). */
+  wakeAt(epochMs: number): void {
+    this.wakes.at(epochMs);
   }
 
   /**
@@ -94,6 +103,7 @@ export class JobWorker {
   /** Stop claiming; wait up to `graceMs` for running attempts, then abort what is left. */
   async stop(graceMs: number): Promise<void> {
     this.loop.stop();
+    this.wakes.stop();
     if (this.running.size === 0) return;
     const drained = new Promise<void>((resolve) => this.idle.push(resolve));
     const timer = setTimeout(() => {
@@ -112,8 +122,10 @@ export class JobWorker {
       .finally(() => {
         this.running.delete(job.id);
         if (this.running.size === 0 && this.idle.length) for (const resolve of this.idle.splice(0)) resolve();
-        // A freed slot matters only if queued work may be waiting; otherwise the next accept runs at once.
-        this.loop.slotFreed();
+        // A freed slot matters only if queued work may be waiting; otherwise the next accept runs at once. The end
+        // of a grouped job's attempt (done, failed, requeued or canceled) may let the next of its group run: look now.
+        if (job.group !== undefined) this.loop.lookForWork();
+        else this.loop.slotFreed();
       });
   }
 }

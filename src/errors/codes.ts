@@ -52,6 +52,11 @@ export const PROBLEM_TYPES = {
   'forbidden': { status: 403, title: 'Not allowed with these credentials' },
   'progress-token-required': { status: 401, title: 'Progress token required' },
   'progress-token-invalid': { status: 403, title: 'Progress token does not match the job' },
+  'qstash-token-required': { status: 401, title: 'A QStash token is required: Authorization: Bearer <token>' },
+  'message-not-found': { status: 404, title: 'No such message' },
+  'invalid-message': { status: 400, title: 'Malformed message' },
+  'destination-refused': { status: 400, title: 'Destination refused by the SSRF guard' },
+  'not-supported': { status: 501, title: 'Not supported by asyncgate' },
   'internal': { status: 500, title: 'Internal error' },
 } as const satisfies Record<string, { status: number; title: string }>;
 

@@ -21,7 +21,10 @@ import type { Metrics } from '../telemetry/metrics.js';
 import { noteRequest, ROUTE_NAMES } from '../telemetry/request-note.js';
 import { HttpDrain, serverOptions } from './drain.js';
 import { upstreamExecutor } from './executor.js';
+import { messageExecutor } from './message-executor.js';
 import { passThrough } from './passthrough.js';
+import { qstashApi } from '../qstash/api.js';
+import { createGuardedAgent } from '../delivery/guarded-agent.js';
 import { createUpstreamAgent } from './upstream.js';
 
 export interface Gateway {
@@ -41,18 +44,40 @@ export interface Gateway {
   close(graceMs?: number, beforeUnlisten?: () => Promise<void>): Promise<void>;
 }
 
+/** The largest QStash message body taken, at most (QStash's own limit on most plans is 1 MB). */
+const MAX_MESSAGE_BYTES = 1024 * 1024;
+
 /** Build the gateway: store, engine, upstream client, and the HTTP server that routes between them. */
 export async function createGateway(settings: Settings, log: Logger, role?: WorkerRole): Promise<Gateway> {
   const agent: Agent = createUpstreamAgent(settings.concurrency);
+  // QStash messages go to destinations of their publishers' choosing: through the SSRF guard, like callbacks.
+  const messageAgent = createGuardedAgent(settings.callbacks.policy, { connections: settings.concurrency });
   const runtime = await createRuntime(
     settings,
     `${settings.host}:${settings.port}`,
-    ({ jobUrls, progressTokens }) =>
-      upstreamExecutor(agent, settings.upstream, (job) => ({ url: jobUrls(job).progress, token: progressTokens.issue(job.id) }), settings.traceExecution),
+    ({ jobUrls, progressTokens, upstashKeys }) => {
+      const upstream = upstreamExecutor(agent, settings.upstream, (job) => ({ url: jobUrls(job).progress, token: progressTokens.issue(job.id) }), settings.traceExecution);
+      const messages = messageExecutor(messageAgent, upstashKeys);
+      return (ctx) => (ctx.job.options.message ? messages(ctx) : upstream(ctx));
+    },
     log,
     role,
   );
   const { engine, store, urls, ownerSalt } = runtime;
+  // The QStash-compatible API at /v2/… (docs/qstash.md), when enabled: off by default, so proxied APIs keep every path.
+  const qstash = settings.qstash.enabled
+    ? qstashApi({
+        engine,
+        store,
+        keys: runtime.upstashKeys,
+        ownerSalt,
+        tokens: settings.qstash.tokens,
+        publish: { timeoutMs: settings.timeoutMs, retentionMs: settings.retentionMs, policy: settings.callbacks.policy },
+        maxMessageBytes: Math.min(settings.maxBodyBytes, MAX_MESSAGE_BYTES),
+        lookForDeliveries: runtime.lookForDeliveries,
+        log,
+      })
+    : undefined;
   const acceptDeps: AcceptDeps = { engine, settings, urls, ownerSalt };
   const basePath = settings.upstream.pathname.replace(/\/+$/, '');
   let closing = false;
@@ -65,6 +90,7 @@ export async function createGateway(settings: Settings, log: Logger, role?: Work
       if (isPreflight(req)) return void res.writeHead(204).end();
     }
     if (await runtime.router.serve(req, res, url, closing)) return;
+    if (qstash && (await qstash.serve(req, res))) return;
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
     if (closing) throw new AsyncgateError('shutting-down', undefined, { headers: { 'retry-after': '5', connection: 'close' } });
@@ -149,6 +175,7 @@ export async function createGateway(settings: Settings, log: Logger, role?: Work
     url: '',
     async listen() {
       await runtime.start();
+      qstash?.start();
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(settings.port, settings.host, () => resolve());
@@ -161,6 +188,7 @@ export async function createGateway(settings: Settings, log: Logger, role?: Work
     close(graceMs = settings.shutdownGraceMs, beforeUnlisten) {
       closed ??= (async () => {
         closing = true;
+        qstash?.stop();
         const deadline = Date.now() + graceMs;
         drain.start();
         // The runtime ends long polls and event streams at once, then lets jobs run until the deadline while
@@ -173,6 +201,7 @@ export async function createGateway(settings: Settings, log: Logger, role?: Work
         drain.cutAll();
         await stopped;
         await agent.close();
+        await messageAgent.close();
         await runtime.close();
       })();
       return closed;

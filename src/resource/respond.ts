@@ -25,15 +25,16 @@ export function storageFull(detail = 'the job store is out of space: nothing was
 }
 
 /** Answer with an RFC 9457 problem document: a store out of space is 507 (a body spooled into a full disk, say),
- * other unknown errors a generic 500 (details logged, not sent). */
-export function sendProblem(res: ServerResponse, error: unknown, instance?: string): void {
+ * other unknown errors a generic 500 (details logged, not sent). `more` adds members of a dialect's own (the
+ * QStash API's `error`). */
+export function sendProblem(res: ServerResponse, error: unknown, instance?: string, more?: (e: AsyncgateError) => Record<string, unknown>): void {
   const e =
     error instanceof AsyncgateError ? error : error instanceof StorageFullError ? storageFull() : new AsyncgateError('internal');
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  const text = JSON.stringify(e.toProblem(instance));
+  const text = JSON.stringify({ ...more?.(e), ...e.toProblem(instance) });
   res.writeHead(e.status, {
     'content-type': 'application/problem+json',
     'content-length': Buffer.byteLength(text),

@@ -34,12 +34,22 @@ export function shardOfId(id: string, count: number): number {
 /** The shard a job with this owner and Idempotency-Key lives in: always the same one for the same pair,
  * whichever worker accepts it, so the shard's unique index keeps the key unique across all workers. */
 export function shardOfKey(owner: string | null, key: string, count: number): number {
-  // FNV-1a over the owner, a separator and the key: cheap, and spreads keys evenly enough over a few shards.
+  return fnv1a(`${owner ?? ''}\u0000${key}`) % count;
+}
+
+/** The shard the jobs of a job group (and its record) live in: all in one, so that the claim of the worker
+ * owning it sees every running job of the group and keeps to its bounds exactly. A group's key already names
+ * its owner (the QStash API's keys do). */
+export function shardOfGroup(group: string, count: number): number {
+  return fnv1a(`\u0001${group}`) % count;
+}
+
+/** FNV-1a: cheap, and spreads keys evenly enough over a few shards. */
+function fnv1a(text: string): number {
   let h = 0x811c9dc5;
-  const text = `${owner ?? ''}\u0000${key}`;
   for (let i = 0; i < text.length; i++) {
     h ^= text.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
   }
-  return (h >>> 0) % count;
+  return h >>> 0;
 }

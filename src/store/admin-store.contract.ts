@@ -153,6 +153,36 @@ export function adminContract(open: () => Promise<JobStore>): void {
     assert.equal((await store.getJob(ok.id))?.state, 'succeeded');
   });
 
+  test('admin filters by owner (null: the jobs without one) and by dialect: list, count and bulk retry', async () => {
+    const store = await open();
+    const t = Date.now() - 1000;
+    const jobs = [
+      newJob({ id: id(t), createdAt: t, owner: 'alice', dialect: 'qstash' }),
+      newJob({ id: id(t + 1), createdAt: t + 1, owner: 'bob', dialect: 'qstash' }),
+      newJob({ id: id(t + 2), createdAt: t + 2, owner: null, dialect: 'qstash' }),
+      newJob({ id: id(t + 3), createdAt: t + 3, owner: 'alice', dialect: 'prefer' }),
+      newJob({ id: id(t + 4), createdAt: t + 4, owner: null, dialect: 'polling' }),
+    ];
+    for (const j of jobs) await store.insertJob(j);
+    const ids = jobs.map((j) => j.id);
+    const listed = async (f: Parameters<JobStore['countJobs']>[0]) => (await store.listJobs({ ...f, limit: 10 })).map((j) => j.id);
+    assert.deepEqual(await listed({ owner: 'alice' }), [ids[3], ids[0]]);
+    assert.deepEqual(await listed({ owner: null }), [ids[4], ids[2]]);
+    assert.deepEqual(await listed({ owner: 'nobody' }), []);
+    assert.deepEqual(await listed({ dialect: 'qstash' }), [ids[2], ids[1], ids[0]]);
+    assert.deepEqual(await listed({ dialect: 'qstash', owner: null }), [ids[2]]);
+    assert.deepEqual(await listed({ owner: undefined }), ids.slice().reverse(), 'undefined narrows nothing');
+    assert.equal(await store.countJobs({ owner: 'alice' }, 100), 2);
+    assert.equal(await store.countJobs({ owner: null }, 100), 2);
+    assert.equal(await store.countJobs({ dialect: 'qstash' }, 100), 3);
+    assert.equal(await store.countJobs({ dialect: 'prefer', owner: 'bob' }, 100), 0);
+    for (const j of ids) await finish(store, j, { state: 'failed', error: TIMEOUT });
+    assert.deepEqual((await store.retryJobs({ owner: 'alice', dialect: 'qstash' }, 10, Date.now())).map((j) => j.id), [ids[0]]);
+    assert.deepEqual((await store.retryJobs({ owner: null }, 10, Date.now())).map((j) => j.id), [ids[4], ids[2]]);
+    assert.deepEqual((await store.retryJobs({ dialect: 'qstash' }, 10, Date.now())).map((j) => j.id), [ids[1]]);
+    assert.equal(await store.countJobs({ state: 'failed' }, 100), 1, 'only the alice/prefer job is left failed');
+  });
+
   test('admin deliveries: newest first, by host, last status (exact or class) and time; bulk redeliver by host with a limit', async () => {
     const store = await open();
     const t = Date.now();

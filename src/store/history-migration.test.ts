@@ -78,6 +78,7 @@ test('postgres: a schema at 6 gets the history columns (7); its jobs run on, new
   // The schema as it was before migration 7.
   await adminQuery(`ALTER TABLE ${schema}.jobs DROP COLUMN attempt_started_at, DROP COLUMN attempt_log, DROP COLUMN progress_log`);
   await adminQuery(`DROP TABLE ${schema}.push_subscriptions`); // migration 8
+  await adminQuery(`DROP TABLE ${schema}.url_groups, ${schema}.schedules`); // the messaging migration
   await adminQuery(`DELETE FROM ${schema}.asyncgate_migrations WHERE version >= 7`);
   const store = await PostgresJobStore.open(parsePgUrl(schemaUrl(schema)));
   assert.deepEqual(store.migration, { from: 6, to: PG_MIGRATIONS.length });

@@ -9,6 +9,9 @@ import { collect, INTERRUPTED, newJob } from './contract-fixtures.js';
 import { adminContract } from './admin-store.contract.js';
 import { deliveryContract } from './delivery-store.contract.js';
 import { historyContract } from './history-store.contract.js';
+import { jobGroupsContract } from './job-groups.contract.js';
+import { messagingContract } from './messaging.contract.js';
+import { notBeforeContract } from './not-before.contract.js';
 import { pushContract } from './push-store.contract.js';
 import type { JobError } from '../model.js';
 import type { JobStore } from './port.js';
@@ -363,7 +366,10 @@ export function jobStoreContract(name: string, factory: () => Promise<JobStore>)
     deliveryContract(open);
     adminContract(open);
     historyContract(open);
+    notBeforeContract(open);
+    jobGroupsContract(open);
     pushContract(open);
+    messagingContract(open);
 
     test('secrets are created once and kept', async () => {
       const store = await open();

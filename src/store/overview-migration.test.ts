@@ -84,6 +84,7 @@ test('postgres: a schema at 5 gets the overview indexes (6); the overview counts
   await adminQuery(`DROP INDEX ${schema}.jobs_created, ${schema}.jobs_finished`);
   await adminQuery(`ALTER TABLE ${schema}.jobs DROP COLUMN attempt_started_at, DROP COLUMN attempt_log, DROP COLUMN progress_log`);
   await adminQuery(`DROP TABLE ${schema}.push_subscriptions`); // migration 8
+  await adminQuery(`DROP TABLE ${schema}.url_groups, ${schema}.schedules`); // the messaging migration
   await adminQuery(`DELETE FROM ${schema}.asyncgate_migrations WHERE version >= 6`);
   const store = await PostgresJobStore.open(parsePgUrl(schemaUrl(schema)));
   assert.deepEqual(store.migration, { from: 5, to: PG_MIGRATIONS.length });

@@ -3,6 +3,7 @@ import type {
   CallbackSpec,
   Delivery,
   DeliveryAttempt,
+  Dialect,
   DeliveryState,
   Job,
   JobError,
@@ -14,6 +15,7 @@ import type {
   NewJob,
   UpstreamMonitor,
 } from '../model.js';
+import type { JobGroup, JobGroupRecord, MessagingStore } from './messaging-port.js';
 
 /**
  * The storage port. Every backend (SQLite, PostgreSQL) implements exactly this, and one contract suite
@@ -133,6 +135,12 @@ export interface JobFilter {
   search?: string;
   /** Only jobs a retry may run again (Failed or Canceled). */
   retryableOnly?: boolean;
+  /** Only this owner's jobs (null: the jobs submitted without credentials). */
+  owner?: string | null;
+  /** Only jobs accepted through this dialect (`qstash`: the QStash-compatible API's messages). */
+  dialect?: Dialect;
+  /** Only jobs of this group (NewJob.group). */
+  group?: string;
 }
 
 export interface JobListQuery extends JobFilter {
@@ -182,6 +190,7 @@ export interface MigrationOutcome {
   to: number;
 }
 
+export type { JobGroup, JobGroupRecord, MessagingStore, ScheduleRecord, UrlGroupRecord } from './messaging-port.js';
 /** The browsers' Web Push subscriptions, each bound to the owner (credentials hash) that registered it. */
 export interface PushSubscriptionStore {
   /** Keep a subscription; one the same owner made of the same endpoint before is replaced. */
@@ -316,13 +325,25 @@ export interface JobStore {
   /** Web Push subscriptions (delivery/push/, docs/push.md). */
   readonly pushSubscriptions: PushSubscriptionStore;
 
+  /** The QStash-compatible API's URL groups and schedules (docs/qstash.md). */
+  readonly messaging: MessagingStore;
+
+  /** Create or update a job group's bounds (JobGroup). */
+  putGroup(group: JobGroup, now: number): Promise<void>;
+  /** A group's record with its lag; null when it has none (its jobs run as `{ parallelism: 1, fifo: true }`). */
+  group(key: string): Promise<JobGroupRecord | null>;
+  /** The groups whose key starts with `prefix`, by key. */
+  groups(prefix: string): Promise<JobGroupRecord[]>;
+  /** Forget a group's record (its unfinished jobs stay, and run as a group without a record). */
+  deleteGroup(key: string): Promise<boolean>;
+
   /** Did this failure come from a fault that passes (the database unreachable, failing over), so that the
    * same write may succeed later? Absent: only `StorageFullError` (no space left) is such a fault. */
   isTransient?(error: unknown): boolean;
 
-  /** The shard a new job of this owner with this Idempotency-Key (null: none) goes to, stamped on its id
-   * (shared/shards.ts). Absent: the store is not sharded. */
-  shardFor?(owner: string | null, idempotencyKey: string | null): number;
+  /** The shard a new job of this owner with this Idempotency-Key (null: none) goes to, stamped on its id (shared/shards.ts);
+   * a `group` (NewJob.group) places it instead, with the group's other jobs. Absent: the store is not sharded. */
+  shardFor?(owner: string | null, idempotencyKey: string | null, group?: string): number;
 
   /** This process waits on job `id` (`'*'`: on every job): have the changes other processes make to it
    * reach `listen`. Returns the function that ends it. Absent when every process hears every change anyway

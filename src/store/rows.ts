@@ -1,5 +1,5 @@
 import type { CallbackSpec, Delivery, DeliveryAttempt, Dialect, Job, JobState, NewJob, PushSubscription } from '../model.js';
-import type { JobLease } from './port.js';
+import type { JobGroup, JobGroupRecord, JobLease } from './port.js';
 
 /** A `jobs` row as better-sqlite3 returns it. */
 export interface JobRow {
@@ -28,6 +28,8 @@ export interface JobRow {
   progress: string | null;
   response: string | null;
   error: string | null;
+  /** Its job group (migration 11 / 9), null when none. */
+  grp: string | null;
 }
 
 const parse = <T>(text: string | null): T | null => (text === null ? null : (JSON.parse(text) as T));
@@ -49,6 +51,7 @@ export function rowToJob(r: JobRow): Job {
       },
       options: JSON.parse(r.options) as Job['options'],
       createdAt: r.created_at,
+      group: r.grp ?? undefined,
     },
     r,
   );
@@ -73,12 +76,12 @@ export type JobStateRow = Pick<
 >;
 
 /** What a job never changes after its insert. */
-type FixedFields = Pick<Job, 'id' | 'dialect' | 'owner' | 'idempotencyKey' | 'requestHash' | 'request' | 'options' | 'createdAt'>;
+type FixedFields = Pick<Job, 'id' | 'dialect' | 'owner' | 'idempotencyKey' | 'requestHash' | 'request' | 'options' | 'createdAt' | 'group'>;
 
 /** A job from its fixed fields (`j`: a copy of the job, or read from its row) and its current state columns.
  * Fields are listed, not spread: V8's object spread of a job took about 20 µs. */
 export function withState(j: FixedFields, r: JobStateRow): Job {
-  return {
+  const job: Job = {
     id: j.id,
     state: r.state as JobState,
     dialect: j.dialect,
@@ -101,19 +104,26 @@ export function withState(j: FixedFields, r: JobStateRow): Job {
     response: parse(r.response),
     error: parse(r.error),
   };
+  // Absent, not undefined, when it has none (most jobs).
+  if (j.group !== undefined) job.group = j.group;
+  return job;
 }
 
-/** The columns that make an insert start the job's first attempt under `lease` (JobLease), or queue it. Both
- * stores insert these, and newJobState reports them. */
-export function leaseColumns(lease: JobLease | undefined) {
-  return lease
-    ? { state: 'running', attempts: 1, lease_owner: lease.owner, lease_token: 1, lease_expires_at: lease.now + lease.leaseMs }
-    : { state: 'queued', attempts: 0, lease_owner: null, lease_token: 0, lease_expires_at: null };
+/** The columns that make an insert start the job's first attempt under `lease` (JobLease), or queue it until
+ * its run_at (NewJob.runAt, else its creation): a job not runnable yet at `lease.now` is queued all the same,
+ * and so is a grouped one (NewJob.group: only a claim knows its group's bounds). Both stores insert these, and
+ * newJobState reports them. */
+export function startColumns(j: NewJob, lease: JobLease | undefined) {
+  const run_at = j.runAt ?? j.createdAt;
+  const grp = j.group ?? null;
+  return lease && grp === null && run_at <= lease.now
+    ? { state: 'running', attempts: 1, lease_owner: lease.owner, lease_token: 1, lease_expires_at: lease.now + lease.leaseMs, run_at, grp }
+    : { state: 'queued', attempts: 0, lease_owner: null, lease_token: 0, lease_expires_at: null, run_at, grp };
 }
 
 /** The job a fresh insert creates, built without reading it back. Must match the INSERT's defaults. */
 export function newJobState(j: NewJob, lease?: JobLease): Job {
-  const c = leaseColumns(lease);
+  const c = startColumns(j, lease);
   return withState(
     {
       id: j.id,
@@ -125,10 +135,10 @@ export function newJobState(j: NewJob, lease?: JobLease): Job {
       request: j.request.bodySize === undefined ? { ...j.request, bodySize: j.request.body?.byteLength ?? 0 } : j.request,
       options: j.options,
       createdAt: j.createdAt,
+      group: j.group,
     },
     {
       ...c,
-      run_at: j.createdAt,
       updated_at: j.createdAt,
       finished_at: null,
       expires_at: null,
@@ -212,4 +222,49 @@ export interface PushSubscriptionRow {
 
 export function rowToPushSubscription(r: PushSubscriptionRow): PushSubscription {
   return { id: r.id, owner: r.owner, endpoint: r.endpoint, p256dh: r.p256dh, auth: r.auth, createdAt: Number(r.created_at) };
+}
+
+/** A `job_groups` row with its lag, as either backend returns it (PostgreSQL: bigints as strings, booleans). */
+export interface GroupRow {
+  key: string;
+  parallelism: number;
+  fifo: number | boolean;
+  rate: number | null;
+  period_ms: number | string | null;
+  paused: number | boolean;
+  created_at: number | string;
+  updated_at: number | string;
+  window_start: number | string | null;
+  window_count: number;
+  lag?: number;
+}
+
+export function rowToGroup(r: GroupRow): JobGroupRecord {
+  const g: JobGroupRecord = {
+    key: r.key,
+    parallelism: r.parallelism,
+    fifo: r.fifo === true || r.fifo === 1,
+    paused: r.paused === true || r.paused === 1,
+    createdAt: Number(r.created_at),
+    updatedAt: Number(r.updated_at),
+    lag: Number(r.lag ?? 0),
+  };
+  if (r.rate !== null && r.period_ms !== null) {
+    g.rate = r.rate;
+    g.periodMs = Number(r.period_ms);
+  }
+  return g;
+}
+
+/** A group's columns as both backends store them; a rate without a period counts per second. */
+export function groupColumns(g: JobGroup) {
+  const rated = g.rate !== undefined;
+  return {
+    key: g.key,
+    parallelism: g.parallelism,
+    fifo: g.fifo,
+    rate: rated ? g.rate! : null,
+    period_ms: rated ? (g.periodMs ?? 1000) : null,
+    paused: g.paused,
+  };
 }

@@ -53,6 +53,7 @@ test('postgres: a tombstone from before migration 4 has an owner no caller match
   await adminQuery(`DROP INDEX ${schema}.jobs_idempotency_key, ${schema}.jobs_created, ${schema}.jobs_finished`);
   await adminQuery(`ALTER TABLE ${schema}.jobs DROP COLUMN attempt_started_at, DROP COLUMN attempt_log, DROP COLUMN progress_log`);
   await adminQuery(`DROP TABLE ${schema}.push_subscriptions`); // migration 8
+  await adminQuery(`DROP TABLE ${schema}.url_groups, ${schema}.schedules`); // the messaging migration
   await adminQuery(`DELETE FROM ${schema}.asyncgate_migrations WHERE version >= 4`);
   await adminQuery(`INSERT INTO ${schema}.tombstones (id, expires_at) VALUES ('legacy', $1)`, [until]);
   const reopened = await PostgresJobStore.open(parsePgUrl(schemaUrl(schema)));

@@ -26,6 +26,10 @@ function jobWhere(f: JobFilter, ps: Params): string {
   if (f.state) terms.push(`state = ${ps.p(f.state)}`);
   if (f.retryableOnly) terms.push(`state IN ('failed', 'canceled')`);
   if (f.method) terms.push(`method = ${ps.p(f.method)}`);
+  if (f.owner === null) terms.push('owner IS NULL');
+  else if (f.owner !== undefined) terms.push(`owner = ${ps.p(f.owner)}`);
+  if (f.dialect) terms.push(`dialect = ${ps.p(f.dialect)}`);
+  if (f.group !== undefined) terms.push(`grp = ${ps.p(f.group)}`);
   if (f.pathPrefix) terms.push(`starts_with(url, ${ps.p(f.pathPrefix)})`);
   if (f.since !== undefined) terms.push(`created_at >= ${ps.p(f.since)}`);
   if (f.until !== undefined) terms.push(`created_at < ${ps.p(f.until)}`);
@@ -118,11 +122,22 @@ export function countDeliveries(f: DeliveryFilter, upTo: number): AdHoc {
   return { text: `SELECT count(*)::int AS n FROM (SELECT 1 FROM deliveries WHERE ${where} LIMIT ${ps.p(upTo)}) x`, values: ps.values };
 }
 
+/** When the longest-waiting queued job became due: the first entry of jobs_ready (the ungrouped ones), and that
+ * of each group with queued jobs in jobs_group_due (migration 10), found by a skip scan: one seek per group. */
+const OLDEST_QUEUED = `least(
+    (SELECT min(run_at) FROM jobs WHERE state = 'queued' AND grp IS NULL),
+    (WITH RECURSIVE gs(grp) AS (
+        (SELECT grp FROM jobs WHERE state = 'queued' AND grp IS NOT NULL ORDER BY grp LIMIT 1)
+        UNION ALL
+        SELECT (SELECT j.grp FROM jobs j WHERE j.state = 'queued' AND j.grp IS NOT NULL AND j.grp > gs.grp ORDER BY j.grp LIMIT 1)
+        FROM gs WHERE gs.grp IS NOT NULL)
+      SELECT min((SELECT min(j.run_at) FROM jobs j WHERE j.state = 'queued' AND j.grp = gs.grp)) FROM gs WHERE gs.grp IS NOT NULL))`;
+
 /** /metrics' gauges of the shared store: counts from the partial indexes, the first entries of the due ones. */
 export const GAUGES = `SELECT
     (SELECT count(*) FROM jobs WHERE state = 'queued')::int AS queued,
     (SELECT count(*) FROM jobs WHERE state = 'running')::int AS running,
-    (SELECT min(run_at) FROM jobs WHERE state = 'queued')::float8 AS "oldestQueuedAt",
+    ${OLDEST_QUEUED}::float8 AS "oldestQueuedAt",
     (SELECT count(*) FROM deliveries WHERE state = 'waiting')::int AS waiting,
     (SELECT count(*) FROM deliveries WHERE state = 'pending')::int AS pending,
     (SELECT count(*) FROM deliveries WHERE state = 'delivering')::int AS delivering,
@@ -137,8 +152,8 @@ export const OVERVIEW = {
       SELECT (created_at / 60000) * 60000 AS m, created_at < $2 AS s, 1 AS a, 0 AS f FROM jobs WHERE created_at >= $1
       UNION ALL SELECT (finished_at / 60000) * 60000, finished_at < $2, 0, 1 FROM jobs WHERE finished_at >= $1) x
     GROUP BY m, s ORDER BY m, s DESC`,
-  // The first entry of jobs_ready: one index read, however long the queue.
-  oldestQueued: `SELECT min(run_at)::float8 AS t FROM jobs WHERE state = 'queued'`,
+  // The first entries of jobs_ready and of each group's queue: one index read each, however long the queues.
+  oldestQueued: `SELECT ${OLDEST_QUEUED}::float8 AS t`,
   deliveriesByState: `SELECT state, count(*)::int AS n FROM deliveries GROUP BY state`,
   failingHosts: `WITH f AS (
       SELECT host FROM deliveries WHERE state = 'failed' AND updated_at >= $1

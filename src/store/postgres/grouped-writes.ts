@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { Delivery, NewJob } from '../../model.js';
 import type { CommitObserver, CompletedJob, Completion, InsertOutcome, JobLease } from '../port.js';
-import { callbackColumns, leaseColumns, newJobState, rowToDelivery, rowToJob, type DeliveryRow, type JobRow } from '../rows.js';
+import { callbackColumns, newJobState, rowToDelivery, rowToJob, startColumns, type DeliveryRow, type JobRow } from '../rows.js';
 import { searchWordsOf } from '../search-text.js';
 import { Batcher } from './batcher.js';
 import type { StatementName } from './sql.js';
@@ -59,7 +59,7 @@ export class GroupedWrites {
       created_at: job.createdAt,
       req_body_size: job.request.bodySize ?? job.request.body?.byteLength ?? 0,
       callbacks: (job.callbacks ?? []).map((cb) => ({ ...callbackColumns(cb), id: cb.id })),
-      ...leaseColumns(lease),
+      ...startColumns(job, lease),
       search_words: searchWordsOf(job.request.body),
     }));
     const inserted = new Set((await this.run<{ id: string }>('insertJobs', [JSON.stringify(rows)])).map((r) => r.id));

@@ -41,6 +41,7 @@ describe('postgres store', { skip: !available && 'PostgreSQL not reachable' }, (
     await adminQuery(`DROP INDEX ${store.schema}.jobs_idempotency_key, ${store.schema}.jobs_created, ${store.schema}.jobs_finished`);
     await adminQuery(`ALTER TABLE ${store.schema}.jobs DROP COLUMN attempt_started_at, DROP COLUMN attempt_log, DROP COLUMN progress_log`);
     await adminQuery(`DROP TABLE ${store.schema}.push_subscriptions`); // migration 8
+    await adminQuery(`DROP TABLE ${store.schema}.url_groups, ${store.schema}.schedules`); // the messaging migration
     await adminQuery(`DELETE FROM ${store.schema}.asyncgate_migrations WHERE version >= 3`);
     const reopened = await PostgresJobStore.open(parsePgUrl(schemaUrl(store.schema)));
     assert.deepEqual(reopened.migration, { from: 2, to: PG_MIGRATIONS.length });
@@ -57,6 +58,7 @@ describe('postgres store', { skip: !available && 'PostgreSQL not reachable' }, (
     await adminQuery(`DROP INDEX ${store.schema}.jobs_idempotency_key, ${store.schema}.jobs_created, ${store.schema}.jobs_finished`);
     await adminQuery(`ALTER TABLE ${store.schema}.jobs DROP COLUMN attempt_started_at, DROP COLUMN attempt_log, DROP COLUMN progress_log`);
     await adminQuery(`DROP TABLE ${store.schema}.push_subscriptions`); // migration 8
+    await adminQuery(`DROP TABLE ${store.schema}.url_groups, ${store.schema}.schedules`); // the messaging migration
     await adminQuery(`DELETE FROM ${store.schema}.asyncgate_migrations WHERE version >= 5`);
     const reopened = await PostgresJobStore.open(parsePgUrl(schemaUrl(store.schema)));
     assert.deepEqual(reopened.migration, { from: 4, to: PG_MIGRATIONS.length });

@@ -28,6 +28,9 @@ import { ConsolePool } from './console-pool.js';
 import { GroupedWrites, type RunStatement } from './grouped-writes.js';
 import * as meta from './meta.js';
 import { PgPushSubscriptions } from './push-subscriptions.js';
+import { PgGroupStore } from './job-groups.js';
+import { PgMessaging } from './messaging.js';
+import { ownBackends } from './own-backends.js';
 import { StorageFullError } from '../errors.js';
 import { clientConfig, isTransient, retryTransient, storeLabel, type PgTarget } from './connect.js';
 import { PgListener } from './listener.js';
@@ -48,39 +51,34 @@ export interface PostgresStoreEvents {
  * Statements are retried on a fresh connection when the connection was lost (`pg_terminate_backend`, a
  * restart): each is safe to repeat — inserts are `ON CONFLICT DO NOTHING`, writes are fenced by lease tokens.
  */
-export class PostgresJobStore implements JobStore {
+export class PostgresJobStore extends PgGroupStore implements JobStore {
   readonly pool: pg.Pool;
   /** The console's reads, apart from the gateway's own statements (console-pool.ts). */
   private readonly console: ConsolePool;
   readonly schema: string;
   private readonly listener: PgListener;
-  private readonly ownPids = new Set<number>();
+  private readonly ownPids: Set<number>;
   private readonly subscribers = new Set<(change: StoreChange) => void>();
   private closed = false;
   private readonly runner: RunStatement = (name, values) => this.run(name, values);
   private readonly writes = new GroupedWrites(this.runner);
   readonly pushSubscriptions = new PgPushSubscriptions(this.runner);
+  readonly messaging = new PgMessaging(this.runner);
   migration: MigrationOutcome = { from: 0, to: 0 };
 
   private constructor(
     private readonly target: PgTarget,
     private readonly hooks: PostgresStoreEvents,
   ) {
+    super();
     this.schema = target.schema;
     const config = clientConfig(target);
     this.pool = new pg.Pool({ ...config, max: target.poolSize, idleTimeoutMillis: 30_000 });
     this.console = new ConsolePool(config, () => this.closed);
     // An idle connection that dies (server restart, pg_terminate_backend) must not take the process down.
     this.pool.on('error', (error) => hooks.onConnectionState?.('lost', error));
-    // Remember our own backends (pid from the startup handshake): their notifications are known here already.
-    this.pool.on('connect', (client) => {
-      const pid = (client as pg.PoolClient & { processID?: number }).processID;
-      if (pid) this.ownPids.add(pid);
-    });
-    this.pool.on('remove', (client) => {
-      const pid = (client as pg.PoolClient & { processID?: number }).processID;
-      if (pid) this.ownPids.delete(pid);
-    });
+    // Our own backends' notifications are known here already.
+    this.ownPids = ownBackends(this.pool);
     this.listener = new PgListener({
       config,
       channel: `asyncgate.${target.schema}`,
@@ -130,7 +128,7 @@ export class PostgresJobStore implements JobStore {
     return (await this.execute<R>(statement)).rows;
   }
 
-  private execute<R extends pg.QueryResultRow>(config: pg.QueryConfig): Promise<pg.QueryResult<R>> {
+  protected execute<R extends pg.QueryResultRow>(config: pg.QueryConfig): Promise<pg.QueryResult<R>> {
     return retryTransient(() => this.closed, () => this.pool.query<R>(config));
   }
 

@@ -198,4 +198,135 @@ export const PG_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX push_subscriptions_owner ON push_subscriptions (owner, created_at);
   `,
+  /* 9: the QStash-compatible API's URL groups and schedules (docs/qstash.md, messaging.ts). A group is found
+     by its owner and name in the unique index (coalesce: the anonymous owner's names are unique too); the due
+     schedules, soonest first, in a partial index of the running ones. */ `
+  CREATE TABLE url_groups (
+    owner      text,
+    name       text NOT NULL,
+    endpoints  text NOT NULL,
+    created_at bigint NOT NULL,
+    updated_at bigint NOT NULL
+  );
+  CREATE UNIQUE INDEX url_groups_name ON url_groups ((coalesce(owner, '')), name);
+
+  CREATE TABLE schedules (
+    id               text PRIMARY KEY,
+    owner            text,
+    cron             text NOT NULL,
+    destination      text NOT NULL,
+    headers          text NOT NULL,
+    body             bytea,
+    paused           boolean NOT NULL,
+    created_at       bigint NOT NULL,
+    updated_at       bigint NOT NULL,
+    next_at          bigint NOT NULL,
+    last_at          bigint,
+    last_message_ids text NOT NULL
+  );
+  CREATE INDEX schedules_due ON schedules (next_at) WHERE NOT paused;
+  CREATE INDEX schedules_owner ON schedules (owner, created_at);
+  `,
+  /* 10: job groups (JobGroup in port.ts: QStash queues and flow-control keys), as SQLite's migration 12: grp on
+     the job, jobs_ready only the ungrouped queued jobs (the ordinary claim never walks over a group's backlog),
+     jobs_group_due a group's queued ones by due time, jobs_group its jobs by state in acceptance order, and
+     job_groups the bounds and the rate's window. Written to be applied again over itself.
+
+     The claim becomes a function, so that it stays one round trip and is exact across processes: it takes a
+     transaction-level advisory lock per group with a due job (in key order, so two claims never wait on each
+     other in a cycle; only claims take them), and each statement after the lock reads a fresh snapshot (READ
+     COMMITTED), so it sees what the claim that held the lock before committed. A group's candidates are read
+     by index ranges bounded by its parallelism (fifo: the first `parallelism` unfinished jobs by id, its
+     running and its queued ones merged; otherwise its due ones by run_at); they and the ungrouped due jobs
+     are merged in due order and the first p_limit claimed, each rated group's window counting its claims. */ `
+  ALTER TABLE jobs ADD COLUMN IF NOT EXISTS grp text;
+  DROP INDEX IF EXISTS jobs_ready;
+  CREATE INDEX jobs_ready ON jobs (run_at) WHERE state = 'queued' AND grp IS NULL;
+  CREATE INDEX IF NOT EXISTS jobs_group_due ON jobs (grp, run_at) WHERE state = 'queued' AND grp IS NOT NULL;
+  CREATE INDEX IF NOT EXISTS jobs_group ON jobs (grp, state, id) WHERE grp IS NOT NULL;
+  CREATE TABLE IF NOT EXISTS job_groups (
+    key          text PRIMARY KEY,
+    parallelism  integer NOT NULL,
+    fifo         boolean NOT NULL,
+    rate         integer,
+    period_ms    bigint,
+    paused       boolean NOT NULL,
+    created_at   bigint NOT NULL,
+    updated_at   bigint NOT NULL,
+    window_start bigint,
+    window_count integer NOT NULL DEFAULT 0
+  );
+  CREATE OR REPLACE FUNCTION asyncgate_claim_jobs(p_owner text, p_limit integer, p_now bigint, p_lease bigint)
+  RETURNS SETOF jobs LANGUAGE plpgsql AS $$
+  DECLARE
+    v_grp text;
+    v_rec job_groups%ROWTYPE;
+    v_bound integer;
+    v_fifo boolean;
+    v_free integer;
+    v_picked text[] := '{}';
+  BEGIN
+    FOR v_grp IN
+      WITH RECURSIVE gs(grp) AS (
+        (SELECT j.grp FROM jobs j WHERE j.state = 'queued' AND j.grp IS NOT NULL ORDER BY j.grp LIMIT 1)
+        UNION ALL
+        SELECT (SELECT j.grp FROM jobs j WHERE j.state = 'queued' AND j.grp IS NOT NULL AND j.grp > gs.grp
+          ORDER BY j.grp LIMIT 1) FROM gs WHERE gs.grp IS NOT NULL)
+      SELECT gs.grp FROM gs WHERE gs.grp IS NOT NULL
+        AND (SELECT min(j.run_at) FROM jobs j WHERE j.state = 'queued' AND j.grp = gs.grp) <= p_now
+      ORDER BY gs.grp
+    LOOP
+      PERFORM pg_advisory_xact_lock(hashtextextended('asyncgate.group.' || current_schema() || '.' || v_grp, 0));
+      SELECT * INTO v_rec FROM job_groups WHERE key = v_grp;
+      IF NOT FOUND THEN
+        v_bound := 1;
+        v_fifo := true;
+        v_free := p_limit;
+      ELSIF v_rec.paused THEN
+        CONTINUE;
+      ELSE
+        v_bound := v_rec.parallelism;
+        v_fifo := v_rec.fifo;
+        v_free := p_limit;
+        IF v_rec.rate IS NOT NULL AND v_rec.period_ms IS NOT NULL THEN
+          v_free := least(v_free, v_rec.rate - CASE WHEN v_rec.window_start IS NULL
+            OR p_now - v_rec.window_start >= v_rec.period_ms THEN 0 ELSE v_rec.window_count END);
+        END IF;
+      END IF;
+      v_free := least(v_free, v_bound - (SELECT count(*) FROM jobs WHERE grp = v_grp AND state = 'running')::int);
+      CONTINUE WHEN v_free <= 0;
+      IF v_fifo THEN
+        v_picked := v_picked || ARRAY(SELECT u.id FROM (
+          SELECT * FROM (SELECT id, state, run_at FROM jobs WHERE grp = v_grp AND state = 'queued' ORDER BY id LIMIT v_bound) q
+          UNION ALL
+          SELECT * FROM (SELECT id, state, run_at FROM jobs WHERE grp = v_grp AND state = 'running' ORDER BY id LIMIT v_bound) r
+          ORDER BY id LIMIT v_bound) u
+          WHERE u.state = 'queued' AND u.run_at <= p_now ORDER BY u.id LIMIT v_free);
+      ELSE
+        v_picked := v_picked || ARRAY(SELECT id FROM jobs WHERE grp = v_grp AND state = 'queued' AND run_at <= p_now
+          ORDER BY run_at LIMIT v_free);
+      END IF;
+    END LOOP;
+    RETURN QUERY
+    WITH ungrouped AS (
+        SELECT id, run_at, NULL::text AS grp FROM jobs WHERE state = 'queued' AND grp IS NULL AND run_at <= p_now
+        ORDER BY run_at LIMIT p_limit FOR UPDATE SKIP LOCKED),
+      grouped AS (
+        SELECT id, run_at, grp FROM jobs WHERE id = ANY (v_picked) AND state = 'queued' FOR UPDATE SKIP LOCKED),
+      chosen AS (
+        SELECT c.id FROM (SELECT * FROM ungrouped UNION ALL SELECT * FROM grouped) c ORDER BY c.run_at, c.id LIMIT p_limit),
+      claimed AS (
+        UPDATE jobs SET state = 'running', lease_owner = p_owner, lease_token = jobs.lease_token + 1,
+          lease_expires_at = p_lease, attempts = jobs.attempts + 1, updated_at = p_now, version = jobs.version + 1,
+          attempt_started_at = p_now
+        FROM chosen WHERE jobs.id = chosen.id RETURNING jobs.*),
+      counted AS (
+        UPDATE job_groups g SET
+          window_start = CASE WHEN g.window_start IS NULL OR p_now - g.window_start >= g.period_ms THEN p_now ELSE g.window_start END,
+          window_count = CASE WHEN g.window_start IS NULL OR p_now - g.window_start >= g.period_ms THEN 0 ELSE g.window_count END + c.n
+        FROM (SELECT claimed.grp, count(*)::int AS n FROM claimed WHERE claimed.grp IS NOT NULL GROUP BY claimed.grp) c
+        WHERE g.key = c.grp AND g.rate IS NOT NULL AND g.period_ms IS NOT NULL)
+    SELECT * FROM claimed;
+  END $$;
+  `,
 ];

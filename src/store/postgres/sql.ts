@@ -4,6 +4,7 @@
  * deliveries due on a terminal transition and wake-ups are done by the triggers in schema.ts.
  */
 import { logAttempt, logProgress } from './history-sql.js';
+import { MESSAGING_SQL } from './messaging-sql.js';
 
 export const SQL = {
   // The inserts made in one event-loop turn, as one statement (see batcher.ts; a lone insert is a batch of one).
@@ -11,15 +12,16 @@ export const SQL = {
   insertJobs: `WITH input AS (
       SELECT * FROM json_to_recordset($1::json) AS x(id text, dialect text, owner text, idempotency_key text,
         request_hash text, method text, url text, req_headers text, req_body text, options text, retryable boolean,
-        max_attempts integer, retention_ms bigint, created_at bigint, req_body_size bigint, callbacks json,
-        state text, attempts integer, lease_owner text, lease_token integer, lease_expires_at bigint, search_words text)),
+        max_attempts integer, retention_ms bigint, run_at bigint, created_at bigint, req_body_size bigint, callbacks json,
+        state text, attempts integer, lease_owner text, lease_token integer, lease_expires_at bigint, search_words text,
+        grp text)),
     j AS (
       INSERT INTO jobs (id, state, dialect, owner, idempotency_key, request_hash, method, url, req_headers, req_body,
         options, retryable, max_attempts, retention_ms, run_at, created_at, updated_at, req_body_size,
-        attempts, lease_owner, lease_token, lease_expires_at, attempt_started_at)
+        attempts, lease_owner, lease_token, lease_expires_at, attempt_started_at, grp)
       SELECT id, state, dialect, owner, idempotency_key, request_hash, method, url, req_headers,
-        decode(req_body, 'base64'), options, retryable, max_attempts, retention_ms, created_at, created_at, created_at,
-        req_body_size, attempts, lease_owner, lease_token, lease_expires_at, CASE WHEN state = 'running' THEN created_at END
+        decode(req_body, 'base64'), options, retryable, max_attempts, retention_ms, run_at, created_at, created_at,
+        req_body_size, attempts, lease_owner, lease_token, lease_expires_at, CASE WHEN state = 'running' THEN created_at END, grp
       FROM input ON CONFLICT DO NOTHING RETURNING id, created_at),
     d AS (
       INSERT INTO deliveries (id, job_id, url, host, method, mode, secret, state, created_at, updated_at)
@@ -37,12 +39,8 @@ export const SQL = {
     FROM jobs WHERE id = $1`,
   tombstone: `SELECT owner FROM tombstones WHERE id = $1 AND expires_at > $2`,
   countQueued: `SELECT count(*)::int AS n FROM jobs WHERE state = 'queued'`,
-  claimJobs: `UPDATE jobs SET state = 'running', lease_owner = $1, lease_token = lease_token + 1,
-      lease_expires_at = $4, attempts = attempts + 1, updated_at = $3, version = version + 1,
-      attempt_started_at = $3
-    WHERE id IN (SELECT id FROM jobs WHERE state = 'queued' AND run_at <= $3 ORDER BY run_at LIMIT $2
-      FOR UPDATE SKIP LOCKED)
-    RETURNING *`,
+  // Ungrouped due jobs, and grouped ones within their group's bounds: a function (migration 10), one round trip.
+  claimJobs: `SELECT * FROM asyncgate_claim_jobs($1, $2, $3, $4)`,
   // Only the attempts still running in the owner's process ($3): one that ended unrecorded must lapse.
   renewJobs: `UPDATE jobs SET lease_expires_at = $1 WHERE id = ANY($3::text[]) AND state = 'running' AND lease_owner = $2`,
   renewDeliveries: `UPDATE deliveries SET lease_expires_at = $1 WHERE state = 'delivering' AND lease_owner = $2`,
@@ -194,6 +192,8 @@ export const SQL = {
   redeliverFailed: `UPDATE deliveries SET state = 'pending', round = 0, next_attempt_at = $2, updated_at = $2
       WHERE id IN (SELECT id FROM deliveries WHERE state = 'failed' AND updated_at >= $1
         AND ($3::text IS NULL OR host = $3) ORDER BY updated_at LIMIT $4 FOR UPDATE SKIP LOCKED)`,
+  // URL groups and schedules (messaging.ts).
+  ...MESSAGING_SQL,
 } as const;
 
 export type StatementName = keyof typeof SQL;

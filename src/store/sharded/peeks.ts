@@ -1,6 +1,7 @@
 import type { Statement } from 'better-sqlite3';
 import type { Job } from '../../model.js';
 import { rowToJob, type JobRow } from '../rows.js';
+import { QUEUED_GROUPS } from '../sqlite/queued-sql.js';
 import type { SqliteJobStore } from '../sqlite/sqlite-store.js';
 
 /**
@@ -17,12 +18,26 @@ export class ShardPeeks {
 
   constructor(store: SqliteJobStore) {
     this.keyed = store.db.prepare(`SELECT * FROM jobs WHERE coalesce(owner, '') = ? AND idempotency_key = ?`);
-    this.stale = store.db.prepare(`SELECT 1 FROM jobs WHERE state = 'queued' AND run_at <= ? LIMIT 1`);
+    // An ungrouped job due since then, or a grouped one in a group with none running and not paused (a group
+    // held back by its running jobs is its owner's to advance once they end, or the rescue's once their leases
+    // lapse: no reason to take the shard's lock). One seek per group with queued jobs.
+    this.stale = store.db.prepare(
+      `${QUEUED_GROUPS}
+      SELECT EXISTS (SELECT 1 FROM jobs INDEXED BY jobs_ready WHERE state = 'queued' AND grp IS NULL AND run_at <= @dueBy)
+        OR EXISTS (SELECT 1 FROM queued_groups AS q WHERE q.grp IS NOT NULL
+          AND (SELECT j.run_at FROM jobs AS j INDEXED BY jobs_group_due WHERE j.state = 'queued' AND j.grp IS NOT NULL
+            AND j.grp = q.grp ORDER BY j.run_at LIMIT 1) <= @dueBy
+          AND NOT EXISTS (SELECT 1 FROM jobs AS r INDEXED BY jobs_group WHERE r.grp = q.grp AND r.state = 'running')
+          AND NOT EXISTS (SELECT 1 FROM job_groups AS g WHERE g.key = q.grp AND g.paused = 1))`,
+    ).pluck();
     this.lapsed = store.db.prepare(
       `SELECT EXISTS (SELECT 1 FROM jobs WHERE state = 'running' AND lease_expires_at < @now)
            OR EXISTS (SELECT 1 FROM deliveries WHERE state = 'delivering' AND lease_expires_at < @now) AS n`,
     ).pluck();
-    this.due = store.db.prepare(`SELECT run_at AS at, id FROM jobs WHERE state = 'queued' AND run_at <= ? ORDER BY run_at LIMIT ?`);
+    // Ungrouped jobs only: a group's may be held back (its claim fills up what these leave).
+    this.due = store.db.prepare(
+      `SELECT run_at AS at, id FROM jobs INDEXED BY jobs_ready WHERE state = 'queued' AND grp IS NULL AND run_at <= ? ORDER BY run_at LIMIT ?`,
+    );
     // The claimer's order (delivery-claim.ts): first attempts before retries, the longest due first.
     this.firstDelivery = store.db.prepare(
       `SELECT round > 0 AS retry, next_attempt_at AS due FROM deliveries WHERE state = 'pending' AND next_attempt_at <= ?
@@ -48,9 +63,9 @@ export class ShardPeeks {
     return row ? rowToJob(row) : undefined;
   }
 
-  /** A job queued and due since `dueBy` or before? */
+  /** A job queued and due since `dueBy` or before, that a claim could take? */
   hasStaleQueue(dueBy: number): boolean {
-    return this.stale.get(dueBy) !== undefined;
+    return this.stale.get({ dueBy }) === 1;
   }
 
   /** A job's or a delivery's lease lapsed by `now`? */

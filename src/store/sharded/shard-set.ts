@@ -1,5 +1,5 @@
 import type { CallbackSpec, Delivery, DeliveryAttempt, Job } from '../../model.js';
-import { shardOfId, shardOfKey } from '../../shared/shards.js';
+import { shardOfGroup, shardOfId, shardOfKey } from '../../shared/shards.js';
 import type { CommitObserver, DeliveryNext, MigrationOutcome, StoreChange } from '../port.js';
 import { SqliteJobStore } from '../sqlite/sqlite-store.js';
 import { ChangeRelay } from './change-relay.js';
@@ -61,6 +61,10 @@ export abstract class ShardSet {
     return this.shards[0]!.pushSubscriptions;
   }
 
+  get messaging() {
+    return this.shards[0]!.messaging;
+  }
+
   protected ownerOfShard(k: number): number {
     return k % this.options.peers.workers;
   }
@@ -103,7 +107,11 @@ export abstract class ShardSet {
 
   // --- placement and notifications --------------------------------------------------------------------
 
-  shardFor(owner: string | null, idempotencyKey: string | null): number {
+  /** A grouped job goes where its group hashes (shardOfGroup: with the group's other jobs and its record), which
+   * wins over its Idempotency-Key (a key is still found in any shard before a job is made: insertJob); a keyed
+   * one where its key hashes; any other in this worker's own shard. */
+  shardFor(owner: string | null, idempotencyKey: string | null, group?: string): number {
+    if (group !== undefined) return shardOfGroup(group, this.shards.length);
     return idempotencyKey === null ? this.me : shardOfKey(owner, idempotencyKey, this.shards.length);
   }
 

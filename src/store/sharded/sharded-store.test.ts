@@ -157,6 +157,23 @@ describe('sharded store: two workers', () => {
     await Promise.all([a.close(), b.close()]);
   });
 
+  test('a group lives in one shard; its stale queue is taken over within its bounds, and a group held by a running job is left alone', async () => {
+    const [a, b] = await twoWorkers('stale-group', 1_000);
+    const now = Date.now();
+    // A group whose shard is worker 1's, whichever worker is asked.
+    const key = ['g0', 'g1', 'g2', 'g3', 'g4', 'g5'].find((k) => a.shardFor(null, null, k) === 1)!;
+    assert.equal(b.shardFor(null, 'some-key', key), 1, 'the group wins over an Idempotency-Key');
+    await a.putGroup({ key, parallelism: 1, fifo: true, paused: false }, now);
+    assert.equal((await b.group(key))?.parallelism, 1, 'its record is where its claim reads it');
+    const jobs = [0, 1, 2].map(() => newJob({ id: stampShard(newJob().id, 1), group: key, createdAt: now - 5_000 }));
+    for (const j of jobs) await a.insertJob(j);
+    const taken = await a.claimJobs('wa', 10, now, 10_000);
+    assert.deepEqual(taken.map((j) => j.id), [jobs[0]!.id], 'one at a time, the head first');
+    await sleep(1_050); // the next look at others' queues
+    assert.deepEqual(await a.claimJobs('wa', 10, Date.now(), 10_000), [], 'held back by its running head');
+    await Promise.all([a.close(), b.close()]);
+  });
+
   test('a worker that died: its leases in every shard are handed back by the others', async () => {
     const [a, b] = await twoWorkers('dead');
     const retryable = newJob({ id: stampShard(newJob().id, 1) }, { retryable: true });

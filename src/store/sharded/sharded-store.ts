@@ -1,5 +1,5 @@
 import type { Job, JobError, JobHistory, JobProgress, NewJob, UpstreamMonitor } from '../../model.js';
-import { shardOfKey } from '../../shared/shards.js';
+import { shardOfGroup, shardOfKey } from '../../shared/shards.js';
 import type {
   CompletedJob,
   Completion,
@@ -7,6 +7,8 @@ import type {
   DeliveryListQuery,
   InsertOutcome,
   JobFilter,
+  JobGroup,
+  JobGroupRecord,
   JobLease,
   JobListQuery,
   JobStore,
@@ -41,8 +43,14 @@ export class ShardedJobStore extends ShardSet implements JobStore {
   // --- a job's life ------------------------------------------------------------------------------------
 
   async insertJob(job: NewJob, lease?: JobLease): Promise<InsertOutcome> {
-    // A keyed job lives where its key hashes (its id says so when the engine made it: shardFor).
-    const k = job.idempotencyKey === null ? this.shardOf(job.id) : shardOfKey(job.owner, job.idempotencyKey, this.shards.length);
+    // A grouped job lives where its group hashes, a keyed one where its key does (its id says so when the engine
+    // made it: shardFor).
+    const k =
+      job.group !== undefined
+        ? shardOfGroup(job.group, this.shards.length)
+        : job.idempotencyKey === null
+          ? this.shardOf(job.id)
+          : shardOfKey(job.owner, job.idempotencyKey, this.shards.length);
     if (job.idempotencyKey !== null) {
       // A key used while there were fewer or more shards lives where it hashed then: look everywhere first.
       for (let i = 0; i < this.shards.length; i++) {
@@ -54,7 +62,7 @@ export class ShardedJobStore extends ShardSet implements JobStore {
     if (out.created) {
       this.relay.changed({ kind: 'job', id: out.job.id, version: out.job.version, state: out.job.state });
       if (out.job.state === 'queued') this.relay.tell(this.ownerOfShard(k), { kind: 'work' });
-      if (lease) this.leasedIn.add(k);
+      if (out.job.state === 'running') this.leasedIn.add(k);
     }
     return out;
   }
@@ -214,6 +222,27 @@ export class ShardedJobStore extends ShardSet implements JobStore {
     let n = 0;
     for (const k of this.owned) n += await this.shards[k]!.sweep(now, limit, tombstoneMs);
     return n;
+  }
+
+  // --- job groups: each group's record in the shard its jobs are in (shardOfGroup), where its claim reads it --
+
+  async putGroup(group: JobGroup, now: number): Promise<void> {
+    const k = shardOfGroup(group.key, this.shards.length);
+    await this.shards[k]!.putGroup(group, now);
+    // Resumed or widened: the worker that claims its jobs looks now (the caller's own engine is told by it).
+    this.relay.tell(this.ownerOfShard(k), { kind: 'work' });
+  }
+
+  group(key: string): Promise<JobGroupRecord | null> {
+    return this.shards[shardOfGroup(key, this.shards.length)]!.group(key);
+  }
+
+  async groups(prefix: string): Promise<JobGroupRecord[]> {
+    return (await Promise.all(this.shards.map((s) => s.groups(prefix)))).flat().sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  deleteGroup(key: string): Promise<boolean> {
+    return this.shards[shardOfGroup(key, this.shards.length)]!.deleteGroup(key);
   }
 
   // --- the operator's questions: every shard, merged (fan-out.ts) -------------------------------------

@@ -10,6 +10,7 @@ import type { DeliveryFilter, DeliveryListQuery, JobFilter, JobListQuery, StoreG
 import type { DeliveryRow, JobRow } from '../rows.js';
 import { likeSubstring, searchWords } from '../search-text.js';
 import { LOG_FINISHED_ATTEMPT } from './history-sql.js';
+import { COUNT_QUEUED, OLDEST_QUEUED } from './queued-sql.js';
 
 type Params = Record<string, string | number | null>;
 interface Where {
@@ -42,6 +43,10 @@ export function jobWhere(f: JobFilter): Where {
   if (f.state) t.add(`state = '${stateLiteral(f.state)}'`);
   if (f.retryableOnly) t.add(`state IN ('failed', 'canceled')`);
   if (f.method) t.add('method = @method', { method: f.method });
+  if (f.owner === null) t.add('owner IS NULL');
+  else if (f.owner !== undefined) t.add('owner = @owner', { owner: f.owner });
+  if (f.dialect) t.add('dialect = @dialect', { dialect: f.dialect });
+  if (f.group !== undefined) t.add('grp = @grp', { grp: f.group });
   if (f.pathPrefix) t.add('substr(url, 1, length(@path)) = @path', { path: f.pathPrefix });
   if (f.since !== undefined) t.add('created_at >= @since', { since: f.since });
   if (f.until !== undefined) t.add('created_at < @until', { until: f.until });
@@ -159,9 +164,9 @@ export class SqliteAdminQueries {
       deliveries[r.state] = r.n;
     }
     return {
-      // Each from its partial index (jobs_ready, jobs_leases; deliveries_host_due).
-      jobs: { queued: n(`SELECT count(*) AS n FROM jobs WHERE state = 'queued'`) ?? 0, running: n(`SELECT count(*) AS n FROM jobs WHERE state = 'running'`) ?? 0 },
-      oldestQueuedAt: n(`SELECT min(run_at) AS n FROM jobs INDEXED BY jobs_ready WHERE state = 'queued'`),
+      // Each from its partial indexes (jobs_ready and jobs_group_due: queued-sql.ts, jobs_leases; deliveries_host_due).
+      jobs: { queued: n(COUNT_QUEUED) ?? 0, running: n(`SELECT count(*) AS n FROM jobs WHERE state = 'running'`) ?? 0 },
+      oldestQueuedAt: (this.prepare(OLDEST_QUEUED).get() as { t: number | null }).t,
       deliveries,
       oldestPendingDeliveryAt: n(`SELECT min(next_attempt_at) AS n FROM deliveries WHERE state = 'pending'`),
     };
@@ -173,7 +178,7 @@ export class SqliteAdminQueries {
     // Queued and running jobs from their partial indexes, finished ones from jobs_finished (migration 8): an
     // index-only read, never the table.
     const jobsByState = Object.fromEntries([
-      ...counts(`SELECT 'queued' AS state, count(*) AS n FROM jobs WHERE state = 'queued'`),
+      ...counts(`SELECT 'queued' AS state, n FROM (${COUNT_QUEUED})`),
       ...counts(`SELECT 'running' AS state, count(*) AS n FROM jobs WHERE state = 'running'`),
       ...counts(`SELECT state, count(*) AS n FROM jobs INDEXED BY jobs_finished WHERE finished_at IS NOT NULL GROUP BY state`),
     ]) as StoreOverview['jobsByState'];
@@ -193,8 +198,8 @@ export class SqliteAdminQueries {
     tally(`SELECT (finished_at / 60000) * 60000 AS m, finished_at < @settleAt AS s, count(*) AS n FROM jobs INDEXED BY jobs_finished
       WHERE state IN (${FINISHED_STATES}) AND finished_at >= @since GROUP BY m, s`, 'finished');
     const perMinute = [...minutes.values()].sort((a, b) => a.minute - b.minute || Number(b.settled) - Number(a.settled));
-    // The first entry of jobs_ready: one index read, however long the queue.
-    const oldest = this.prepare(`SELECT min(run_at) AS t FROM jobs INDEXED BY jobs_ready WHERE state = 'queued'`).get() as { t: number | null };
+    // The first entry of jobs_ready and of each group's queue: one index read each, however long the queues.
+    const oldest = this.prepare(OLDEST_QUEUED).get() as { t: number | null };
     const failingHosts = this.prepare(`WITH f AS (
         SELECT host FROM deliveries WHERE state = 'failed' AND updated_at >= @since
         UNION ALL SELECT d.host FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id

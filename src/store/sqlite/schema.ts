@@ -166,4 +166,58 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX push_subscriptions_owner ON push_subscriptions (owner, created_at);
   `,
+  /* 11: the QStash-compatible API's URL groups and schedules (docs/qstash.md, messaging.ts). A group is found
+     by its owner and name in the unique index (coalesce: the anonymous owner's names are unique too); the due
+     schedules, soonest first, in a partial index of the running ones. */ `
+  CREATE TABLE url_groups (
+    owner      TEXT,
+    name       TEXT NOT NULL,
+    endpoints  TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  ) STRICT;
+  CREATE UNIQUE INDEX url_groups_name ON url_groups (coalesce(owner, ''), name);
+
+  CREATE TABLE schedules (
+    id               TEXT PRIMARY KEY,
+    owner            TEXT,
+    cron             TEXT NOT NULL,
+    destination      TEXT NOT NULL,
+    headers          TEXT NOT NULL,
+    body             BLOB,
+    paused           INTEGER NOT NULL,
+    created_at       INTEGER NOT NULL,
+    updated_at       INTEGER NOT NULL,
+    next_at          INTEGER NOT NULL,
+    last_at          INTEGER,
+    last_message_ids TEXT NOT NULL
+  ) STRICT;
+  CREATE INDEX schedules_due ON schedules (next_at) WHERE NOT paused;
+  CREATE INDEX schedules_owner ON schedules (owner, created_at);
+  `,
+  /* 12: job groups (JobGroup in port.ts: QStash queues and flow-control keys). A grouped job keeps its group's
+     key in grp, and the queue is split in two: jobs_ready holds only the ungrouped queued jobs, so the ordinary
+     claim never walks over a group's backlog, and a group's queued jobs are found by (grp, run_at) in
+     jobs_group_due (its due ones, and the distinct groups by a skip scan); jobs_group finds a group's running
+     jobs and its queued ones in acceptance order (grp, state, id; finished ones stay, in their own states). Counting the queued jobs reads both
+     (queued-sql.ts). job_groups holds a group's bounds and the window of its rate (window_start, and the
+     claims made in it); a group without a record runs as { parallelism: 1, fifo: true }. */ `
+  ALTER TABLE jobs ADD COLUMN grp TEXT;
+  DROP INDEX IF EXISTS jobs_ready;
+  CREATE INDEX jobs_ready ON jobs (run_at) WHERE state = 'queued' AND grp IS NULL;
+  CREATE INDEX jobs_group_due ON jobs (grp, run_at) WHERE state = 'queued' AND grp IS NOT NULL;
+  CREATE INDEX jobs_group ON jobs (grp, state, id) WHERE grp IS NOT NULL;
+  CREATE TABLE job_groups (
+    key          TEXT PRIMARY KEY,
+    parallelism  INTEGER NOT NULL,
+    fifo         INTEGER NOT NULL,
+    rate         INTEGER,
+    period_ms    INTEGER,
+    paused       INTEGER NOT NULL,
+    created_at   INTEGER NOT NULL,
+    updated_at   INTEGER NOT NULL,
+    window_start INTEGER,
+    window_count INTEGER NOT NULL DEFAULT 0
+  ) STRICT, WITHOUT ROWID;
+  `,
 ];

@@ -5,24 +5,22 @@
 import type Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
 import { HISTORY_COLUMNS, LOG_PROGRESS, logAttempt } from './history-sql.js';
+import { COUNT_QUEUED } from './queued-sql.js';
 
 const SQL = {
-  // state 'queued', or 'running' with its first attempt's lease (JobLease: run at once by the accepting process).
+  // state 'queued' (until run_at; always, in a group), or 'running' with its first attempt's lease (JobLease: run
+  // at once by the accepting process). The columns of both: startColumns (rows.ts).
   insert: `INSERT INTO jobs (id, state, dialect, owner, idempotency_key, request_hash, method, url, req_headers,
       req_body, req_body_size, options, retryable, max_attempts, run_at, created_at, updated_at,
-      attempts, lease_owner, lease_token, lease_expires_at, req_text_rowid, attempt_started_at)
+      attempts, lease_owner, lease_token, lease_expires_at, req_text_rowid, attempt_started_at, grp)
     VALUES (@id, @state, @dialect, @owner, @idempotency_key, @request_hash, @method, @url, @req_headers,
-      @req_body, @req_body_size, @options, @retryable, @max_attempts, @now, @now, @now,
-      @attempts, @lease_owner, @lease_token, @lease_expires_at, @req_text_rowid, CASE WHEN @state = 'running' THEN @now END)`,
+      @req_body, @req_body_size, @options, @retryable, @max_attempts, @run_at, @now, @now,
+      @attempts, @lease_owner, @lease_token, @lease_expires_at, @req_text_rowid, CASE WHEN @state = 'running' THEN @now END, @grp)`,
   byIdempotencyKey: `SELECT * FROM jobs WHERE coalesce(owner, '') = ? AND idempotency_key = ?`,
   get: `SELECT * FROM jobs WHERE id = ?`,
   tombstone: `SELECT owner FROM tombstones WHERE id = ? AND expires_at > ?`,
-  countQueued: `SELECT count(*) AS n FROM jobs WHERE state = 'queued'`,
-  due: `SELECT rowid FROM jobs WHERE state = 'queued' AND run_at <= ? ORDER BY run_at LIMIT ?`,
-  claim: `UPDATE jobs SET state = 'running', lease_owner = @owner, lease_token = lease_token + 1,
-      lease_expires_at = @lease, attempts = attempts + 1, updated_at = @now, version = version + 1,
-      attempt_started_at = @now
-    WHERE rowid = @rowid RETURNING *`,
+  countQueued: COUNT_QUEUED,
+  // The claim: group-claim.ts.
   // One job at a time (by primary key): only the attempts still running in the owner's process are renewed.
   renew: `UPDATE jobs SET lease_expires_at = ? WHERE id = ? AND state = 'running' AND lease_owner = ?`,
   expiredLeases: `SELECT id FROM jobs WHERE state = 'running' AND lease_expires_at < ? LIMIT ?`,
@@ -119,13 +117,6 @@ const SQL = {
 
 export type Statements = { readonly [K in keyof typeof SQL]: Statement };
 
-/** Statements whose single column is returned bare (`.pluck()`): lists of rowids. */
-const PLUCKED: ReadonlySet<string> = new Set(['due']);
-
 export function prepareAll(db: Database.Database): Statements {
-  const entries = Object.entries(SQL).map(([name, sql]) => {
-    const statement = db.prepare(sql);
-    return [name, PLUCKED.has(name) ? statement.pluck() : statement];
-  });
-  return Object.fromEntries(entries) as unknown as Statements;
+  return Object.fromEntries(Object.entries(SQL).map(([name, sql]) => [name, db.prepare(sql)])) as unknown as Statements;
 }

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { jobStoreContract, newJob } from '../job-store.contract.js';
+import { newSchedule } from '../messaging.contract.js';
 import { SQLITE_MIGRATIONS } from './schema.js';
 import { SqliteJobStore } from './sqlite-store.js';
 
@@ -89,7 +90,8 @@ test('sqlite: migration 5 respells the job error codes of jobs stored before it'
   db.exec(`ALTER TABLE tombstones DROP COLUMN owner; DROP TABLE job_text; DROP TABLE job_text_content; DROP INDEX jobs_idempotency_key;
     ALTER TABLE jobs DROP COLUMN req_text_rowid; ALTER TABLE jobs DROP COLUMN res_text_rowid; DROP INDEX jobs_created; DROP INDEX jobs_finished;
     ALTER TABLE jobs DROP COLUMN attempt_started_at; ALTER TABLE jobs DROP COLUMN attempt_log; ALTER TABLE jobs DROP COLUMN progress_log;
-    DROP TABLE push_subscriptions`);
+    DROP TABLE push_subscriptions; DROP TABLE url_groups; DROP TABLE schedules;
+    DROP INDEX jobs_ready; DROP INDEX jobs_group; DROP INDEX jobs_group_due; ALTER TABLE jobs DROP COLUMN grp; DROP TABLE job_groups`);
   db.pragma('user_version = 4');
   db.close();
   const reopened = new SqliteJobStore({ path });
@@ -119,4 +121,18 @@ test('sqlite: a file from schema 6 migrates (search, 7): its jobs are listed and
   assert.deepEqual(await found('fresh'), [job.id]);
   assert.equal((await store.retryJob('old-job', Date.now()))?.retried, false);
   await store.close();
+});
+
+test('sqlite: url groups and schedules are in the file: a store opened again has them', async () => {
+  const path = join(dir, 'messaging.db');
+  const store = new SqliteJobStore({ path });
+  const schedule = newSchedule('alice', 5000, { body: new Uint8Array([0, 1, 254, 255]) });
+  await store.messaging.addEndpoints(null, 'orders', [{ name: 'a', url: 'https://a.example/' }], 1000);
+  await store.messaging.putSchedule(schedule);
+  await store.messaging.advanceSchedule(schedule.id, 5000, 6000, ['msg_1'], 5001);
+  await store.close();
+  const reopened = new SqliteJobStore({ path });
+  assert.deepEqual((await reopened.messaging.urlGroup(null, 'orders'))?.endpoints, [{ name: 'a', url: 'https://a.example/' }]);
+  assert.deepEqual(await reopened.messaging.schedule('alice', schedule.id), { ...schedule, nextAt: 6000, lastAt: 5000, lastMessageIds: ['msg_1'], updatedAt: 5001 });
+  await reopened.close();
 });

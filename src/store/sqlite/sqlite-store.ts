@@ -1,16 +1,15 @@
-import Database from 'better-sqlite3';
-import { existsSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import type Database from 'better-sqlite3';
+import { resolve } from 'node:path';
 import type { CallbackSpec, Delivery, DeliveryAttempt, Job, JobError, JobHistory, JobProgress, NewJob, UpstreamMonitor } from '../../model.js';
 import type { CompletedJob, Completion, JobLease, DeliveryNext, InsertOutcome, JobStore, RescueOutcome, MigrationOutcome, RequeueReason } from '../port.js';
 import { historyFromRow, type HistoryRow } from '../history.js';
 import {
   callbackColumns,
-  leaseColumns,
   newJobState,
   rowToAttempt,
   rowToDelivery,
   rowToJob,
+  startColumns,
   withState,
   type AttemptRow,
   type DeliveryRow,
@@ -19,15 +18,17 @@ import {
 } from '../rows.js';
 import { searchableText } from '../search-text.js';
 import { ConsoleReader } from './console-reader.js';
-import { SqliteConsoleStore } from './console-store.js';
 import { DeliveryClaimer } from './delivery-claim.js';
-import { CallbackLimitError, StorageFullError, StoreUrlError } from '../errors.js';
+import { SqliteGroupStore } from './job-groups.js';
+import { CallbackLimitError, StorageFullError } from '../errors.js';
 import { migrate } from './migrate.js';
+import { openDatabase } from './open-database.js';
 import { prepareAll, type Statements } from './sql.js';
 import { openWalSync, type WalSync } from './wal-sync.js';
 import * as meta from './meta.js';
 import { WriteQueue } from './write-queue.js';
 import { SqlitePushSubscriptions } from './push-subscriptions.js';
+import { SqliteMessaging } from './messaging.js';
 import { isBusy } from './sqlite-errors.js';
 import { ORPHAN_AFTER_MS, pages, PAGE, sliceOfPieces, type ByteSpan, type Piece, type PieceSize } from '../chunked-read.js';
 
@@ -44,7 +45,7 @@ export interface SqliteStoreOptions {
  * wal-sync.ts; synchronous=FULL when there is no WAL file). Reads go straight to the database once the
  * last commit is on disk, so they never show a change a crash could undo.
  */
-export class SqliteJobStore extends SqliteConsoleStore implements JobStore {
+export class SqliteJobStore extends SqliteGroupStore implements JobStore {
   readonly db: Database.Database;
   readonly writes: WriteQueue;
   private readonly sql: Statements;
@@ -54,19 +55,11 @@ export class SqliteJobStore extends SqliteConsoleStore implements JobStore {
   private readonly walSync: WalSync | undefined;
   protected readonly reader: ConsoleReader | undefined;
   readonly pushSubscriptions: SqlitePushSubscriptions;
+  readonly messaging: SqliteMessaging;
 
   constructor(options: SqliteStoreOptions) {
     super();
-    // A missing folder is most often a typo in --db: refuse rather than create a tree somewhere unexpected.
-    if (options.path !== ':memory:' && !existsSync(dirname(options.path))) {
-      throw new StoreUrlError(`sqlite:${options.path}: the directory ${resolve(dirname(options.path))} does not exist: create the directory first`);
-    }
-    this.db = new Database(options.path);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
-    // While opening (nothing is served yet), a migration may wait for another process's write lock here.
-    this.db.pragma('busy_timeout = 5000');
-    this.db.pragma('foreign_keys = ON');
+    this.db = openDatabase(options.path);
     this.migration = migrate(this.db);
     this.label = `sqlite:${options.path}`;
     this.sql = prepareAll(this.db);
@@ -76,6 +69,7 @@ export class SqliteJobStore extends SqliteConsoleStore implements JobStore {
     this.writes = new WriteQueue(this.db, this.walSync?.sync ?? (() => Promise.resolve()));
     this.claimer = new DeliveryClaimer(this.db);
     this.pushSubscriptions = new SqlitePushSubscriptions(this.db, this.writes);
+    this.messaging = new SqliteMessaging(this.db, this.writes);
     this.reader = options.path === ':memory:' || options.path === '' || options.consoleReader === false ? undefined : new ConsoleReader(resolve(options.path));
   }
 
@@ -103,7 +97,7 @@ export class SqliteJobStore extends SqliteConsoleStore implements JobStore {
         retryable: job.options.retryable ? 1 : 0,
         max_attempts: job.options.maxAttempts,
         now: job.createdAt,
-        ...leaseColumns(lease),
+        ...startColumns(job, lease),
         req_text_rowid: textRowid,
       });
       for (const cb of job.callbacks ?? []) this.insertDelivery(job.id, cb, cb.id, 'waiting', job.createdAt);
@@ -132,13 +126,10 @@ export class SqliteJobStore extends SqliteConsoleStore implements JobStore {
     return this.writes.read(() => (this.sql.countQueued.get() as { n: number }).n);
   }
 
-  /** `dueBy` (default now): only jobs due by then (a sharded store takes over another's stale queue). */
+  /** `dueBy` (default now): only jobs due by then (a sharded store takes over another's stale queue). Grouped
+   * jobs within their group's bounds (job-groups.ts). */
   claimJobs(owner: string, limit: number, now: number, leaseMs: number, dueBy = now): Promise<Job[]> {
-    return this.writes.write(() => {
-      // Two statements, not `UPDATE … WHERE id IN (SELECT …)`: that form cost 90-180 µs a claim, these ~35.
-      const rowids = this.sql.due.all(dueBy, limit) as number[];
-      return rowids.map((rowid) => rowToJob(this.sql.claim.get({ rowid, owner, now, lease: now + leaseMs }) as JobRow));
-    });
+    return this.writes.write(() => this.claimDue(owner, limit, now, leaseMs, dueBy));
   }
 
   renewLeases(owner: string, jobIds: readonly string[], now: number, leaseMs: number): Promise<number> {

@@ -70,6 +70,8 @@ export class Engine {
       maxResultBytes: options.maxResultBytes ?? 100 * 1024 * 1024,
       now: Date.now,
       metrics: this.metrics,
+      // A retry due later starts at its time, not at the next poll.
+      wakeAt: (at) => this.jobs.wakeAt(at),
     };
     this.jobs = new JobWorker(
       this.store,

@@ -21,6 +21,8 @@ export interface RunnerDeps {
   /** Where a finishing attempt hands its callbacks (set once the delivery side exists). */
   callbacks?: CallbackHandoff;
   metrics: Metrics;
+  /** Look for work at this time (a requeued attempt's retry is due then). */
+  wakeAt?: (epochMs: number) => void;
 }
 
 const CONTENT_TYPE = 'content-type';
@@ -206,11 +208,14 @@ function outcomeLabel(outcome: Outcome): string {
 async function requeue(deps: RunnerDeps, job: Job, halt: AbortSignal, why: JobError, delayMs?: number, status?: number): Promise<void> {
   const wait = delayMs ?? retryDelayMs(job.attempts);
   const reason = status === undefined ? { code: why.code } : { code: why.code, status };
+  let due = 0;
   const requeued = await untilStored(deps, job, 'the requeue', halt, () => {
     const now = deps.now();
-    return deps.store.requeueJob(job.id, job.leaseToken, now + wait, now, reason);
+    due = now + wait;
+    return deps.store.requeueJob(job.id, job.leaseToken, due, now, reason);
   });
   if (requeued) {
+    deps.wakeAt?.(due);
     deps.log.info({ job_id: job.id, trace_id: jobTraceId(job), attempt: job.attempts, retryInMs: wait, error: why }, 'attempt failed; retrying');
     const updated = await deps.store.getJob(job.id);
     if (updated) deps.events.emit(updated);

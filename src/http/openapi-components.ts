@@ -50,6 +50,11 @@ export const IDEMPOTENCY_KEY = field(
   { type: 'string', minLength: 1, maxLength: 257 },
 );
 
+export const NOT_BEFORE = field(
+  'The job may not run before this time: delay-seconds or an HTTP-date, as `Retry-After` (RFC 9110 §10.2.3). Accepted at once and `NotStarted` until then; at most a year ahead.',
+  { seconds: '600', date: 'Wed, 02 Dec 2026 06:00:00 GMT' },
+);
+
 // What the upstream receives with a job's request (docs/dialects.md#progress-from-the-upstream).
 
 export const UPSTREAM_JOB_ID = field('Sent to the upstream with every request of a job: the job id.', undefined, { type: 'string', pattern: '^[A-Za-z0-9_~-]{30}$' });
@@ -122,6 +127,7 @@ export const HEADER_PARAMETERS: Readonly<Record<string, readonly [string, FieldD
   Callback: ['Callback', CALLBACK],
   PragmaRedirect: ['Pragma', PRAGMA_REDIRECT],
   IdempotencyKey: ['Idempotency-Key', IDEMPOTENCY_KEY],
+  NotBefore: ['Asyncgate-Not-Before', NOT_BEFORE],
   UpstreamJobId: ['asyncgate-job-id', UPSTREAM_JOB_ID],
   UpstreamProgressUrl: [PROGRESS_URL_HEADER, UPSTREAM_PROGRESS_URL],
   UpstreamProgressToken: [PROGRESS_TOKEN_HEADER, UPSTREAM_PROGRESS_TOKEN],

@@ -15,6 +15,7 @@ import { sendJson } from '../resource/respond.js';
 import { type JobUrls, type UrlBuilder, requestProto } from '../resource/urls.js';
 import { TERMINAL_STATES, type Job, type JobTrace, type NewJob } from '../model.js';
 import { parseIdempotencyKey } from '../protocol/idempotency-key.js';
+import { parseRetryAfter } from '../protocol/retry-after.js';
 import { formatLink } from '../protocol/link.js';
 import { noteRequest, ROUTE_NAMES } from '../telemetry/request-note.js';
 import { forwardHeaders } from './forward-headers.js';
@@ -25,6 +26,9 @@ import { pushCallbacks } from './push-wish.js';
 /** RFC 9110 §9.2.2: methods whose repetition has the same effect as one request. */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 const DEFAULT_ATTEMPTS = 5;
+/** The control header that delays a job (answered here, never forwarded). */
+export const NOT_BEFORE_HEADER = 'asyncgate-not-before';
+const MAX_DELAY_MS = 365 * 86_400_000;
 
 export interface AcceptDeps {
   engine: Engine;
@@ -78,6 +82,7 @@ async function commitTraced(
 ): Promise<Committed> {
   const { engine, settings } = deps;
   const idempotencyKey = asProblem('invalid-idempotency-key', () => parseIdempotencyKey(req.headers['idempotency-key']));
+  const notBefore = notBeforeOf(req.headers[NOT_BEFORE_HEADER]);
   const method = req.method ?? 'GET';
   const url = originalUrl ?? req.url ?? '/';
   const owner = credentialOwner(req.headers, deps.ownerSalt, settings.ownerHeader);
@@ -130,6 +135,7 @@ async function commitTraced(
       ...(neg.push ? { push: true } : {}),
     },
     createdAt: Date.now(),
+    ...(notBefore !== undefined ? { runAt: notBefore } : {}),
     callbacks: [...neg.callbacks, ...pushes].map((c) => ({ ...c, id: newDeliveryId(id) })),
   };
   const { job: stored, created } = await engine.accept(job);
@@ -144,6 +150,19 @@ async function commitTraced(
   }
   if (span?.isRecording()) span.setAttribute('server.address', new URL(origin).hostname);
   return { job: stored, created, origin, span };
+}
+
+/**
+ * `Asyncgate-Not-Before` (docs/dialects.md#not-before): the job may not run before this time, given as
+ * Retry-After is (RFC 9110 §10.2.3: delay-seconds, or an HTTP-date). undefined when absent or already due.
+ */
+function notBeforeOf(field: string | string[] | undefined): number | undefined {
+  if (field === undefined) return undefined;
+  const now = Date.now();
+  const ms = Array.isArray(field) ? undefined : parseRetryAfter(field, now);
+  if (ms === undefined) throw new AsyncgateError('invalid-header', 'Asyncgate-Not-Before: delay-seconds (e.g. 30) or an HTTP-date (e.g. Sun, 06 Nov 1994 08:49:37 GMT)');
+  if (ms > MAX_DELAY_MS) throw new AsyncgateError('invalid-header', 'Asyncgate-Not-Before: at most a year from now');
+  return ms > 0 ? now + ms : undefined;
 }
 
 /** End the accept span once the request is answered (202, a result, or a problem), with the status sent. */

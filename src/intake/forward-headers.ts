@@ -5,7 +5,7 @@ import { hopByHopNames } from '../protocol/hop-by-hop.js';
 import { withoutPreferences } from '../protocol/prefer.js';
 
 /** asyncgate's own control headers: answered here, never forwarded. */
-const CONTROL = new Set(['callback', 'accept-asynchronous', 'asynchronous-end-point', 'host', 'expect']);
+const CONTROL = new Set(['callback', 'accept-asynchronous', 'asynchronous-end-point', 'asyncgate-not-before', 'host', 'expect']);
 /** Preferences asyncgate answers itself; the rest of Prefer (e.g. return=minimal) goes to the upstream. */
 const CONTROL_PREFERENCES = ['respond-async', 'wait', 'callback'];
 

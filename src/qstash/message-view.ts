@@ -37,6 +37,10 @@ export function messageView(job: Job): Record<string, unknown> {
   if (m?.endpointName) out.endpointName = m.endpointName;
   if (m?.scheduleId) out.scheduleId = m.scheduleId;
   if (m?.callerIp) out.callerIp = m.callerIp;
+  if (m?.flowControl) {
+    const fc = m.flowControl;
+    Object.assign(out, { flowControlKey: fc.key }, fc.parallelism ? { parallelism: fc.parallelism } : {}, fc.rate ? { rate: fc.rate, period: (fc.periodMs ?? 1000) / 1000 } : {});
+  }
   if (m?.labels?.length) {
     out.labels = m.labels;
     out.label = m.labels[0];

@@ -3,11 +3,10 @@
  * `@upstash/qstash` SDK against a real `asyncgate serve --qstash` (two workers, the default here) over loopback.
  */
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { Client, QstashError } from '@upstash/qstash';
 import { eventually, GatewayProcess, sleep, tempDir } from '../helpers/gateway-process.js';
-import { closeNow, listenLoopback } from '../helpers/loopback.js';
+import { SlowReceiver } from '../helpers/slow-receiver.js';
 import { TestUpstream } from '../helpers/upstream.js';
 
 const TOKEN = 'qstash-groups-token-0123456789';
@@ -18,41 +17,6 @@ let gw: GatewayProcess;
 let q: Client;
 let other: Client;
 
-/** A destination that answers after `delayMs`, by plan (status codes; 200 once the plan runs out), and records
- * each arrival's body, time and how many were in flight when it arrived. */
-class SlowReceiver {
-  readonly arrivals: Array<{ body: string; at: number; inFlight: number; headers: Record<string, string | string[] | undefined> }> = [];
-  private inFlight = 0;
-  maxInFlight = 0;
-  private readonly server: Server;
-  url = '';
-  constructor(
-    private readonly delayMs: number,
-    public plan: number[] = [],
-  ) {
-    this.server = createServer((req, res) => {
-      const parts: Buffer[] = [];
-      req.on('data', (c: Buffer) => parts.push(c));
-      req.on('end', () => {
-        this.inFlight++;
-        this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
-        this.arrivals.push({ body: Buffer.concat(parts).toString(), at: Date.now(), inFlight: this.inFlight, headers: req.headers });
-        const status = this.plan.shift() ?? 200;
-        setTimeout(() => {
-          this.inFlight--;
-          res.writeHead(status).end(`answer ${status}`);
-        }, this.delayMs);
-      });
-    });
-  }
-  async start(): Promise<this> {
-    this.url = await listenLoopback(this.server);
-    return this;
-  }
-  close(): Promise<void> {
-    return closeNow(this.server);
-  }
-}
 const receivers: SlowReceiver[] = [];
 const receiver = async (delayMs = 0, plan: number[] = []) => {
   const r = await new SlowReceiver(delayMs, plan).start();

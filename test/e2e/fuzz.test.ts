@@ -11,10 +11,11 @@ import { GatewayProcess, tempDir } from '../helpers/gateway-process.js';
 import { TestUpstream } from '../helpers/upstream.js';
 
 const upstream = new TestUpstream();
+const QSTASH_TOKEN = 'fuzz-qstash-token-0123456789';
 let gw: GatewayProcess;
 before(async () => {
   await upstream.start();
-  gw = await new GatewayProcess(['--upstream', upstream.url, '--db', `sqlite:${join(tempDir(), 'fuzz.db')}`, '--max-body', '4kb']).start();
+  gw = await new GatewayProcess(['--upstream', upstream.url, '--db', `sqlite:${join(tempDir(), 'fuzz.db')}`, '--max-body', '4kb', '--qstash', '--qstash-token', QSTASH_TOKEN]).start();
 });
 after(async () => {
   await gw.stop();
@@ -93,4 +94,48 @@ test('random control headers, paths and methods never crash the gateway', { time
   const health = await fetch(`${gw.url}/_async/health`);
   assert.equal(health.status, 200);
   assert.ok(!gw.logs.some((l) => l.msg === 'request failed'), 'no unexpected errors were logged');
+});
+
+/** Values QStash's headers take, and near misses of them. */
+const upstashValue = fc.oneof(
+  headerValue,
+  fc.constantFrom('10s', '1h30m', '0s', '-1', '99999999999d', 'pow(2, retried) * 1000', 'max(1,', 'retried/0', 'exp(999)', 'parallelism=1, rate=10, period=1s'),
+  fc.constantFrom('rate=', 'true', 'CRON_TZ=Nowhere/City * * * * *', '*/0 * * * *', '61 * * * *', 'a,b,c', '1700000000', '253402300800'),
+);
+const UPSTASH_HEADERS = ['method', 'delay', 'not-before', 'retries', 'retry-delay', 'timeout', 'callback', 'failure-callback', 'deduplication-id',
+  'content-based-deduplication', 'flow-control-key', 'flow-control-value', 'label', 'cron', 'schedule-id', 'queue-name'];
+
+test('random QStash calls (paths, Upstash-* headers, bodies) never crash it: each is answered, errors as problems', { timeout: 120_000 }, async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.record({
+        method: fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH'),
+        path: fc.oneof(
+          fc.constantFrom('/v2/publish/http://127.0.0.1:1/x', '/v2/publish/group-1', '/v2/batch', '/v2/enqueue/q1/http://127.0.0.1:1/', '/v2/messages', '/v2/dlq',
+            '/v2/dlq/retry', '/v2/queues', '/v2/queues/q1', '/v2/queues/q1/pause', '/v2/topics/t1/endpoints', '/v2/topics', '/v2/schedules/http://127.0.0.1:1/',
+            '/v2/schedules', '/v2/events', '/v2/keys', '/v2/keys/rotate', '/v2/messages/%ZZ', '/v2/llm'),
+          fc.string({ unit: fc.constantFrom(...'/abcqv2_%.?=&-~:'), maxLength: 50 }).map((s) => '/v2/' + s),
+        ),
+        query: fc.option(fc.string({ unit: fc.constantFrom(...'abcdeimnorstuI=&%-0123456789'), maxLength: 40 })),
+        headers: fc.dictionary(fc.constantFrom(...UPSTASH_HEADERS, 'forward-x-a', 'forward-host'), upstashValue, { maxKeys: 6 }),
+        body: fc.oneof(
+          fc.string({ maxLength: 600 }),
+          fc.constantFrom('[]', '[{}]', '[{"destination":"http://127.0.0.1:1/","headers":{"upstash-retries":"x"}}]', '{"queueName":"q1","parallelism":0}',
+            '{"endpoints":[{"url":"http://10.0.0.1/"}]}', '{"endpoints":[{"name":1}]}', 'null', '{"queueName":"q1","parallelism":2,"paused":"yes"}'),
+        ),
+        token: fc.constantFrom(QSTASH_TOKEN, QSTASH_TOKEN, 'wrong-token-0000000000'),
+      }),
+      async (c) => {
+        const headers: Record<string, string> = { authorization: `Bearer ${c.token}`, 'content-type': 'application/json' };
+        for (const [name, value] of Object.entries(c.headers)) headers[`upstash-${name}`] = value;
+        const path = c.query === null ? c.path : `${c.path}?${c.query}`;
+        const { status, type } = await send(c.method, path, headers, c.method === 'GET' ? '' : c.body);
+        assert.ok(status < 500 || status === 501, `${c.method} ${path} ${JSON.stringify(headers)} → ${status}`);
+        if (status >= 400) assert.equal(type, 'application/problem+json', `${c.method} ${path} → ${status} ${type}`);
+      },
+    ),
+    { numRuns: Number(process.env.FUZZ_RUNS ?? 400) },
+  );
+  assert.equal((await fetch(`${gw.url}/_async/health`)).status, 200);
+  assert.ok(!gw.logs.some((l) => l.msg === 'QStash API request failed' || l.msg === 'request failed'), 'no unexpected errors were logged');
 });

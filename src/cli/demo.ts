@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { basename, relative } from 'node:path';
 import { createLogger } from '../app/logger.js';
 import { resolveSettings } from '../config/settings.js';
@@ -9,11 +10,13 @@ import { runServe, workersFlag } from './serve.js';
 
 /** Where the demo API listens, for the workers the demo's primary forks. */
 const DEMO_UPSTREAM_ENV = 'ASYNCGATE_DEMO_UPSTREAM';
+/** The demo's QStash token (made at start), for the same workers. */
+const DEMO_QSTASH_ENV = 'ASYNCGATE_DEMO_QSTASH_TOKEN';
 
 export const DEMO_HELP = `Usage: asyncgate demo [--port 8080] [--upstream-port 3001] [--db sqlite:./asyncgate-demo.db]
 
 Start a demo API with slow endpoints and the gateway in front of it, on SQLite, and print
-curl commands to try. Route rules: a "callback_url" in the JSON body of POST /cart/checkout makes it
+curl commands to try, the QStash-compatible API (docs/qstash.md) included. Route rules: a "callback_url" in the JSON body of POST /cart/checkout makes it
 asynchronous; POST /exports must be asked for asynchronously (else 400 async-required).
 
 Options:
@@ -41,6 +44,7 @@ export async function demo(argv: string[]): Promise<void> {
   const place = workerPlace();
   const forked = place ? process.env[DEMO_UPSTREAM_ENV] : undefined;
   const upstream = forked ? { url: forked, close: async () => {} } : await startDemoUpstream(intFlag('upstream-port', v['upstream-port'], 0, 65535) ?? 3001);
+  const qstashToken = (forked && process.env[DEMO_QSTASH_ENV]) || `demo-${randomBytes(12).toString('hex')}`;
   const settings = resolveSettings(
     demoConfig(),
     {
@@ -49,9 +53,11 @@ export async function demo(argv: string[]): Promise<void> {
       db: v.db ?? 'sqlite:./asyncgate-demo.db',
       // The demo's callback receiver is on loopback, which the SSRF guard refuses unless allowed.
       callbacks: { allowHosts: '127.0.0.1' },
+      qstash: { enabled: true, tokens: [qstashToken] },
     },
   );
-  const gateway = await runServe({ settings, log, workers: workersFlag(v.workers ?? process.env.ASYNCGATE_WORKERS, settings.db) }, { [DEMO_UPSTREAM_ENV]: upstream.url });
+  const workerEnv = { [DEMO_UPSTREAM_ENV]: upstream.url, [DEMO_QSTASH_ENV]: qstashToken };
+  const gateway = await runServe({ settings, log, workers: workersFlag(v.workers ?? process.env.ASYNCGATE_WORKERS, settings.db) }, workerEnv);
   if (place) return;
   const g = gateway.url;
   process.stdout.write(`
@@ -61,6 +67,7 @@ asyncgate demo is running
   monitor   ${g}${settings.prefix}/jobs/{id}
   routes    ${DEMO_ROUTES_SUMMARY.join('\n            ')}
   secret    callbacks are signed; to verify them: ${selfCommand()} secret show --db ${settings.db}
+  qstash    ${g}/v2/…, token ${qstashToken} (the @upstash/qstash SDK: new Client({ baseUrl, token }))
 
 Try it:
   # ask for an asynchronous answer: 202 Accepted at once, with the monitor in Location
@@ -93,6 +100,9 @@ Try it:
 
   # callback_url in a JSON body (a route rule): 202 with resource_url; a summary is POSTed there when done
   curl -i -X POST -H 'Content-Type: application/json' -d '{"cart_id":1234,"callback_url":"${upstream.url}/inbox/checkout"}' '${g}/cart/checkout'
+
+  # QStash: publish a message to the inbox, delivered (signed with Upstash-Signature) 2 s from now
+  curl -i -X POST -H 'Authorization: Bearer ${qstashToken}' -H 'Upstash-Delay: 2s' -H 'Content-Type: application/json' -d '{"hello":"qstash"}' '${g}/v2/publish/${upstream.url}/inbox/qstash'
 
 Press Ctrl-C to stop.
 `);

@@ -31,7 +31,7 @@ test('asyncgate demo prints curl examples that all work', { timeout: 90_000 }, a
     const lines = out.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('curl '));
     // Quoted, so that zsh does not take `?` for a glob.
     for (const line of lines) assert.match(line, / 'https?:\/\/[^' ]+'$/, `the URL is quoted: ${line}`);
-    assert.equal(lines.length, 11, out);
+    assert.equal(lines.length, 12, out);
 
     // 1. Prefer: respond-async → 202 with a Location
     const accepted = curl(lines[0]!);
@@ -79,6 +79,15 @@ test('asyncgate demo prints curl examples that all work', { timeout: 90_000 }, a
       summary = curl(lines[7]!);
     }
     assert.match(summary, /"path": "\/inbox\/checkout"[\s\S]*\\"status\\":\\"completed\\"/);
+    // 12. QStash: 201 with a messageId, then the signed message in the inbox 2 s later
+    const published = curl(lines[11]!);
+    assert.match(published, /^HTTP\/1\.1 201 Created[\s\S]*"messageId":"/);
+    let delivered = '';
+    for (let i = 0; i < 40 && !delivered.includes('/inbox/qstash'); i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      delivered = curl(lines[7]!);
+    }
+    assert.match(delivered, /"path": "\/inbox\/qstash"[\s\S]*"upstash-signature": "ey/);
     // The signing secret line: the command it prints works as printed, from where the demo was started.
     const secretCommand = /^\s*secret\s+.*: (.+ secret show --db \S+)$/m.exec(out)![1]!;
     assert.match(execFileSync('sh', ['-c', secretCommand], { encoding: 'utf8' }), /^ASYNCGATE_SIGNING_SECRET=whsec_\S+\n$/);

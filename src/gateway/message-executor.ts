@@ -8,6 +8,7 @@ import { compileRetryDelay } from '../protocol/upstash-headers.js';
 import { callUpstream } from './upstream-call.js';
 import { flatHeaders, neverReachedUpstream } from './upstream.js';
 
+const BODILESS = new Set(['GET', 'HEAD']);
 /** The longest wait between two attempts of a message: a day, as QStash caps it. */
 const MAX_DELAY_MS = 86_400_000;
 
@@ -34,7 +35,8 @@ export function messageExecutor(agent: Dispatcher, keys: UpstashKeys): Executor 
   return async ({ job, signal, body: requestBody }): Promise<Outcome> => {
     const message = job.options.message!;
     const target = new URL(message.destination);
-    const body = await whole(requestBody());
+    // A GET or HEAD is sent without a body, whatever was published with it; the signature covers what is sent.
+    const body = BODILESS.has(job.request.method) ? null : await whole(requestBody());
     const headers = flatHeaders(job.request.headers);
     headers.push(
       'user-agent',

@@ -82,6 +82,14 @@ describe('publishing', () => {
     await eventually(async () => r.received.length === 1);
     assert.equal(r.received[0]!.method, 'PUT');
     assert.equal(r.received[0]!.body.toString(), 'plain text');
+    // A GET goes without the body it was published with, and its signature covers the empty body it has.
+    await a.publish({ url: `${r.url}/get`, method: 'GET', body: 'dropped' });
+    await eventually(async () => r.received.length === 2);
+    const get = r.received[1]!;
+    assert.equal(get.method, 'GET');
+    assert.equal(get.body.length, 0);
+    const keys = await keysOf(TOKEN_A);
+    assert.equal(await new SignatureReceiver({ currentSigningKey: keys.current, nextSigningKey: keys.next }).verify({ signature: String(get.headers['upstash-signature']), body: '' }), true);
   });
 
   test('a delay holds the message back: it fires no earlier, and soon after', async () => {

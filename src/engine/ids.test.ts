@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isJobId, newJobId } from './ids.js';
 
-test('job ids: 30 base64url characters, time-ordered, 128 random bits after the time prefix', () => {
+test('job ids: 30 base64url characters, time-ordered, a sequence within the millisecond, 112 random bits after them', () => {
   const ids = Array.from({ length: 2000 }, (_, i) => newJobId(1_700_000_000_000 + i));
   for (const id of ids) assert.ok(isJobId(id), id);
   assert.equal(new Set(ids).size, ids.length);
@@ -12,8 +12,8 @@ test('job ids: 30 base64url characters, time-ordered, 128 random bits after the 
   const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
   const decode = (id: string) => Buffer.from([...id].map((c) => B64[SORTED.indexOf(c)]).join(''), 'base64url');
   assert.equal(decode(newJobId(1_700_000_000_000)).readUIntBE(0, 6), 1_700_000_000_000);
-  const same = Array.from({ length: 256 }, () => decode(newJobId(42)).subarray(6));
-  for (let bit = 0; bit < 128; bit++) {
+  const same = Array.from({ length: 256 }, () => decode(newJobId(42)).subarray(8));
+  for (let bit = 0; bit < 112; bit++) {
     const ones = same.filter((b) => (b[bit >> 3]! >> (bit & 7)) & 1).length;
     assert.ok(ones > 0 && ones < same.length, `bit ${bit} never changes`);
   }
@@ -24,6 +24,14 @@ test('job ids: 30 base64url characters, time-ordered, 128 random bits after the 
   assert.ok(isJobId('-P7CQKc-0v9-bP07DgXeLOIw9JB8ck'), 'an id made before the alphabet changed still names its job');
   assert.equal(isJobId('x'.repeat(22)), false);
   assert.equal(isJobId('../../etc/passwd'), false);
+});
+
+test('ids made in the same millisecond are strictly increasing, in the order they were made (FIFO job groups)', () => {
+  const now = Date.now();
+  const ids = Array.from({ length: 5000 }, () => newJobId(now));
+  for (let i = 1; i < ids.length; i++) assert.ok(ids[i - 1]! < ids[i]!, `${ids[i - 1]} then ${ids[i]}`);
+  const stamped = Array.from({ length: 1000 }, () => newJobId(now + 1, 5));
+  for (let i = 1; i < stamped.length; i++) assert.ok(stamped[i - 1]! < stamped[i]!);
 });
 
 test('an id stamped with a shard ends in that shard\'s character; its delivery ids in the same one', async () => {

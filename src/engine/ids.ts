@@ -14,27 +14,41 @@ const TO_SORTED = new Uint8Array(128);
 for (let i = 0; i < 64; i++) TO_SORTED[BASE64URL.charCodeAt(i)] = SORTED.charCodeAt(i);
 let pool = Buffer.alloc(0);
 let offset = 0;
+/** The time and sequence of the last id made (newJobId). */
+let lastMs = 0;
+let seq = 0;
 
 /**
- * A job id: a 48-bit millisecond timestamp, then 128 random bits from the CSPRNG, in 30 URL-safe characters
- * (6 bits each, in an alphabet in ASCII order, so ids sort by time as strings; the first is `0` until 2109).
- * The random part makes it unguessable, since an id alone may grant access. The time prefix makes ids
- * arrive in order, so inserts append to the right edge of the primary-key index instead of dirtying a random
- * page each: half the cost of a durable accept. It reveals only the creation time, which the status
- * representation shows anyway. Random bytes are drawn 4 KiB at a time (one call per id costs more than the
- * insert).
+ * A job id: a 48-bit millisecond timestamp, a 16-bit sequence within that millisecond, then 112 random bits
+ * from the CSPRNG, in 30 URL-safe characters (6 bits each, in an alphabet in ASCII order, so ids sort as
+ * strings; the first is `0` until 2109). The random part makes it unguessable, since an id alone may grant
+ * access. Time and sequence make the ids one process makes strictly increasing, also within one millisecond
+ * (a FIFO job group runs its jobs in id order: docs/qstash.md#queues), and make them arrive in order, so inserts
+ * append to the right edge of the primary-key index instead of dirtying a random page each: half the cost of a
+ * durable accept. They reveal only the creation time, which the status representation shows anyway. (A clock
+ * that steps back makes ids that sort before the last ones, as any time-ordered id would.) Random bytes are drawn 4 KiB at a time (one call per
+ * id costs more than the insert).
  *
- * With `shard`, the last character names that shard (shared/shards.ts): 126 random bits are left.
+ * With `shard`, the last character names that shard (shared/shards.ts): 106 random bits are left.
  */
 export function newJobId(now = Date.now(), shard?: number): string {
   if (offset >= pool.length) {
-    pool = randomBytes(16 * POOL_IDS);
+    pool = randomBytes(14 * POOL_IDS);
     offset = 0;
   }
+  // Another millisecond (a later one, or an earlier one: a clock stepped back) starts a new sequence.
+  if (now !== lastMs) {
+    lastMs = now;
+    seq = 0;
+  } else if (++seq > 0xffff) {
+    lastMs = ++now; // 65,536 ids in one millisecond: borrow the next one
+    seq = 0;
+  }
   const bytes = Buffer.allocUnsafe(22);
-  bytes.writeUIntBE(now, 0, 6);
-  pool.copy(bytes, 6, offset, offset + 16);
-  offset += 16;
+  bytes.writeUIntBE(lastMs, 0, 6);
+  bytes.writeUInt16BE(seq, 6);
+  pool.copy(bytes, 8, offset, offset + 14);
+  offset += 14;
   const text = Buffer.from(bytes.toString('base64url'), 'latin1');
   for (let i = 0; i < text.length; i++) text[i] = TO_SORTED[text[i]!]!;
   const id = text.toString('latin1');

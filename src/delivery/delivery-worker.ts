@@ -5,6 +5,7 @@ import { SpanKind, endSpan, errorType, jobTraceId, outgoingTraceparent, startExe
 import { PUSH_MODE, type Delivery, type Job, type PushSubscription, type TraceExecution } from '../model.js';
 import { parseRetryAfter } from '../protocol/retry-after.js';
 import { ClaimLoop } from '../shared/claim-loop.js';
+import { collect } from '../shared/pieces.js';
 import type { CallbackHandoff } from '../engine/callback-handoff.js';
 import type { DeliveryLease, DeliveryNext, JobStore } from '../store/port.js';
 import type { Metrics } from '../telemetry/metrics.js';
@@ -308,7 +309,7 @@ export class DeliveryWorker implements CallbackHandoff {
   /** A finished job's stored result: in hand when the completion handed it over, else read from the store. */
   private async resultOf(job: Job, known?: Known): Promise<Buffer> {
     const inHand = known?.result;
-    return inHand ? Buffer.from(inHand.buffer, inHand.byteOffset, inHand.byteLength) : readAll(this.store.readResult(job.id));
+    return inHand ? Buffer.from(inHand.buffer, inHand.byteOffset, inHand.byteLength) : collect(this.store.readResult(job.id));
   }
 
   private async record(
@@ -336,11 +337,6 @@ function tookAllDue(items: readonly Delivery[], inflight: Readonly<Record<string
   return true;
 }
 
-async function readAll(it: AsyncIterable<Uint8Array>): Promise<Buffer> {
-  const parts: Uint8Array[] = [];
-  for await (const p of it) parts.push(p);
-  return Buffer.concat(parts);
-}
 
 /** The connection was refused: by the receiver (nothing listens), or by the SSRF guard (the address is not allowed). */
 function isRefusal(e: unknown): boolean {

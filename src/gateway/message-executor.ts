@@ -5,6 +5,7 @@ import { SSRF_ERROR_CODE } from '../delivery/ssrf.js';
 import { responseHeaderPairs } from '../intake/forward-headers.js';
 import type { Job } from '../model.js';
 import { compileRetryDelay } from '../protocol/upstash-headers.js';
+import { wholeBody } from '../shared/pieces.js';
 import { callUpstream } from './upstream-call.js';
 import { flatHeaders, neverReachedUpstream } from './upstream.js';
 
@@ -36,7 +37,7 @@ export function messageExecutor(agent: Dispatcher, keys: UpstashKeys): Executor 
     const message = job.options.message!;
     const target = new URL(message.destination);
     // A GET or HEAD is sent without a body, whatever was published with it; the signature covers what is sent.
-    const body = BODILESS.has(job.request.method) ? null : await whole(requestBody());
+    const body = BODILESS.has(job.request.method) ? null : await wholeBody(requestBody());
     const headers = flatHeaders(job.request.headers);
     headers.push(
       'user-agent',
@@ -75,11 +76,4 @@ export function messageExecutor(agent: Dispatcher, keys: UpstashKeys): Executor 
     }
     return outcome;
   };
-}
-
-async function whole(body: Uint8Array | AsyncIterable<Uint8Array> | null): Promise<Uint8Array | null> {
-  if (body === null || body instanceof Uint8Array) return body;
-  const parts: Uint8Array[] = [];
-  for await (const part of body) parts.push(part);
-  return Buffer.concat(parts);
 }

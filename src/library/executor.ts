@@ -1,6 +1,7 @@
 import type { Executor, Outcome } from '../engine/executor.js';
 import { SpanKind, endSpan, errorType, outgoingTraceparent, startExecutionSpan, withSpan } from '../engine/job-trace.js';
 import type { HeaderPairs, Job, TraceExecution } from '../model.js';
+import { wholeBody } from '../shared/pieces.js';
 import { handlerRequest, toReply, type AsyncHandler } from './handler.js';
 
 /**
@@ -22,7 +23,7 @@ export function handlerExecutor(handlers: ReadonlyMap<string, AsyncHandler>, tra
     }
     const { method, url } = job.request;
     // Handlers get the body in one piece; a large upload was streamed into the store and is read back here.
-    const body = await whole(storedBody());
+    const body = await wholeBody(storedBody());
     const span = startExecutionSpan(job, tracing, 'asyncgate handler', SpanKind.INTERNAL);
     if (span?.isRecording()) span.setAttributes({ 'asyncgate.job.id': job.id, 'asyncgate.attempt': job.attempts, 'asyncgate.route': name! });
     const headers = tracedHeaders(job, outgoingTraceparent(job, tracing, span));
@@ -64,11 +65,4 @@ function progressOf(current: number, total?: number, message?: string) {
     throw new TypeError('progress(current, total?, message?) takes finite numbers');
   }
   return { current, ...(total !== undefined ? { total } : {}), ...(message !== undefined ? { message } : {}) };
-}
-
-async function whole(body: Uint8Array | AsyncIterable<Uint8Array> | null): Promise<Uint8Array | null> {
-  if (body === null || body instanceof Uint8Array) return body;
-  const parts: Uint8Array[] = [];
-  for await (const part of body) parts.push(part);
-  return Buffer.concat(parts);
 }

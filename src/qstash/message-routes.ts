@@ -1,4 +1,5 @@
 import type { Job } from '../model.js';
+import { collect } from '../shared/pieces.js';
 import { messageNotFound, sendQstashJson, sendQstashOk } from './answer.js';
 import type { QstashCall, QstashDeps, QstashRoute } from './api.js';
 import { dlqView, messageLog, messageView, type LogEntry } from './message-view.js';
@@ -39,13 +40,7 @@ export function messageRoutes(deps: QstashDeps): QstashRoute[] {
 
   async function firstBytes(job: Job): Promise<Uint8Array | null> {
     if (!job.response || job.response.size === 0) return null;
-    const parts: Uint8Array[] = [];
-    let n = 0;
-    for await (const part of store.readResult(job.id, { start: 0, end: Math.min(job.response.size, RESPONSE_SHOWN) - 1 })) {
-      parts.push(part);
-      n += part.byteLength;
-    }
-    return Buffer.concat(parts, n);
+    return collect(store.readResult(job.id, { start: 0, end: Math.min(job.response.size, RESPONSE_SHOWN) - 1 }));
   }
 
   const logs: QstashRoute['handle'] = async (call) => {

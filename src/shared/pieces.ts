@@ -45,3 +45,19 @@ export async function storeInPieces(
   if (rest && !(await write(seq, rest))) return { size, inline: null, stopped: true };
   return { size, inline: null, stopped: false };
 }
+
+/** Every piece of a body, read in order, in one buffer. */
+export async function collect(pieces: AsyncIterable<Uint8Array>): Promise<Buffer> {
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for await (const part of pieces) {
+    parts.push(part);
+    size += part.byteLength;
+  }
+  return Buffer.concat(parts, size);
+}
+
+/** An attempt's request body in one piece (ExecutionContext.body): as it is when in memory, else read whole. */
+export async function wholeBody(body: Uint8Array | AsyncIterable<Uint8Array> | null): Promise<Uint8Array | null> {
+  return body === null || body instanceof Uint8Array ? body : collect(body);
+}

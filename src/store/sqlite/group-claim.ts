@@ -16,9 +16,9 @@
  * A blocked group's backlog is never read: a claim costs O((groups + parallelism + claimed) · log n).
  */
 import type Database from 'better-sqlite3';
-import type { Statement } from 'better-sqlite3';
 import type { Job } from '../../model.js';
 import { rowToJob, type GroupRow, type JobRow } from '../rows.js';
+import { prepareEach, type Prepared } from './sql.js';
 
 const SQL = {
   // Two statements, not `UPDATE … WHERE id IN (SELECT …)`: that form cost 90-180 µs a claim, these ~35.
@@ -82,10 +82,10 @@ function boundsOf(r: GroupRow | undefined, now: number): Bounds | undefined {
 const byDue = (a: Candidate, b: Candidate) => a.run_at - b.run_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
 export class JobClaimer {
-  private readonly sql: { [K in keyof typeof SQL]: Statement };
+  private readonly sql: Prepared<typeof SQL>;
 
   constructor(db: Database.Database) {
-    this.sql = Object.fromEntries(Object.entries(SQL).map(([name, text]) => [name, db.prepare(text)])) as typeof this.sql;
+    this.sql = prepareEach(db, SQL);
     this.sql.due.pluck();
     this.sql.runningIds.pluck();
     this.sql.runningCount.pluck();

@@ -2,12 +2,12 @@
  * The SQLite store's job groups (migration 12, JobGroup in port.ts): their records, and the claim that keeps to
  * their bounds (group-claim.ts). The store class extends it, so sqlite-store.ts keeps to a job's life.
  */
-import type { Statement } from 'better-sqlite3';
 import type { Job } from '../../model.js';
 import type { JobGroup, JobGroupRecord } from '../port.js';
 import { groupColumns, rowToGroup, type GroupRow } from '../rows.js';
 import { SqliteConsoleStore } from './console-store.js';
 import { JobClaimer } from './group-claim.js';
+import { prepareEach, type Prepared } from './sql.js';
 
 // The lag: a group's queued and running jobs, counted in jobs_group.
 const WITH_LAG = `SELECT g.*, (SELECT count(*) FROM jobs INDEXED BY jobs_group
@@ -25,13 +25,11 @@ const SQL = {
 } as const;
 
 export abstract class SqliteGroupStore extends SqliteConsoleStore {
-  private groupSql: { [K in keyof typeof SQL]: Statement } | undefined;
+  private groupSql: Prepared<typeof SQL> | undefined;
   private jobClaimer: JobClaimer | undefined;
 
-  private get groupStatements(): { [K in keyof typeof SQL]: Statement } {
-    return (this.groupSql ??= Object.fromEntries(Object.entries(SQL).map(([name, text]) => [name, this.db.prepare(text)])) as {
-      [K in keyof typeof SQL]: Statement;
-    });
+  private get groupStatements(): Prepared<typeof SQL> {
+    return (this.groupSql ??= prepareEach(this.db, SQL));
   }
 
   /** Inside a write: claim due jobs, grouped ones within their group's bounds (group-claim.ts). */

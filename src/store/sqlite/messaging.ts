@@ -15,6 +15,7 @@ import {
   type UrlGroupRow,
 } from '../messaging-rows.js';
 import type { WriteQueue } from './write-queue.js';
+import { prepareEach, type Prepared } from './sql.js';
 
 // `owner IS @owner` matches the anonymous owner (null) too; the coalesce term finds a group in its unique index.
 const OWNERS_GROUPS = `coalesce(owner, '') = coalesce(@owner, '') AND owner IS @owner`;
@@ -45,13 +46,13 @@ const SQL = {
 };
 
 export class SqliteMessaging implements MessagingStore {
-  private readonly sql: { [K in keyof typeof SQL]: Database.Statement };
+  private readonly sql: Prepared<typeof SQL>;
 
   constructor(
     db: Database.Database,
     private readonly writes: WriteQueue,
   ) {
-    this.sql = Object.fromEntries(Object.entries(SQL).map(([name, text]) => [name, db.prepare(text)])) as typeof this.sql;
+    this.sql = prepareEach(db, SQL);
   }
 
   addEndpoints(owner: string | null, name: string, endpoints: ReadonlyArray<{ name?: string; url: string }>, now: number): Promise<UrlGroupRecord> {

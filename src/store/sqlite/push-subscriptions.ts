@@ -4,6 +4,7 @@ import type { PushSubscription } from '../../model.js';
 import type { PushSubscriptionStore } from '../port.js';
 import { rowToPushSubscription, type PushSubscriptionRow } from '../rows.js';
 import type { WriteQueue } from './write-queue.js';
+import { prepareEach, type Prepared } from './sql.js';
 
 // `owner IS ?` matches the anonymous owner (null) too.
 const SQL = {
@@ -15,13 +16,13 @@ const SQL = {
 };
 
 export class SqlitePushSubscriptions implements PushSubscriptionStore {
-  private readonly sql: { [K in keyof typeof SQL]: Database.Statement };
+  private readonly sql: Prepared<typeof SQL>;
 
   constructor(
     db: Database.Database,
     private readonly writes: WriteQueue,
   ) {
-    this.sql = Object.fromEntries(Object.entries(SQL).map(([name, text]) => [name, db.prepare(text)])) as typeof this.sql;
+    this.sql = prepareEach(db, SQL);
   }
 
   add(sub: PushSubscription): Promise<void> {

@@ -117,6 +117,13 @@ const SQL = {
 
 export type Statements = { readonly [K in keyof typeof SQL]: Statement };
 
+/** A table of statements by name, each prepared once on `db` (the store's SQL here, and each part's own). */
+export type Prepared<T extends Record<string, string>> = { readonly [K in keyof T]: Statement };
+
+export function prepareEach<T extends Record<string, string>>(db: Database.Database, statements: T): Prepared<T> {
+  return Object.fromEntries(Object.entries(statements).map(([name, sql]) => [name, db.prepare(sql)])) as Prepared<T>;
+}
+
 export function prepareAll(db: Database.Database): Statements {
-  return Object.fromEntries(Object.entries(SQL).map(([name, sql]) => [name, db.prepare(sql)])) as unknown as Statements;
+  return prepareEach(db, SQL);
 }

@@ -85,11 +85,7 @@ function build({ destination, headers: h, body, who, settings, place, newId }: M
   const url = guardedUrl(destination, 'destination', settings.policy);
   const method = (h['upstash-method'] ?? 'POST').toUpperCase();
   if (!METHODS.has(method)) throw invalidMessage(`Upstash-Method: ${JSON.stringify(method.slice(0, 20))} is not an HTTP method asyncgate sends (GET, POST, PUT, DELETE, PATCH)`);
-  const forwarded: HeaderPairs = [];
-  for (const [name, value] of Object.entries(h)) {
-    if (name === 'content-type') forwarded.push([name, value]);
-    else if (name.startsWith(FORWARD) && name.length > FORWARD.length && !NOT_FORWARDED.has(name.slice(FORWARD.length))) forwarded.push([name.slice(FORWARD.length), value]);
-  }
+  const forwarded = forwardedOf(h);
   const delay = h['upstash-delay'] === undefined ? 0 : parseUpstashDuration(h['upstash-delay'], 'Upstash-Delay');
   const notBefore = h['upstash-not-before'] === undefined ? who.now + delay : Math.max(parseNotBefore(h['upstash-not-before']), who.now);
   const retries = h['upstash-retries'] === undefined ? DEFAULT_RETRIES : parseRetries(h['upstash-retries']);
@@ -149,6 +145,17 @@ export function guardedUrl(url: string, what: string, policy: CallbackPolicy): s
     }
     throw error;
   }
+}
+
+/** The headers a message sends its destination: its Content-Type, and its `Upstash-Forward-*` ones without the
+ * prefix (never one that frames this hop). */
+export function forwardedOf(h: MessageHeaders): HeaderPairs {
+  const out: HeaderPairs = [];
+  for (const [name, value] of Object.entries(h)) {
+    if (name === 'content-type') out.push([name, value]);
+    else if (name.startsWith(FORWARD) && name.length > FORWARD.length && !NOT_FORWARDED.has(name.slice(FORWARD.length))) out.push([name.slice(FORWARD.length), value]);
+  }
+  return out;
 }
 
 /** `Upstash-Flow-Control-Key` with its `Upstash-Flow-Control-Value` (one needs the other). */

@@ -1,26 +1,19 @@
 import type { Engine } from '../engine/engine.js';
 import { multiHeaders } from '../delivery/qstash-callback.js';
 import type { ScheduleRecord } from '../store/port.js';
-import { DEFAULT_RETRIES } from './publish.js';
-
-const FORWARD = 'upstash-forward-';
+import { DEFAULT_RETRIES, forwardedOf } from './publish.js';
 
 /** A schedule as `GET /v2/schedules/{id}` answers it (the SDK's `Schedule`), with the states of its last fire's
  * messages (IN_PROGRESS, SUCCESS, FAIL). */
 export async function scheduleView(s: ScheduleRecord, engine: Pick<Engine, 'getJob'>): Promise<Record<string, unknown>> {
   const h = s.headers;
-  const forwarded: Array<[string, string]> = [];
-  for (const [name, value] of Object.entries(h)) {
-    if (name === 'content-type') forwarded.push([name, value]);
-    else if (name.startsWith(FORWARD)) forwarded.push([name.slice(FORWARD.length), value]);
-  }
   const out: Record<string, unknown> = {
     scheduleId: s.id,
     cron: s.cron,
     createdAt: s.createdAt,
     destination: s.destination,
     method: (h['upstash-method'] ?? 'POST').toUpperCase(),
-    header: multiHeaders(forwarded),
+    header: multiHeaders(forwardedOf(h)),
     retries: h['upstash-retries'] === undefined ? DEFAULT_RETRIES : Number(h['upstash-retries']),
     isPaused: s.paused,
   };

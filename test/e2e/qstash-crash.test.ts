@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { Client } from '@upstash/qstash';
+import { qstashClient } from '../helpers/qstash.js';
 import { eventually, GatewayProcess, sleep, tempDir } from '../helpers/gateway-process.js';
 import { Receiver } from '../helpers/receiver.js';
 import { TestUpstream } from '../helpers/upstream.js';
@@ -29,7 +29,7 @@ test('kill -9 under a publish load loses no accepted message; delayed messages a
   // Slow enough that many messages are in flight, queued or delayed when the process dies.
   receiver.plan = Array.from({ length: 400 }, () => ({ status: 200, delayMs: 30 }));
   gw = await new GatewayProcess(args()).start();
-  const client = new Client({ baseUrl: gw.url, token: TOKEN, devMode: false, retry: false, enableTelemetry: false });
+  const client = qstashClient(gw.url, TOKEN);
   const { scheduleId } = await client.schedules.create({ destination: `${receiver.url}/scheduled`, cron: '* * * * *' });
   const delayed = await client.publishJSON({ url: `${receiver.url}/delayed`, body: { delayed: true }, delay: 4 });
 
@@ -53,7 +53,7 @@ test('kill -9 under a publish load loses no accepted message; delayed messages a
   const deliveredAtCrash = receiver.received.filter((r) => r.url === '/load').length;
   await sleep(300);
   gw = await new GatewayProcess(args()).start();
-  const restarted = new Client({ baseUrl: gw.url, token: TOKEN, devMode: false, retry: false, enableTelemetry: false });
+  const restarted = qstashClient(gw.url, TOKEN);
   await sleep(500);
   stop = true;
   await Promise.all(publishers);

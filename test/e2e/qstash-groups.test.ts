@@ -4,7 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Client, QstashError } from '@upstash/qstash';
+import type { Client } from '@upstash/qstash';
+import { QstashError } from '@upstash/qstash';
+import { qstashClient } from '../helpers/qstash.js';
 import { eventually, GatewayProcess, sleep, tempDir } from '../helpers/gateway-process.js';
 import { SlowReceiver } from '../helpers/slow-receiver.js';
 import { TestUpstream } from '../helpers/upstream.js';
@@ -42,8 +44,8 @@ before(async () => {
     '--allow-callback-hosts',
     '127.0.0.1',
   ]).start();
-  q = new Client({ baseUrl: gw.url, token: TOKEN, devMode: false, retry: false, enableTelemetry: false });
-  other = new Client({ baseUrl: gw.url, token: OTHER, devMode: false, retry: false, enableTelemetry: false });
+  q = qstashClient(gw.url, TOKEN);
+  other = qstashClient(gw.url, OTHER);
 });
 
 after(async () => {

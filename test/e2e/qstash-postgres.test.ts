@@ -6,7 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Client } from '@upstash/qstash';
+import type { Client } from '@upstash/qstash';
+import { qstashClient } from '../helpers/qstash.js';
 import { eventually, GatewayProcess, sleep } from '../helpers/gateway-process.js';
 import { dropSchemas, postgresAvailable, schemaUrl, uniqueSchema } from '../helpers/postgres.js';
 import { SlowReceiver } from '../helpers/slow-receiver.js';
@@ -33,7 +34,7 @@ describe('the QStash API on PostgreSQL, two processes', { skip: !available && 'P
       const args = ['--upstream', upstream.url, '--db', schemaUrl(schema), '--qstash', '--qstash-token', TOKEN, '--allow-callback-hosts', '127.0.0.1'];
       gateways.push(await new GatewayProcess(args).start());
     }
-    const client = (g: GatewayProcess) => new Client({ baseUrl: g.url, token: TOKEN, devMode: false, retry: false, enableTelemetry: false });
+    const client = (g: GatewayProcess) => qstashClient(g.url, TOKEN);
     [one, two] = [client(gateways[0]!), client(gateways[1]!)];
   });
 

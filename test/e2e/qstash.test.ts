@@ -6,7 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Client, QstashError, Receiver as SignatureReceiver } from '@upstash/qstash';
+import type { Client } from '@upstash/qstash';
+import { QstashError, Receiver as SignatureReceiver } from '@upstash/qstash';
+import { qstashClient } from '../helpers/qstash.js';
 import { eventually, GatewayProcess, sleep, tempDir } from '../helpers/gateway-process.js';
 import { Receiver } from '../helpers/receiver.js';
 import { TestUpstream } from '../helpers/upstream.js';
@@ -24,7 +26,7 @@ const receiver = async (plan: Receiver['plan'] = []) => {
   receivers.push(r);
   return r;
 };
-const client = (token: string) => new Client({ baseUrl: gw.url, token, devMode: false, retry: false, enableTelemetry: false });
+const client = (token: string) => qstashClient(gw.url, token);
 const keysOf = async (token: string) => (await (await fetch(`${gw.url}/v2/keys`, { headers: { authorization: `Bearer ${token}` } })).json()) as { current: string; next: string };
 
 before(async () => {
